@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Lint and test the whole workspace for x86_64-pc-windows-gnu, tests running under Wine.
+#
+# Usage (from anywhere; works on the repo that holds this ci/ folder):
+#   ci/windows.sh                          # clippy -D warnings, then every test + doctest
+#   ci/windows.sh -p localipc pipe_        # extra args go to `cargo test` (package, filter,
+#   ci/windows.sh -- --nocapture           #   `-- <libtest args>`, ...)
+# Env knobs:
+#   LOCALIPC_SKIP_CLIPPY=1                 skip the clippy step
+#   LOCALIPC_CLIPPY_TIMEOUT=1200           seconds for clippy (includes building std)
+#   LOCALIPC_BUILD_TIMEOUT=1200            seconds for building the test binaries
+#   LOCALIPC_TEST_TIMEOUT=900              seconds for running all tests + doctests under Wine
+#   LOCALIPC_CROSS_TARGET_DIR=target/cross WINEPREFIX=/tmp/localipc-wineprefix
+# Toolchain: ci/windows-toolchain.sh (run automatically; a no-op once installed).
+set -euo pipefail
+# shellcheck source=ci/lib-cross.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-cross.sh"
+
+TARGET=x86_64-pc-windows-gnu
+XFLAGS=("${BUILD_STD[@]}" --target "$TARGET")
+
+cleanup() {
+    local rc=$?
+    stop_step
+    wineserver -k 2>/dev/null || true
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say "windows: $(rustc -V), $(wine --version), WINEPREFIX=$WINEPREFIX, CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
+
+if [ "${LOCALIPC_SKIP_CLIPPY:-0}" != 1 ]; then
+    run_step "clippy $TARGET" "${LOCALIPC_CLIPPY_TIMEOUT:-1200}" \
+        cargo clippy --workspace --all-targets "${XFLAGS[@]}" -- -D warnings
+fi
+
+# Build first, under its own limit, so the test timeout measures only the tests.
+run_step "build tests $TARGET" "${LOCALIPC_BUILD_TIMEOUT:-1200}" \
+    cargo test --workspace --no-run "${XFLAGS[@]}" "$@"
+
+# Start Wine before the tests (first start of a prefix takes seconds; with a persistent
+# wineserver every test exe attaches to the same one). Killed by the EXIT trap.
+wineserver -p 300 2>/dev/null || true
+timeout 120 wine cmd /c exit >/dev/null 2>&1 || say "warning: wine warm-up failed"
+
+# Doctests: cargo >= 1.89 cross-compiles them by default (rustdoc --target ... --test-runtool
+# wine), so no -Zdoctest-xcompile is needed with this cargo (1.96).
+run_step "test $TARGET (wine)" "${LOCALIPC_TEST_TIMEOUT:-900}" \
+    cargo test --workspace "${XFLAGS[@]}" "$@"

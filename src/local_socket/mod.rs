@@ -1,0 +1,39 @@
+//! Local sockets: a server binds a name, many clients connect, each gets a private byte
+//! stream.
+//!
+//! Local sockets are Unix domain sockets on Unix and named pipes on Windows, behind one API.
+//! The names follow the `interprocess` 1.x docs, so code written against them ports by
+//! renaming the crate.
+//!
+//! | platform | namespaced names (`@name`) | paths | how it is checked |
+//! |---|---|---|---|
+//! | Linux, Android | abstract namespace | socket files | tested |
+//! | Windows | `\\.\pipe\name` | — | tested under Wine |
+//! | macOS, FreeBSD | — | socket files | type-checked |
+//!
+//! Use [`NameTypeSupport::query`] to pick a name at run time:
+//!
+//! ```
+//! use localipc::local_socket::{LocalSocketListener, NameTypeSupport};
+//!
+//! let name = match NameTypeSupport::query() {
+//!     NameTypeSupport::OnlyPaths => format!("/tmp/localipc-doc-{}.sock", std::process::id()),
+//!     _ => format!("@localipc-doc-{}", std::process::id()),
+//! };
+//! let listener = LocalSocketListener::bind(name.as_str())?;
+//! assert_eq!(listener.local_name().to_string(), name);
+//! # std::io::Result::Ok(())
+//! ```
+
+mod listener;
+mod name;
+mod stream;
+
+pub use listener::{Incoming, ListenerOptions, LocalSocketListener};
+pub use name::{LocalSocketName, NameTypeSupport, ToLocalSocketName};
+pub use stream::{ConnectOptions, LocalSocketStream, PeerCreds};
+
+/// Limits of this platform's local sockets, as `(what, value)` pairs for display.
+pub fn platform_limits() -> Vec<(&'static str, String)> {
+    crate::sys::name::limits()
+}

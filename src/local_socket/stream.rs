@@ -1,0 +1,239 @@
+//! [`LocalSocketStream`], [`ConnectOptions`] and [`PeerCreds`].
+
+use super::ToLocalSocketName;
+use crate::sys;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::Shutdown;
+use std::time::Duration;
+
+/// A connected local socket: a private, bidirectional byte stream between two processes.
+///
+/// On Unix a `SOCK_STREAM` Unix domain socket; on Windows a byte-mode named pipe.
+///
+/// [`Read`] and [`Write`] are implemented on `&LocalSocketStream` too, so one thread can
+/// read while another writes without cloning:
+///
+/// ```
+/// # use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
+/// # use std::io::{Read, Write};
+/// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+/// #     format!("@localipc-doc-stream-{}", std::process::id())
+/// # } else { format!("/tmp/localipc-doc-stream-{}.sock", std::process::id()) };
+/// # let listener = LocalSocketListener::bind(name.as_str())?;
+/// # let client = std::thread::spawn({ let name = name.clone(); move || -> std::io::Result<()> {
+/// #     let mut s = LocalSocketStream::connect(name.as_str())?; let mut b = [0; 5];
+/// #     s.read_exact(&mut b)?; s.write_all(&b) } });
+/// let conn = listener.accept()?;
+/// std::thread::scope(|s| {
+///     s.spawn(|| (&conn).write_all(b"hello"));
+///     let mut echo = [0; 5];
+///     (&conn).read_exact(&mut echo)?;
+///     assert_eq!(&echo, b"hello");
+///     std::io::Result::Ok(())
+/// })?;
+/// # client.join().unwrap()?;
+/// # std::io::Result::Ok(())
+/// ```
+///
+/// Writing to a stream whose peer has gone fails with [`io::ErrorKind::BrokenPipe`]; it never
+/// raises `SIGPIPE`, whether or not the process ignores that signal. Reading from it returns
+/// `Ok(0)` (end of file).
+#[derive(Debug)]
+pub struct LocalSocketStream {
+    pub(crate) inner: sys::Stream,
+}
+
+impl LocalSocketStream {
+    /// Connects to the server listening on `name`, failing at once if there is none.
+    ///
+    /// Unix: `socket(AF_UNIX, SOCK_STREAM)` + `connect`. Windows: `CreateFileW` on the pipe,
+    /// waiting with `WaitNamedPipeW` while all its instances are busy.
+    /// Use [`ConnectOptions`] for a timeout that also waits for a server not up yet.
+    pub fn connect<'a>(name: impl ToLocalSocketName<'a>) -> io::Result<Self> {
+        ConnectOptions::new().connect(name)
+    }
+
+    /// The process id of the peer.
+    ///
+    /// `Unsupported` where the OS does not say (FreeBSD and the other BSDs).
+    /// Unix: see [`peer_creds`](Self::peer_creds). Windows: `GetNamedPipeClientProcessId` or
+    /// `GetNamedPipeServerProcessId`.
+    pub fn peer_pid(&self) -> io::Result<u32> {
+        self.peer_creds()?.pid.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "the peer's process id is not available on {}",
+                    std::env::consts::OS
+                ),
+            )
+        })
+    }
+
+    /// The credentials of the peer, as the OS recorded them when the connection was made.
+    ///
+    /// Linux: `getsockopt(SO_PEERCRED)` (pid, uid, gid). macOS: `getpeereid` (uid, gid) and
+    /// `getsockopt(LOCAL_PEERPID)` (pid). Other BSDs: `getpeereid` (uid, gid).
+    /// Windows: the peer's process id only.
+    pub fn peer_creds(&self) -> io::Result<PeerCreds> {
+        self.inner.peer_creds()
+    }
+
+    /// Moves the stream into or out of nonblocking mode, in which I/O that would block fails
+    /// with [`io::ErrorKind::WouldBlock`]. Unix: `fcntl(F_SETFL, O_NONBLOCK)`.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.inner.set_nonblocking(nonblocking)
+    }
+
+    /// Bounds how long a read may block (`None`: forever); then it fails with `WouldBlock` or
+    /// `TimedOut`. Unix: `setsockopt(SO_RCVTIMEO)`.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.set_read_timeout(timeout)
+    }
+
+    /// Bounds how long a write may block (`None`: forever). Unix: `setsockopt(SO_SNDTIMEO)`.
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.set_write_timeout(timeout)
+    }
+
+    /// The read timeout. Unix: `getsockopt(SO_RCVTIMEO)`.
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        self.inner.read_timeout()
+    }
+
+    /// The write timeout. Unix: `getsockopt(SO_SNDTIMEO)`.
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        self.inner.write_timeout()
+    }
+
+    /// Shuts down the read half, the write half or both. After `Shutdown::Write` the peer
+    /// reads end of file once it has read everything sent before. Unix: `shutdown(2)`.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.shutdown(how)
+    }
+
+    /// A second handle to the same stream. Unix: `fcntl(F_DUPFD_CLOEXEC)`.
+    pub fn try_clone(&self) -> io::Result<Self> {
+        Ok(Self {
+            inner: self.inner.try_clone()?,
+        })
+    }
+}
+
+impl Read for &LocalSocketStream {
+    /// Unix: `read(2)`.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf)
+    }
+    /// Unix: `readv(2)`.
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.inner.read_vectored(bufs)
+    }
+}
+
+impl Write for &LocalSocketStream {
+    /// Unix: `send(MSG_NOSIGNAL)`.
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+    /// Unix: `sendmsg(MSG_NOSIGNAL)`.
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.inner.write_vectored(bufs)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl Read for LocalSocketStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&*self).read_vectored(bufs)
+    }
+}
+
+impl Write for LocalSocketStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (&*self).flush()
+    }
+}
+
+/// Options for connecting a [`LocalSocketStream`].
+///
+/// ```no_run
+/// use localipc::local_socket::ConnectOptions;
+/// use std::time::Duration;
+///
+/// // Wait up to 2 s for the daemon to come up and accept.
+/// let conn = ConnectOptions::new()
+///     .timeout(Duration::from_secs(2))
+///     .connect("@my-daemon")?;
+/// # std::io::Result::Ok(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ConnectOptions {
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl ConnectOptions {
+    /// Default options: one attempt, no timeout.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps trying for up to `timeout` while the server is not there yet, refuses, or is busy
+    /// (Unix: full backlog; Windows: `ERROR_PIPE_BUSY`, waited for with `WaitNamedPipeW`).
+    /// When the time is up, `connect` fails with [`io::ErrorKind::TimedOut`].
+    pub fn timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Connects to `name` with these options.
+    pub fn connect<'a>(&self, name: impl ToLocalSocketName<'a>) -> io::Result<LocalSocketStream> {
+        let name = name.to_local_socket_name()?;
+        Ok(LocalSocketStream {
+            inner: sys::Stream::connect(&name, self)?,
+        })
+    }
+}
+
+/// Who is on the other end of a [`LocalSocketStream`], as far as the OS says.
+///
+/// Fields the platform does not provide are `None`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PeerCreds {
+    pub(crate) pid: Option<u32>,
+    pub(crate) uid: Option<u32>,
+    pub(crate) gid: Option<u32>,
+}
+
+impl PeerCreds {
+    #[cfg_attr(windows, allow(dead_code))]
+    pub(crate) fn new(pid: Option<u32>, uid: Option<u32>, gid: Option<u32>) -> Self {
+        Self { pid, uid, gid }
+    }
+
+    /// The peer's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// The peer's effective user id (Unix).
+    pub fn uid(&self) -> Option<u32> {
+        self.uid
+    }
+
+    /// The peer's effective group id (Unix).
+    pub fn gid(&self) -> Option<u32> {
+        self.gid
+    }
+}

@@ -1,0 +1,5 @@
+//! Platform-specific extras.
+
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub mod unix;

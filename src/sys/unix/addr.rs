@@ -1,0 +1,78 @@
+//! `LocalSocketName` → `sockaddr_un`.
+
+use crate::local_socket::LocalSocketName;
+use std::io;
+use std::mem;
+use std::os::unix::ffi::OsStrExt;
+
+const SUN_PATH_LEN: usize = {
+    // SAFETY: sockaddr_un is plain old data; the zeroed value is only used for its size.
+    let a: libc::sockaddr_un = unsafe { mem::zeroed() };
+    a.sun_path.len()
+};
+
+/// Longest path (without its terminating NUL) that fits in `sun_path`: 107 bytes on Linux,
+/// 103 on macOS and the BSDs.
+pub(crate) const MAX_PATH_LEN: usize = SUN_PATH_LEN - 1;
+
+/// A `sockaddr_un` and its length, built from a checked name.
+pub(crate) struct SockAddr {
+    pub(crate) storage: libc::sockaddr_un,
+    pub(crate) len: libc::socklen_t,
+}
+
+impl SockAddr {
+    /// Checks that the OS takes `name` (kind supported, length within `sun_path`) and builds
+    /// the address: a NUL-terminated path, or on Linux a leading NUL then the abstract name.
+    pub(crate) fn new(name: &LocalSocketName<'_>) -> io::Result<Self> {
+        name.check_supported()?;
+        let bytes = name.inner().as_bytes();
+        if bytes.len() > MAX_PATH_LEN {
+            let what = if name.is_namespaced() {
+                "namespaced name"
+            } else {
+                "path"
+            };
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "local socket {what} \"{name}\" is {} bytes long; the limit on {} is {MAX_PATH_LEN} bytes",
+                    bytes.len(),
+                    std::env::consts::OS
+                ),
+            ));
+        }
+        // SAFETY: sockaddr_un is plain old data; all-zero is a valid (empty) value.
+        let mut storage: libc::sockaddr_un = unsafe { mem::zeroed() };
+        storage.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        // Abstract names start with a NUL byte and are not NUL-terminated.
+        let offset = usize::from(name.is_namespaced());
+        for (dst, &src) in storage.sun_path[offset..].iter_mut().zip(bytes) {
+            *dst = src as libc::c_char;
+        }
+        let path_offset = mem::offset_of!(libc::sockaddr_un, sun_path);
+        let len = if name.is_namespaced() {
+            path_offset + 1 + bytes.len()
+        } else {
+            path_offset + bytes.len() + 1
+        };
+        #[cfg(any(
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "openbsd",
+            target_os = "netbsd",
+            target_os = "dragonfly"
+        ))]
+        {
+            storage.sun_len = len as u8;
+        }
+        Ok(Self {
+            storage,
+            len: len as libc::socklen_t,
+        })
+    }
+
+    pub(crate) fn as_ptr(&self) -> *const libc::sockaddr {
+        (&self.storage as *const libc::sockaddr_un).cast()
+    }
+}

@@ -1,0 +1,75 @@
+//! Unix backend: Unix domain sockets (`AF_UNIX`, `SOCK_STREAM`).
+//!
+//! Linux and Android also get the abstract namespace for namespaced names.
+
+pub(crate) mod addr;
+mod creds;
+mod listener;
+pub(crate) mod name;
+mod stream;
+
+pub(crate) use listener::Listener;
+pub(crate) use stream::Stream;
+
+use std::io;
+
+/// Turns a `-1` return from libc into the `errno` error.
+pub(crate) fn cvt<T: PartialEq + From<i8>>(ret: T) -> io::Result<T> {
+    if ret == T::from(-1) {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// `socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)`; where there is no `SOCK_CLOEXEC` (Apple),
+/// `socket` then `fcntl(FD_CLOEXEC)` and `setsockopt(SO_NOSIGPIPE)`.
+pub(crate) fn new_socket() -> io::Result<OwnedFd> {
+    #[cfg(not(target_vendor = "apple"))]
+    let ty = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+    #[cfg(target_vendor = "apple")]
+    let ty = libc::SOCK_STREAM;
+    // SAFETY: plain syscall with constant arguments.
+    let raw = cvt(unsafe { libc::socket(libc::AF_UNIX, ty, 0) })?;
+    // SAFETY: `raw` is a freshly created descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    #[cfg(target_vendor = "apple")]
+    {
+        // SAFETY: `fd` is open; FD_CLOEXEC is a valid flag for F_SETFD.
+        cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) })?;
+        set_nosigpipe(&fd)?;
+    }
+    Ok(fd)
+}
+
+/// `setsockopt(SO_NOSIGPIPE)`: Apple has no `MSG_NOSIGNAL`, so writes to a closed peer are
+/// kept from raising `SIGPIPE` per socket instead.
+#[cfg(target_vendor = "apple")]
+pub(crate) fn set_nosigpipe(fd: &impl AsRawFd) -> io::Result<()> {
+    let one: libc::c_int = 1;
+    // SAFETY: `one` is a valid c_int for the duration of the call.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_NOSIGPIPE,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
+
+/// No-op where `send` takes `MSG_NOSIGNAL`.
+#[cfg(not(target_vendor = "apple"))]
+pub(crate) fn set_nosigpipe(_fd: &impl AsRawFd) -> io::Result<()> {
+    Ok(())
+}
+
+/// Flags for every `send`/`sendmsg`: `MSG_NOSIGNAL` turns `SIGPIPE` into `EPIPE`.
+#[cfg(not(target_vendor = "apple"))]
+pub(crate) const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(target_vendor = "apple")]
+pub(crate) const SEND_FLAGS: libc::c_int = 0;

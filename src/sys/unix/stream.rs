@@ -1,0 +1,204 @@
+//! Connected Unix domain sockets: connect (with deadline), I/O without SIGPIPE, credentials.
+
+use super::addr::SockAddr;
+use super::{cvt, SEND_FLAGS};
+use crate::local_socket::{ConnectOptions, LocalSocketName, PeerCreds};
+use crate::sys::err_with_name;
+use std::io::{self, IoSlice, IoSliceMut, Read};
+use std::net::Shutdown;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+/// `IOV_MAX` on Linux, macOS and the BSDs (libc does not export it everywhere).
+const IOV_MAX: usize = 1024;
+
+/// A connected stream socket. Reads go through std; writes through `send(MSG_NOSIGNAL)`.
+#[derive(Debug)]
+pub(crate) struct Stream {
+    sock: UnixStream,
+}
+
+impl Stream {
+    /// Wraps a std socket; on Apple also sets `SO_NOSIGPIPE` on it.
+    pub(crate) fn from_std(sock: UnixStream) -> Self {
+        // Cannot fail on an open AF_UNIX socket; a no-op where MSG_NOSIGNAL is used.
+        let _ = super::set_nosigpipe(&sock);
+        Self { sock }
+    }
+
+    /// `socket` + `connect`. With a timeout: nonblocking `connect` + `poll`, retried while the
+    /// server is not there yet (`ENOENT`, `ECONNREFUSED`) or its backlog is full (`EAGAIN`),
+    /// with a backoff from 1 to 50 ms, until the deadline; then `TimedOut`.
+    pub(crate) fn connect(name: &LocalSocketName<'_>, opts: &ConnectOptions) -> io::Result<Self> {
+        let addr = SockAddr::new(name)?;
+        let Some(timeout) = opts.timeout else {
+            let sock = UnixStream::from(super::new_socket()?);
+            connect_addr(&sock, &addr).map_err(|e| err_with_name(e, "connecting to", name))?;
+            return Ok(Self::from_std(sock));
+        };
+        let deadline = Instant::now() + timeout;
+        let mut backoff = Duration::from_millis(1);
+        loop {
+            let sock = UnixStream::from(super::new_socket()?);
+            let err = match connect_by(&sock, &addr, deadline) {
+                Ok(()) => return Ok(Self::from_std(sock)),
+                Err(e) => e,
+            };
+            let not_ready = matches!(
+                err.kind(),
+                io::ErrorKind::NotFound
+                    | io::ErrorKind::ConnectionRefused
+                    | io::ErrorKind::WouldBlock
+                    | io::ErrorKind::TimedOut
+            );
+            if !not_ready {
+                return Err(err_with_name(err, "connecting to", name));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("connecting to local socket \"{name}\": no server accepted within {timeout:?} (last error: {err})"),
+                ));
+            }
+            std::thread::sleep(backoff.min(deadline - now));
+            backoff = (backoff * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    /// `read(2)`.
+    pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.sock).read(buf)
+    }
+
+    /// `readv(2)`.
+    pub(crate) fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&self.sock).read_vectored(bufs)
+    }
+
+    /// `send(MSG_NOSIGNAL)`: a closed peer gives `EPIPE` (`BrokenPipe`), not `SIGPIPE`.
+    pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes during the call.
+        let n = unsafe {
+            libc::send(
+                self.sock.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                SEND_FLAGS,
+            )
+        };
+        cvt(n).map(|n| n as usize)
+    }
+
+    /// `sendmsg(MSG_NOSIGNAL)` with up to `IOV_MAX` buffers.
+    pub(crate) fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let count = bufs.len().min(IOV_MAX);
+        // SAFETY: msghdr is plain old data; all-zero means no name and no control data.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        // IoSlice is guaranteed ABI-compatible with iovec on Unix; sendmsg only reads them.
+        msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+        msg.msg_iovlen = count as _;
+        // SAFETY: `msg` points at `count` valid iovecs that outlive the call.
+        let n = unsafe { libc::sendmsg(self.sock.as_raw_fd(), &msg, SEND_FLAGS) };
+        cvt(n).map(|n| n as usize)
+    }
+
+    /// Nothing to flush: the socket has no user-space buffer.
+    pub(crate) fn flush(&self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// `fcntl(F_DUPFD_CLOEXEC)` via std.
+    pub(crate) fn try_clone(&self) -> io::Result<Self> {
+        Ok(Self {
+            sock: self.sock.try_clone()?,
+        })
+    }
+
+    /// `shutdown(2)`.
+    pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.sock.shutdown(how)
+    }
+
+    /// `fcntl(F_SETFL, O_NONBLOCK)`.
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.sock.set_nonblocking(nonblocking)
+    }
+
+    /// `setsockopt(SO_RCVTIMEO)`.
+    pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        self.sock.set_read_timeout(t)
+    }
+
+    /// `setsockopt(SO_SNDTIMEO)`.
+    pub(crate) fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        self.sock.set_write_timeout(t)
+    }
+
+    /// `getsockopt(SO_RCVTIMEO)`.
+    pub(crate) fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        self.sock.read_timeout()
+    }
+
+    /// `getsockopt(SO_SNDTIMEO)`.
+    pub(crate) fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        self.sock.write_timeout()
+    }
+
+    /// See `creds.rs`: `SO_PEERCRED` on Linux, `getpeereid` (+ `LOCAL_PEERPID`) on BSDs.
+    pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
+        super::creds::peer_creds(self.sock.as_fd())
+    }
+
+    pub(crate) fn into_fd(self) -> OwnedFd {
+        self.sock.into()
+    }
+}
+
+impl AsFd for Stream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+}
+
+/// Blocking `connect(2)`, retried on `EINTR`.
+fn connect_addr(fd: &impl AsRawFd, addr: &SockAddr) -> io::Result<()> {
+    loop {
+        // SAFETY: `addr` points to a valid sockaddr_un of `addr.len` bytes.
+        match cvt(unsafe { libc::connect(fd.as_raw_fd(), addr.as_ptr(), addr.len) }) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r.map(drop),
+        }
+    }
+}
+
+/// Nonblocking `connect(2)`, then `poll(POLLOUT)` and `SO_ERROR` if it is in progress, then
+/// back to blocking mode.
+fn connect_by(sock: &UnixStream, addr: &SockAddr, deadline: Instant) -> io::Result<()> {
+    sock.set_nonblocking(true)?;
+    match connect_addr(sock, addr) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let mut pfd = libc::pollfd {
+                fd: sock.as_raw_fd(),
+                events: libc::POLLOUT,
+                revents: 0,
+            };
+            let ms = left.as_millis().min(i32::MAX as u128) as libc::c_int;
+            // SAFETY: `pfd` is one valid pollfd.
+            match cvt(unsafe { libc::poll(&mut pfd, 1, ms) }) {
+                Ok(0) => return Err(io::ErrorKind::TimedOut.into()),
+                Ok(_) => match sock.take_error()? {
+                    Some(e) => return Err(e),
+                    None => break,
+                },
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        },
+        Err(e) => return Err(e),
+    }
+    sock.set_nonblocking(false)
+}
