@@ -143,7 +143,11 @@ impl<'a> LocalSocketName<'a> {
     /// `Ok(())` if this kind of name is supported here, else `ErrorKind::Unsupported` with a
     /// message that names the input and says what the platform takes instead.
     pub(crate) fn check_supported(&self) -> io::Result<()> {
-        if self.is_supported() {
+        self.check_supported_by(NameTypeSupport::query())
+    }
+
+    fn check_supported_by(&self, support: NameTypeSupport) -> io::Result<()> {
+        if self.is_supported_by(support) {
             return Ok(());
         }
         let (what, instead) = if self.namespaced {
@@ -288,5 +292,36 @@ impl NameTypeSupport {
     /// Whether namespaced names are supported.
     pub const fn namespace_supported(self) -> bool {
         matches!(self, Self::OnlyNamespaced | Self::Both)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The "unsupported kind of name" error, for both kinds, whatever this platform supports.
+    #[test]
+    fn unsupported_kind_names_the_input() {
+        let ns = LocalSocketName::new(OsStr::new("svc"), true).unwrap();
+        let err = ns
+            .check_supported_by(NameTypeSupport::OnlyPaths)
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+        assert!(err.to_string().contains("\"@svc\""), "{err}");
+        assert!(
+            err.to_string()
+                .contains("namespaced names are not supported"),
+            "{err}"
+        );
+
+        let path = LocalSocketName::new(OsStr::new("/run/x.sock"), false).unwrap();
+        let err = path
+            .check_supported_by(NameTypeSupport::OnlyNamespaced)
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+        assert!(err.to_string().contains("\"/run/x.sock\""), "{err}");
+
+        assert!(ns.check_supported_by(NameTypeSupport::Both).is_ok());
+        assert!(path.check_supported_by(NameTypeSupport::OnlyPaths).is_ok());
     }
 }
