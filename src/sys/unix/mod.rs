@@ -3,6 +3,7 @@
 //! Linux and Android also get the abstract namespace for namespaced names.
 
 pub(crate) mod addr;
+mod connect;
 mod creds;
 mod listener;
 pub(crate) mod name;

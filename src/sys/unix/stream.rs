@@ -1,6 +1,7 @@
 //! Connected Unix domain sockets: connect (with deadline), I/O without SIGPIPE, credentials.
 
 use super::addr::SockAddr;
+use super::connect::{connect_addr, start_nonblocking, Retry};
 use super::{cvt, SEND_FLAGS};
 use crate::local_socket::{ConnectOptions, LocalSocketName, PeerCreds};
 use crate::sys::err_with_name;
@@ -37,33 +38,12 @@ impl Stream {
             connect_addr(&sock, &addr).map_err(|e| err_with_name(e, "connecting to", name))?;
             return Ok(Self::from_std(sock));
         };
-        let deadline = Instant::now() + timeout;
-        let mut backoff = Duration::from_millis(1);
+        let mut retry = Retry::new(timeout);
         loop {
-            let sock = UnixStream::from(super::new_socket()?);
-            let err = match connect_by(&sock, &addr, deadline) {
-                Ok(()) => return Ok(Self::from_std(sock)),
-                Err(e) => e,
-            };
-            let not_ready = matches!(
-                err.kind(),
-                io::ErrorKind::NotFound
-                    | io::ErrorKind::ConnectionRefused
-                    | io::ErrorKind::WouldBlock
-                    | io::ErrorKind::TimedOut
-            );
-            if !not_ready {
-                return Err(err_with_name(err, "connecting to", name));
+            match connect_by(&addr, retry.deadline()) {
+                Ok(sock) => return Ok(Self::from_std(sock)),
+                Err(e) => std::thread::sleep(retry.after(e, name)?),
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("connecting to local socket \"{name}\": no server accepted within {timeout:?} (last error: {err})"),
-                ));
-            }
-            std::thread::sleep(backoff.min(deadline - now));
-            backoff = (backoff * 2).min(Duration::from_millis(50));
         }
     }
 
@@ -162,43 +142,29 @@ impl AsFd for Stream {
     }
 }
 
-/// Blocking `connect(2)`, retried on `EINTR`.
-fn connect_addr(fd: &impl AsRawFd, addr: &SockAddr) -> io::Result<()> {
-    loop {
-        // SAFETY: `addr` points to a valid sockaddr_un of `addr.len` bytes.
-        match cvt(unsafe { libc::connect(fd.as_raw_fd(), addr.as_ptr(), addr.len) }) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            r => return r.map(drop),
-        }
-    }
-}
-
 /// Nonblocking `connect(2)`, then `poll(POLLOUT)` and `SO_ERROR` if it is in progress, then
 /// back to blocking mode.
-fn connect_by(sock: &UnixStream, addr: &SockAddr, deadline: Instant) -> io::Result<()> {
-    sock.set_nonblocking(true)?;
-    match connect_addr(sock, addr) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let mut pfd = libc::pollfd {
-                fd: sock.as_raw_fd(),
-                events: libc::POLLOUT,
-                revents: 0,
-            };
-            let ms = left.as_millis().min(i32::MAX as u128) as libc::c_int;
-            // SAFETY: `pfd` is one valid pollfd.
-            match cvt(unsafe { libc::poll(&mut pfd, 1, ms) }) {
-                Ok(0) => return Err(io::ErrorKind::TimedOut.into()),
-                Ok(_) => match sock.take_error()? {
-                    Some(e) => return Err(e),
-                    None => break,
-                },
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        },
-        Err(e) => return Err(e),
+fn connect_by(addr: &SockAddr, deadline: Instant) -> io::Result<UnixStream> {
+    let (sock, mut in_progress) = start_nonblocking(addr)?;
+    while in_progress {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut pfd = libc::pollfd {
+            fd: sock.as_raw_fd(),
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        let ms = left.as_millis().min(i32::MAX as u128) as libc::c_int;
+        // SAFETY: `pfd` is one valid pollfd.
+        match cvt(unsafe { libc::poll(&mut pfd, 1, ms) }) {
+            Ok(0) => return Err(io::ErrorKind::TimedOut.into()),
+            Ok(_) => match sock.take_error()? {
+                Some(e) => return Err(e),
+                None => in_progress = false,
+            },
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
     }
-    sock.set_nonblocking(false)
+    sock.set_nonblocking(false)?;
+    Ok(sock)
 }
