@@ -28,6 +28,9 @@
 mod listener;
 mod name;
 mod stream;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
 
 pub use listener::{Incoming, ListenerOptions, LocalSocketListener};
 pub use name::{LocalSocketName, NameTypeSupport, ToLocalSocketName};

@@ -58,3 +58,37 @@ impl From<LocalSocketListener> for OwnedFd {
         l.inner.into_fd()
     }
 }
+
+#[cfg(feature = "tokio")]
+mod tokio_conv {
+    use crate::local_socket::tokio::{LocalSocketListener, LocalSocketStream};
+    use crate::sys;
+    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+
+    impl AsFd for LocalSocketStream {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            self.inner.as_fd()
+        }
+    }
+
+    impl AsRawFd for LocalSocketStream {
+        fn as_raw_fd(&self) -> RawFd {
+            self.inner.as_fd().as_raw_fd()
+        }
+    }
+
+    impl From<tokio::net::UnixStream> for LocalSocketStream {
+        /// On Apple platforms this also sets `SO_NOSIGPIPE` on the socket.
+        fn from(s: tokio::net::UnixStream) -> Self {
+            Self {
+                inner: sys::tokio::Stream::from_tokio(s),
+            }
+        }
+    }
+
+    impl AsFd for LocalSocketListener {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            self.inner.as_fd()
+        }
+    }
+}

@@ -89,6 +89,13 @@ impl Listener {
         &self.name
     }
 
+    /// The parts, for the async listener: the socket, its name, and the file to remove when
+    /// the async listener drops.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn into_parts(self) -> (UnixListener, LocalSocketName<'static>, Option<SocketFile>) {
+        (self.sock, self.name, self.file)
+    }
+
     /// Gives up the descriptor; the socket file then stays in place.
     pub(crate) fn into_fd(self) -> OwnedFd {
         let Self { sock, file, .. } = self;
@@ -186,7 +193,7 @@ fn describe(ft: &fs::FileType) -> &'static str {
 /// The socket file a listener created, identified by device and inode so that dropping the
 /// listener never removes a file some later server put at the same path.
 #[derive(Debug)]
-struct SocketFile {
+pub(crate) struct SocketFile {
     path: PathBuf,
     dev: u64,
     ino: u64,

@@ -5,19 +5,24 @@
 pub(crate) mod addr;
 mod connect;
 mod creds;
+mod io;
 mod listener;
 pub(crate) mod name;
 mod stream;
+#[cfg(feature = "tokio")]
+pub(crate) mod tokio;
 
 pub(crate) use listener::Listener;
+#[cfg(feature = "tokio")]
+pub(crate) use listener::SocketFile;
 pub(crate) use stream::Stream;
 
-use std::io;
+use std::io as stdio;
 
 /// Turns a `-1` return from libc into the `errno` error.
-pub(crate) fn cvt<T: PartialEq + From<i8>>(ret: T) -> io::Result<T> {
+pub(crate) fn cvt<T: PartialEq + From<i8>>(ret: T) -> stdio::Result<T> {
     if ret == T::from(-1) {
-        Err(io::Error::last_os_error())
+        Err(stdio::Error::last_os_error())
     } else {
         Ok(ret)
     }
@@ -27,7 +32,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 /// `socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)`; where there is no `SOCK_CLOEXEC` (Apple),
 /// `socket` then `fcntl(FD_CLOEXEC)` and `setsockopt(SO_NOSIGPIPE)`.
-pub(crate) fn new_socket() -> io::Result<OwnedFd> {
+pub(crate) fn new_socket() -> stdio::Result<OwnedFd> {
     #[cfg(not(target_vendor = "apple"))]
     let ty = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
     #[cfg(target_vendor = "apple")]
@@ -48,7 +53,7 @@ pub(crate) fn new_socket() -> io::Result<OwnedFd> {
 /// `setsockopt(SO_NOSIGPIPE)`: Apple has no `MSG_NOSIGNAL`, so writes to a closed peer are
 /// kept from raising `SIGPIPE` per socket instead.
 #[cfg(target_vendor = "apple")]
-pub(crate) fn set_nosigpipe(fd: &impl AsRawFd) -> io::Result<()> {
+pub(crate) fn set_nosigpipe(fd: &impl AsRawFd) -> stdio::Result<()> {
     let one: libc::c_int = 1;
     // SAFETY: `one` is a valid c_int for the duration of the call.
     cvt(unsafe {
@@ -65,12 +70,6 @@ pub(crate) fn set_nosigpipe(fd: &impl AsRawFd) -> io::Result<()> {
 
 /// No-op where `send` takes `MSG_NOSIGNAL`.
 #[cfg(not(target_vendor = "apple"))]
-pub(crate) fn set_nosigpipe(_fd: &impl AsRawFd) -> io::Result<()> {
+pub(crate) fn set_nosigpipe(_fd: &impl AsRawFd) -> stdio::Result<()> {
     Ok(())
 }
-
-/// Flags for every `send`/`sendmsg`: `MSG_NOSIGNAL` turns `SIGPIPE` into `EPIPE`.
-#[cfg(not(target_vendor = "apple"))]
-pub(crate) const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
-#[cfg(target_vendor = "apple")]
-pub(crate) const SEND_FLAGS: libc::c_int = 0;

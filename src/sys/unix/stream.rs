@@ -2,7 +2,7 @@
 
 use super::addr::SockAddr;
 use super::connect::{connect_addr, start_nonblocking, Retry};
-use super::{cvt, SEND_FLAGS};
+use super::cvt;
 use crate::local_socket::{ConnectOptions, LocalSocketName, PeerCreds};
 use crate::sys::err_with_name;
 use std::io::{self, IoSlice, IoSliceMut, Read};
@@ -10,9 +10,6 @@ use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
-
-/// `IOV_MAX` on Linux, macOS and the BSDs (libc does not export it everywhere).
-const IOV_MAX: usize = 1024;
 
 /// A connected stream socket. Reads go through std; writes through `send(MSG_NOSIGNAL)`.
 #[derive(Debug)]
@@ -59,29 +56,12 @@ impl Stream {
 
     /// `send(MSG_NOSIGNAL)`: a closed peer gives `EPIPE` (`BrokenPipe`), not `SIGPIPE`.
     pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: `buf` is valid for reads of `buf.len()` bytes during the call.
-        let n = unsafe {
-            libc::send(
-                self.sock.as_raw_fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                SEND_FLAGS,
-            )
-        };
-        cvt(n).map(|n| n as usize)
+        super::io::send(self.sock.as_fd(), buf)
     }
 
     /// `sendmsg(MSG_NOSIGNAL)` with up to `IOV_MAX` buffers.
     pub(crate) fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let count = bufs.len().min(IOV_MAX);
-        // SAFETY: msghdr is plain old data; all-zero means no name and no control data.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        // IoSlice is guaranteed ABI-compatible with iovec on Unix; sendmsg only reads them.
-        msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
-        msg.msg_iovlen = count as _;
-        // SAFETY: `msg` points at `count` valid iovecs that outlive the call.
-        let n = unsafe { libc::sendmsg(self.sock.as_raw_fd(), &msg, SEND_FLAGS) };
-        cvt(n).map(|n| n as usize)
+        super::io::send_vectored(self.sock.as_fd(), bufs)
     }
 
     /// Nothing to flush: the socket has no user-space buffer.
@@ -133,6 +113,11 @@ impl Stream {
 
     pub(crate) fn into_fd(self) -> OwnedFd {
         self.sock.into()
+    }
+
+    #[cfg(feature = "tokio")]
+    pub(crate) fn into_std(self) -> UnixStream {
+        self.sock
     }
 }
 

@@ -1,0 +1,44 @@
+//! Async local sockets for tokio (feature `tokio`): the twin of the sync API, with the same
+//! names, options and error rules.
+//!
+//! Built on tokio's own `UnixListener`/`UnixStream` (and on Windows its named pipes), so it
+//! runs on tokio's reactor with no thread of its own. Constructors must be called from within
+//! a tokio runtime with I/O enabled (and the time driver, for
+//! [`ConnectOptions::timeout`](super::ConnectOptions::timeout)); outside one they return an
+//! error instead of panicking.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use localipc::local_socket::tokio::{LocalSocketListener, LocalSocketStream};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+//! #     format!("@localipc-doc-tokio-{}", std::process::id())
+//! # } else { format!("/tmp/localipc-doc-tokio-{}.sock", std::process::id()) };
+//! let listener = LocalSocketListener::bind(name.as_str())?;
+//! let server = tokio::spawn(async move {
+//!     let mut conn = listener.accept().await?;
+//!     let mut req = Vec::new();
+//!     conn.read_to_end(&mut req).await?; // until the client's half-close
+//!     conn.write_all(&req).await?;
+//!     std::io::Result::Ok(())
+//! });
+//! let mut conn = LocalSocketStream::connect(name.as_str()).await?;
+//! conn.write_all(b"ping").await?;
+//! conn.shutdown().await?; // half-close: the server reads end of file
+//! let mut reply = Vec::new();
+//! conn.read_to_end(&mut reply).await?;
+//! assert_eq!(reply, b"ping");
+//! server.await.unwrap()?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod listener;
+mod split;
+mod stream;
+
+pub use listener::{Incoming, LocalSocketListener};
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
+pub use stream::LocalSocketStream;

@@ -1,0 +1,157 @@
+//! The async [`LocalSocketStream`].
+
+use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::local_socket::{self as sync, ConnectOptions, PeerCreds, ToLocalSocketName};
+use crate::sys;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// An async local socket stream: tokio's `AsyncRead` and `AsyncWrite`, on both
+/// `LocalSocketStream` and `&LocalSocketStream`.
+///
+/// [`AsyncWrite::poll_shutdown`] is a real half-close: the peer reads end of file, and this
+/// side can still read.
+#[derive(Debug)]
+pub struct LocalSocketStream {
+    pub(crate) inner: sys::tokio::Stream,
+}
+
+impl LocalSocketStream {
+    /// Connects to the server listening on `name`, failing at once if there is none.
+    ///
+    /// Unix: nonblocking `socket` + `connect`, waiting for writability if in progress.
+    pub async fn connect<'a>(name: impl ToLocalSocketName<'a>) -> io::Result<Self> {
+        Self::connect_with(name, &ConnectOptions::new()).await
+    }
+
+    /// Connects with `options`: with a timeout, keeps trying (on tokio's timer, so the
+    /// runtime needs its time driver) while the server is not up yet or is busy, then fails
+    /// with `TimedOut`.
+    pub async fn connect_with<'a>(
+        name: impl ToLocalSocketName<'a>,
+        options: &ConnectOptions,
+    ) -> io::Result<Self> {
+        let name = name.to_local_socket_name()?;
+        Ok(Self {
+            inner: sys::tokio::Stream::connect(&name, options).await?,
+        })
+    }
+
+    /// The process id of the peer; see the sync
+    /// [`peer_pid`](sync::LocalSocketStream::peer_pid).
+    pub fn peer_pid(&self) -> io::Result<u32> {
+        split::pid_of(self.peer_creds()?)
+    }
+
+    /// The credentials of the peer; see the sync
+    /// [`peer_creds`](sync::LocalSocketStream::peer_creds).
+    pub fn peer_creds(&self) -> io::Result<PeerCreds> {
+        self.inner.peer_creds()
+    }
+
+    /// Borrowed halves for reading and writing at the same time. (`&LocalSocketStream`
+    /// implements both traits too; the halves only make intent explicit.)
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        (ReadHalf(self), WriteHalf(self))
+    }
+
+    /// Owned halves that can move to different tasks; put them back together with
+    /// [`OwnedReadHalf::reunite`]. Dropping the write half shuts down the write direction.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split::into_split(self)
+    }
+}
+
+impl TryFrom<sync::LocalSocketStream> for LocalSocketStream {
+    type Error = io::Error;
+    /// Registers a sync stream with tokio's reactor (within a runtime; an error outside).
+    fn try_from(s: sync::LocalSocketStream) -> io::Result<Self> {
+        Ok(Self {
+            inner: sys::tokio::Stream::from_sync(s.inner)?,
+        })
+    }
+}
+
+impl TryFrom<LocalSocketStream> for sync::LocalSocketStream {
+    type Error = io::Error;
+    /// Deregisters from tokio and returns to blocking mode.
+    fn try_from(s: LocalSocketStream) -> io::Result<Self> {
+        Ok(Self {
+            inner: s.inner.into_sync()?,
+        })
+    }
+}
+
+impl AsyncRead for &LocalSocketStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.inner.poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for &LocalSocketStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write(cx, buf)
+    }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.inner.poll_shutdown(cx)
+    }
+}
+
+impl AsyncRead for LocalSocketStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for LocalSocketStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_write(cx, buf)
+    }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self).poll_shutdown(cx)
+    }
+}

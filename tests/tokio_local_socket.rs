@@ -1,0 +1,302 @@
+//! The async local sockets (feature `tokio`).
+#![cfg(feature = "tokio")]
+
+mod util;
+
+use localipc::local_socket::tokio::{LocalSocketListener, LocalSocketStream};
+use localipc::local_socket::{self as sync, ConnectOptions};
+use std::future::poll_fn;
+use std::io::ErrorKind;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use util::{any_name, assert_err, TestDir};
+
+/// Every async test body runs under this bound: a hang fails in seconds.
+async fn bounded<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(30), f)
+        .await
+        .expect("test body timed out")
+}
+
+fn pattern(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn checksum(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_100_clients_1mib_each_way() {
+    bounded(async {
+        let dir = TestDir::new("techo");
+        let name = any_name(&dir, "techo");
+        let listener = LocalSocketListener::bind(name.as_str()).unwrap();
+        const CLIENTS: usize = 100;
+        const LEN: usize = 1 << 20;
+        let server = tokio::spawn(async move {
+            let mut tasks = Vec::new();
+            for _ in 0..CLIENTS {
+                let conn = listener.accept().await.unwrap();
+                tasks.push(tokio::spawn(async move {
+                    let (mut r, mut w) = conn.into_split();
+                    tokio::io::copy(&mut r, &mut w).await.unwrap();
+                    w.shutdown().await.unwrap();
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        let clients: Vec<_> = (0..CLIENTS as u64)
+            .map(|i| {
+                let name = name.clone();
+                tokio::spawn(async move {
+                    let conn = LocalSocketStream::connect(name.as_str()).await.unwrap();
+                    let data = pattern(i, LEN);
+                    let (mut r, mut w) = conn.into_split();
+                    let send = data.clone();
+                    let writer = tokio::spawn(async move {
+                        w.write_all(&send).await.unwrap();
+                        w.shutdown().await.unwrap();
+                        w
+                    });
+                    let mut back = Vec::with_capacity(LEN);
+                    r.read_to_end(&mut back).await.unwrap();
+                    assert_eq!(back.len(), LEN, "client {i}");
+                    assert_eq!(checksum(&back), checksum(&data), "client {i}");
+                    r.reunite(writer.await.unwrap()).unwrap();
+                })
+            })
+            .collect();
+        for c in clients {
+            c.await.unwrap();
+        }
+        server.await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn incoming_is_a_stream_of_connections() {
+    bounded(async {
+        let dir = TestDir::new("tinc");
+        let name = any_name(&dir, "tinc");
+        let listener = LocalSocketListener::bind(name.as_str()).unwrap();
+        assert_eq!(listener.local_name().to_string(), name);
+        let mut clients = Vec::new();
+        for i in 0..3u8 {
+            let mut c = LocalSocketStream::connect(name.as_str()).await.unwrap();
+            c.write_all(&[i]).await.unwrap();
+            clients.push(c);
+        }
+        let mut incoming = listener.incoming();
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let next = poll_fn(|cx| futures_core::Stream::poll_next(Pin::new(&mut incoming), cx));
+            let mut conn = next.await.expect("incoming never ends").unwrap();
+            seen.push(conn.read_u8().await.unwrap());
+        }
+        seen.sort();
+        assert_eq!(seen, [0, 1, 2]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn split_borrowed_halves_and_reunite_errors() {
+    bounded(async {
+        let dir = TestDir::new("tsplit");
+        let name = any_name(&dir, "tsplit");
+        let listener = LocalSocketListener::bind(name.as_str()).unwrap();
+        let mut a = LocalSocketStream::connect(name.as_str()).await.unwrap();
+        let mut b = listener.accept().await.unwrap();
+        {
+            let (mut ar, mut aw) = a.split();
+            let (mut br, mut bw) = b.split();
+            let (_, _, x, y) = tokio::join!(
+                aw.write_all(b"from a"),
+                bw.write_all(b"from b"),
+                async {
+                    let mut v = [0; 6];
+                    br.read_exact(&mut v).await.map(|_| v)
+                },
+                async {
+                    let mut v = [0; 6];
+                    ar.read_exact(&mut v).await.map(|_| v)
+                },
+            );
+            assert_eq!(&x.unwrap(), b"from a");
+            assert_eq!(&y.unwrap(), b"from b");
+        }
+        let (ar, aw) = a.into_split();
+        let (br, bw) = b.into_split();
+        let err = ar.reunite(bw).unwrap_err();
+        assert!(err.to_string().contains("different"), "{err}");
+        let (ar, bw) = (err.0, err.1);
+        let a = ar.reunite(aw).unwrap();
+        let b = bw.reunite(br).unwrap();
+        (&a).write_all(b"!").await.unwrap();
+        assert_eq!((&b).read_u8().await.unwrap(), b'!');
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn shutdown_is_a_half_close() {
+    bounded(async {
+        let dir = TestDir::new("thalf");
+        let name = any_name(&dir, "thalf");
+        let listener = LocalSocketListener::bind(name.as_str()).unwrap();
+        let mut c = LocalSocketStream::connect(name.as_str()).await.unwrap();
+        let mut s = listener.accept().await.unwrap();
+        c.write_all(b"question").await.unwrap();
+        c.shutdown().await.unwrap();
+        let mut q = Vec::new();
+        s.read_to_end(&mut q).await.unwrap();
+        assert_eq!(q, b"question");
+        s.write_all(b"answer").await.unwrap();
+        drop(s);
+        let mut a = Vec::new();
+        c.read_to_end(&mut a).await.unwrap();
+        assert_eq!(a, b"answer");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn connect_timeout_when_no_server() {
+    bounded(async {
+        let dir = TestDir::new("tcto");
+        let name = any_name(&dir, "tcto");
+        let start = Instant::now();
+        let mut opts = ConnectOptions::new();
+        opts.timeout(Duration::from_millis(300));
+        let err = LocalSocketStream::connect_with(name.as_str(), &opts)
+            .await
+            .unwrap_err();
+        assert_err(err, ErrorKind::TimedOut, &name);
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+        // Without a timeout: fails at once, naming the name.
+        let err = LocalSocketStream::connect(name.as_str()).await.unwrap_err();
+        assert!(err.to_string().contains(&name), "{err}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn peer_pid_is_this_process() {
+    bounded(async {
+        let dir = TestDir::new("tpid");
+        let name = any_name(&dir, "tpid");
+        let listener = LocalSocketListener::bind(name.as_str()).unwrap();
+        let c = LocalSocketStream::connect(name.as_str()).await.unwrap();
+        let s = listener.accept().await.unwrap();
+        #[cfg(not(any(target_os = "freebsd", target_os = "openbsd", target_os = "netbsd")))]
+        {
+            assert_eq!(c.peer_pid().unwrap(), std::process::id());
+            assert_eq!(s.peer_pid().unwrap(), std::process::id());
+        }
+        assert!(s.peer_creds().is_ok());
+    })
+    .await;
+}
+
+#[test]
+fn drop_off_runtime_and_during_shutdown_does_not_panic() {
+    let dir = TestDir::new("tdrop");
+    let name = any_name(&dir, "tdrop");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (listener, client, server) = rt.block_on(async {
+        let l = LocalSocketListener::bind(name.as_str()).unwrap();
+        let c = LocalSocketStream::connect(name.as_str()).await.unwrap();
+        let s = l.accept().await.unwrap();
+        (l, c, s)
+    });
+    // A task still holding a stream while the runtime shuts down.
+    let (r, w) = server.into_split();
+    rt.spawn(async move {
+        let _keep = (r, w);
+        std::future::pending::<()>().await
+    });
+    drop(rt); // drops the task (and its stream) during shutdown
+    drop(client); // and these after the runtime is gone
+    drop(listener);
+}
+
+#[test]
+fn constructors_outside_a_runtime_error_instead_of_panicking() {
+    let dir = TestDir::new("tnort");
+    let name = any_name(&dir, "tnort");
+    let err = LocalSocketListener::bind(name.as_str()).unwrap_err();
+    assert!(err.to_string().contains("tokio runtime"), "{err}");
+    let sync_listener = sync::LocalSocketListener::bind(name.as_str()).unwrap();
+    let err = LocalSocketListener::try_from(sync_listener).unwrap_err();
+    assert!(err.to_string().contains("tokio runtime"), "{err}");
+}
+
+#[tokio::test]
+async fn conversions_between_sync_and_async() {
+    bounded(async {
+        let dir = TestDir::new("tconv");
+        let name = any_name(&dir, "tconv");
+        let listener =
+            LocalSocketListener::try_from(sync::LocalSocketListener::bind(name.as_str()).unwrap())
+                .unwrap();
+        let sync_client = sync::LocalSocketStream::connect(name.as_str()).unwrap();
+        let mut client = LocalSocketStream::try_from(sync_client).unwrap();
+        let server = listener.accept().await.unwrap();
+        client.write_all(b"async").await.unwrap();
+        let server = sync::LocalSocketStream::try_from(server).unwrap();
+        let got = tokio::task::spawn_blocking(move || {
+            use std::io::Read;
+            let mut buf = [0; 5];
+            (&server).read_exact(&mut buf).map(|_| buf)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(&got, b"async");
+    })
+    .await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn from_tokio_unix_stream_and_no_sigpipe_on_write() {
+    bounded(async {
+        let (a, b) = tokio::net::UnixStream::pair().unwrap();
+        let a = LocalSocketStream::from(a);
+        drop(b);
+        let mut err = None;
+        for _ in 0..100 {
+            if let Err(e) = (&a).write_all(&[0; 65536]).await {
+                err = Some(e);
+                break;
+            }
+        }
+        assert_eq!(
+            err.expect("write to a closed peer kept succeeding").kind(),
+            ErrorKind::BrokenPipe
+        );
+    })
+    .await;
+}
