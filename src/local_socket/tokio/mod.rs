@@ -7,6 +7,10 @@
 //! [`ConnectOptions::timeout`](super::ConnectOptions::timeout)); outside one they return an
 //! error instead of panicking.
 //!
+//! With the feature `futures-io`, the streams and their halves also implement
+//! `futures_io::AsyncRead`/`AsyncWrite`, for tasks on other executors (smol, async-std); the
+//! streams still need a tokio runtime alive somewhere for their reactor.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
@@ -35,6 +39,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "futures-io")]
+mod futures_io;
 mod listener;
 mod split;
 mod stream;

@@ -14,15 +14,15 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::task::{ready, Context, Poll};
 use tokio::io::{Interest, ReadBuf};
 use tokio::net::{UnixListener, UnixStream};
+use tokio::runtime::Handle;
 
-/// Fails with a clear error, rather than tokio's panic, outside a runtime.
-fn in_runtime(what: &str) -> io::Result<()> {
-    match tokio::runtime::Handle::try_current() {
-        Ok(_) => Ok(()),
-        Err(_) => Err(io::Error::other(format!(
+/// The current runtime, or a clear error rather than tokio's panic outside one.
+fn in_runtime(what: &str) -> io::Result<Handle> {
+    Handle::try_current().map_err(|_| {
+        io::Error::other(format!(
             "{what} must be called from within a tokio runtime with I/O enabled"
-        ))),
-    }
+        ))
+    })
 }
 
 /// A listening socket registered with tokio's reactor.
@@ -30,6 +30,9 @@ fn in_runtime(what: &str) -> io::Result<()> {
 pub(crate) struct Listener {
     sock: UnixListener,
     name: LocalSocketName<'static>,
+    /// The runtime the listener was registered with: accepted streams join it too, even when
+    /// `accept` is polled from another executor.
+    runtime: Handle,
     /// Declared after `sock`: the file is removed after the socket is closed.
     _file: Option<SocketFile>,
 }
@@ -42,18 +45,20 @@ impl Listener {
     }
 
     pub(crate) fn from_sync(l: super::Listener) -> io::Result<Self> {
-        in_runtime("converting to a tokio local socket listener")?;
+        let runtime = in_runtime("converting to a tokio local socket listener")?;
         let (sock, name, file) = l.into_parts();
         sock.set_nonblocking(true)?;
         Ok(Self {
             sock: UnixListener::from_std(sock)?,
             name,
+            runtime,
             _file: file,
         })
     }
 
     /// `accept4(SOCK_CLOEXEC | SOCK_NONBLOCK)` when tokio reports readiness.
     pub(crate) fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<Stream>> {
+        let _runtime = self.runtime.enter();
         let (sock, _) = ready!(self.sock.poll_accept(cx))?;
         Poll::Ready(Ok(Stream::from_tokio(sock)))
     }

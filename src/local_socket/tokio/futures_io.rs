@@ -1,0 +1,60 @@
+//! `futures_io::AsyncRead`/`AsyncWrite` for the async streams (feature `futures-io`), so tasks
+//! on other executors (smol, async-std, `futures::executor`) can use them.
+//!
+//! The streams stay registered with tokio's reactor: create them inside a tokio runtime and
+//! keep that runtime alive (a multi-thread runtime drives its reactor on its own threads).
+//! The tasks that read and write may run on any executor.
+
+use super::{LocalSocketStream, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead as _, AsyncWrite as _, ReadBuf};
+
+macro_rules! futures_read {
+    ($($ty:ty),*) => {$(
+        impl futures_io::AsyncRead for $ty {
+            fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+                let mut buf = ReadBuf::new(buf);
+                match tokio::io::AsyncRead::poll_read(self, cx, &mut buf) {
+                    Poll::Ready(Ok(())) => Poll::Ready(Ok(buf.filled().len())),
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    )*};
+}
+
+macro_rules! futures_write {
+    ($($ty:ty),*) => {$(
+        impl futures_io::AsyncWrite for $ty {
+            fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+                tokio::io::AsyncWrite::poll_write(self, cx, buf)
+            }
+            fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+                tokio::io::AsyncWrite::poll_write_vectored(self, cx, bufs)
+            }
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                tokio::io::AsyncWrite::poll_flush(self, cx)
+            }
+            /// A half-close, as tokio's `poll_shutdown`: the peer reads end of file.
+            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                tokio::io::AsyncWrite::poll_shutdown(self, cx)
+            }
+        }
+    )*};
+}
+
+futures_read!(
+    LocalSocketStream,
+    &LocalSocketStream,
+    ReadHalf<'_>,
+    OwnedReadHalf
+);
+futures_write!(
+    LocalSocketStream,
+    &LocalSocketStream,
+    WriteHalf<'_>,
+    OwnedWriteHalf
+);
