@@ -9,7 +9,7 @@ use super::{LocalSocketStream, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHal
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use tokio::io::{AsyncRead as _, AsyncWrite as _, ReadBuf};
+use tokio::io::ReadBuf;
 
 macro_rules! futures_read {
     ($($ty:ty),*) => {$(
