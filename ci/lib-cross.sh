@@ -1,9 +1,10 @@
+# shellcheck shell=bash
 # Shared helpers for ci/windows.sh and ci/other-targets.sh -- sourced, not run.
 # Sets ROOT (the repo root = parent of ci/), cds there, installs/loads the cross toolchain
 # (ci/windows-toolchain.sh, a quick no-op when present) and defines run_step.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 
 ENV_FILE=$(bash "$ROOT/ci/windows-toolchain.sh" </dev/null | tail -n 1)
 # shellcheck source=/dev/null
@@ -11,8 +12,11 @@ source "$ENV_FILE"        # Debian rustc-web 1.96 first in PATH, RUSTC_BOOTSTRAP
 
 # Separate target dir: the cross builds (other compiler, -Zbuild-std) never touch target/debug.
 export CARGO_TARGET_DIR=${LOCALIPC_CROSS_TARGET_DIR:-$ROOT/target/cross}
-# shellcheck disable=SC2206
+# shellcheck disable=SC2206,SC2034
 BUILD_STD=($LOCALIPC_BUILD_STD)   # -Zbuild-std=std,panic_abort
+# Extra cargo args for every cargo command of these scripts, e.g. "--all-features".
+# shellcheck disable=SC2206,SC2034
+CARGO_ARGS=(${LOCALIPC_CARGO_ARGS:-})
 
 say() { echo "::: $*" >&2; }
 

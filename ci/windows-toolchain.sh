@@ -52,9 +52,9 @@ apt_update() { if [ $updated = 0 ]; then log "apt-get update"; "${APT[@]}" updat
 if ! have_cmds || ! rustweb_ok; then
     apt_update
     # rustc-web follows Debian security updates: derive versioned names, don't hardcode them
-    LIBSTD=$(apt-cache depends libstd-rust-web-dev | awk '/Depends: libstd-rust-web-1/{print $2; exit}')
-    LIBLLVM=$(apt-cache depends "$LIBSTD" | awk '/Depends: libllvm/{print $2; exit}')
-    LIBGIT=$(apt-cache depends cargo-web | awk '/Depends: libgit2-/{print $2; exit}')
+    LIBSTD=$(apt-cache depends libstd-rust-web-dev | awk '/Depends: libstd-rust-web-1/&& !n++ {print $2}')
+    LIBLLVM=$(apt-cache depends "$LIBSTD" | awk '/Depends: libllvm/&& !n++ {print $2}')
+    LIBGIT=$(apt-cache depends cargo-web | awk '/Depends: libgit2-/&& !n++ {print $2}')
     if [ -z "$LIBSTD" ] || [ -z "$LIBLLVM" ] || [ -z "$LIBGIT" ]; then
         log "could not derive rustc-web dependencies (LIBSTD='$LIBSTD' LIBLLVM='$LIBLLVM' LIBGIT='$LIBGIT')"
         exit 1
@@ -66,10 +66,10 @@ if ! have_cmds || ! rustweb_ok; then
     # --- 2. Debian rustc-web/cargo-web/clippy + std source, unpacked (not installed) -----
     if ! rustweb_ok; then
         log "unpacking rustc-web ($LIBSTD) into $RW"
-        rm -rf "$RW/usr" "$RW/.localipc-unpacked"
+        rm -rf "${RW:?}/usr" "$RW/.localipc-unpacked"
         mkdir -p "$RW"
-        d=$(mktemp -d); chmod 755 "$d"   # readable by _apt, else apt warns
-        (cd "$d" && "${APT[@]}" download -qq rustc-web cargo-web rust-web-clippy \
+        d=$(mktemp -d)
+        (cd "$d" && "${APT[@]}" -o APT::Sandbox::User=root download -qq rustc-web cargo-web rust-web-clippy \
              libstd-rust-web-dev "$LIBSTD" rust-web-src)
         for f in "$d"/*.deb; do dpkg -x "$f" "$RW"; done
         rm -rf "$d"

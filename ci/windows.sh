@@ -6,18 +6,20 @@
 #   ci/windows.sh -p localipc pipe_        # extra args go to `cargo test` (package, filter,
 #   ci/windows.sh -- --nocapture           #   `-- <libtest args>`, ...)
 # Env knobs:
+#   LOCALIPC_CARGO_ARGS="--all-features"   extra args for every cargo command (clippy, build, test)
 #   LOCALIPC_SKIP_CLIPPY=1                 skip the clippy step
-#   LOCALIPC_CLIPPY_TIMEOUT=1200           seconds for clippy (includes building std)
-#   LOCALIPC_BUILD_TIMEOUT=1200            seconds for building the test binaries
-#   LOCALIPC_TEST_TIMEOUT=900              seconds for running all tests + doctests under Wine
+#   LOCALIPC_CLIPPY_TIMEOUT=900            seconds for clippy (includes building std)
+#   LOCALIPC_BUILD_TIMEOUT=900             seconds for building the test binaries
+#   LOCALIPC_TEST_TIMEOUT=600              seconds for running all tests + doctests under Wine
 #   LOCALIPC_CROSS_TARGET_DIR=target/cross WINEPREFIX=/tmp/localipc-wineprefix
+#     (two runs at once must use different WINEPREFIXes: each ends with `wineserver -k`)
 # Toolchain: ci/windows-toolchain.sh (run automatically; a no-op once installed).
 set -euo pipefail
 # shellcheck source=ci/lib-cross.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib-cross.sh"
 
 TARGET=x86_64-pc-windows-gnu
-XFLAGS=("${BUILD_STD[@]}" --target "$TARGET")
+XFLAGS=("${BUILD_STD[@]}" --target "$TARGET" "${CARGO_ARGS[@]}")
 
 cleanup() {
     local rc=$?
@@ -32,12 +34,12 @@ trap 'exit 143' TERM
 say "windows: $(rustc -V), $(wine --version), WINEPREFIX=$WINEPREFIX, CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
 
 if [ "${LOCALIPC_SKIP_CLIPPY:-0}" != 1 ]; then
-    run_step "clippy $TARGET" "${LOCALIPC_CLIPPY_TIMEOUT:-1200}" \
+    run_step "clippy $TARGET" "${LOCALIPC_CLIPPY_TIMEOUT:-900}" \
         cargo clippy --workspace --all-targets "${XFLAGS[@]}" -- -D warnings
 fi
 
 # Build first, under its own limit, so the test timeout measures only the tests.
-run_step "build tests $TARGET" "${LOCALIPC_BUILD_TIMEOUT:-1200}" \
+run_step "build tests $TARGET" "${LOCALIPC_BUILD_TIMEOUT:-900}" \
     cargo test --workspace --no-run "${XFLAGS[@]}" "$@"
 
 # Start Wine before the tests (first start of a prefix takes seconds; with a persistent
@@ -47,5 +49,5 @@ timeout 120 wine cmd /c exit >/dev/null 2>&1 || say "warning: wine warm-up faile
 
 # Doctests: cargo >= 1.89 cross-compiles them by default (rustdoc --target ... --test-runtool
 # wine), so no -Zdoctest-xcompile is needed with this cargo (1.96).
-run_step "test $TARGET (wine)" "${LOCALIPC_TEST_TIMEOUT:-900}" \
-    cargo test --workspace "${XFLAGS[@]}" "$@"
+run_step "test $TARGET (wine)" "${LOCALIPC_TEST_TIMEOUT:-600}" \
+    cargo test --workspace --no-fail-fast "${XFLAGS[@]}" "$@"
