@@ -110,3 +110,101 @@ pub fn assert_err(err: std::io::Error, kind: std::io::ErrorKind, needle: &str) {
         "error message {msg:?} does not name {needle:?}"
     );
 }
+
+/// A child process running one test of the current test binary in a given role; killed and
+/// reaped when dropped, so no test leaves a process behind.
+pub struct Peer {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+}
+
+const ROLE_ENV: &str = "LOCALIPC_TEST_ROLE";
+const ARG_ENV: &str = "LOCALIPC_TEST_ARG";
+
+/// In a child started by [`Peer::spawn`]: its role and argument.
+pub fn peer_role() -> Option<(String, String)> {
+    Some((
+        std::env::var(ROLE_ENV).ok()?,
+        std::env::var(ARG_ENV).unwrap_or_default(),
+    ))
+}
+
+impl Peer {
+    /// Re-runs this test binary for the single test `test`, with `role` and `arg` in its
+    /// environment (see [`peer_role`]); its stdout lines arrive through [`Peer::expect`].
+    pub fn spawn(test: &str, role: &str, arg: &str) -> Self {
+        Self::spawn_with(test, role, arg, |_| {})
+    }
+
+    /// As [`Peer::spawn`], letting the caller adjust the command (e.g. the user to run as).
+    pub fn spawn_with(
+        test: &str,
+        role: &str,
+        arg: &str,
+        adjust: impl FnOnce(&mut std::process::Command),
+    ) -> Self {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args(["--exact", test, "--nocapture", "--test-threads=1"])
+            .env(ROLE_ENV, role)
+            .env(ARG_ENV, arg)
+            .stdout(std::process::Stdio::piped());
+        adjust(&mut cmd);
+        let mut child = cmd.spawn().expect("spawn peer process");
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// Waits (bounded) for a stdout line containing `prefix` (the test harness may print its
+    /// `test name ... ` before it); returns the rest of the line after it.
+    pub fn expect(&self, prefix: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(at) = line.find(prefix) {
+                        return line[at + prefix.len()..].to_string();
+                    }
+                }
+                Err(_) => panic!("peer process did not print {prefix:?} within 10 s"),
+            }
+        }
+    }
+
+    /// Kills the process (SIGKILL / TerminateProcess) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits (bounded) for the process to exit and returns its status.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            if std::time::Instant::now() > deadline {
+                self.kill();
+                panic!("peer process did not exit within 10 s");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

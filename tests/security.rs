@@ -1,0 +1,171 @@
+//! Who may connect: file modes keep other users out of socket files; the abstract namespace
+//! keeps nobody out, and `peer_creds` is the check a server makes there.
+#![cfg(unix)]
+
+mod util;
+
+use localipc::local_socket::{ListenerOptions, LocalSocketListener, LocalSocketStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::time::Duration;
+use util::{bounded, peer_role, Peer, TestDir, LIMIT};
+
+const NOBODY: u32 = 65534;
+
+fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Child role: try to connect, print the outcome as `RESULT ok` or `RESULT <ErrorKind>`.
+fn run_role() -> bool {
+    let Some((role, name)) = peer_role() else {
+        return false;
+    };
+    if role == "bind" {
+        match LocalSocketListener::bind(name.as_str()) {
+            Ok(_) => println!("RESULT ok"),
+            Err(e) => println!("RESULT {:?} {e}", e.kind()),
+        }
+        return true;
+    }
+    assert_eq!(role, "connect");
+    match LocalSocketStream::connect(name.as_str()) {
+        Ok(mut s) => {
+            use std::io::Read;
+            let _ = s.read(&mut [0; 1]); // wait until the server has looked at us
+            println!("RESULT ok")
+        }
+        Err(e) => println!("RESULT {:?}", e.kind()),
+    }
+    true
+}
+
+/// Runs the `connect` role as user `nobody` and returns what it printed after `RESULT `.
+fn connect_as_nobody(test: &str, name: &str) -> String {
+    let mut peer = Peer::spawn_with(test, "connect", name, |cmd| {
+        cmd.uid(NOBODY).gid(NOBODY);
+    });
+    let result = peer.expect("RESULT ");
+    peer.wait();
+    result
+}
+
+#[test]
+fn mode_0600_keeps_other_users_out() {
+    if run_role() {
+        return;
+    }
+    bounded(LIMIT, || {
+        let dir = TestDir::new("perm");
+        // The directory must let `nobody` reach the socket file, so only its mode decides.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let private = dir.join("private.sock");
+        let open = dir.join("open.sock");
+        let l_private = ListenerOptions::new()
+            .mode(0o600)
+            .bind(private.as_path())
+            .unwrap();
+        let l_open = ListenerOptions::new()
+            .mode(0o666)
+            .bind(open.as_path())
+            .unwrap();
+        // The mode is in place when bind returns.
+        let mode = std::fs::metadata(&private).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        if !is_root() {
+            // Cannot switch users here: the mode bits above are what this run can show.
+            eprintln!("note: not root, so no second user to try; checked the mode bits only");
+            return;
+        }
+        let test = "mode_0600_keeps_other_users_out";
+        assert_eq!(
+            connect_as_nobody(test, private.to_str().unwrap()),
+            "PermissionDenied"
+        );
+        // Control: with 0666 the same user gets in, so the refusal above was the mode's doing.
+        l_open.set_nonblocking(false).unwrap();
+        let server = std::thread::spawn(move || {
+            let s = l_open.accept().unwrap();
+            let uid = s.peer_creds().unwrap().uid();
+            drop(s);
+            uid
+        });
+        assert_eq!(connect_as_nobody(test, open.to_str().unwrap()), "ok");
+        assert_eq!(server.join().unwrap(), Some(NOBODY));
+        drop(l_private);
+    });
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[test]
+fn abstract_names_admit_any_user_and_peer_creds_tells_who() {
+    if run_role() {
+        return;
+    }
+    if !is_root() {
+        eprintln!("note: not root, so no second user to try");
+        return;
+    }
+    bounded(LIMIT, || {
+        let name = util::namespaced("abs").unwrap();
+        let listener = LocalSocketListener::bind(name.as_str()).unwrap();
+        let server = std::thread::spawn(move || {
+            let s = listener.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            // The check a server on an abstract name makes: who is this?
+            let uid = s.peer_creds().unwrap().uid();
+            drop(s);
+            uid
+        });
+        let result = connect_as_nobody(
+            "abstract_names_admit_any_user_and_peer_creds_tells_who",
+            &name,
+        );
+        assert_eq!(
+            result, "ok",
+            "abstract sockets have no permissions: anyone can connect"
+        );
+        assert_eq!(server.join().unwrap(), Some(NOBODY));
+    });
+}
+
+#[test]
+fn bind_in_a_directory_without_write_permission_is_permission_denied() {
+    if run_role() {
+        return;
+    }
+    bounded(LIMIT, || {
+        let dir = TestDir::new("rodir");
+        let ro = dir.join("ro");
+        std::fs::create_dir(&ro).unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let path = ro.join("s.sock");
+        let path = path.to_str().unwrap();
+        let result = if is_root() {
+            // root ignores directory permissions: try as `nobody`.
+            let mut peer = Peer::spawn_with(
+                "bind_in_a_directory_without_write_permission_is_permission_denied",
+                "bind",
+                path,
+                |cmd| {
+                    cmd.uid(NOBODY).gid(NOBODY);
+                },
+            );
+            let r = peer.expect("RESULT ");
+            peer.wait();
+            r
+        } else {
+            match LocalSocketListener::bind(path) {
+                Ok(_) => "ok".into(),
+                Err(e) => format!("{:?} {e}", e.kind()),
+            }
+        };
+        assert!(result.starts_with("PermissionDenied "), "{result}");
+        assert!(
+            result.contains(path),
+            "error does not name the path: {result}"
+        );
+    });
+}
