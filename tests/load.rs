@@ -1,12 +1,12 @@
 //! Load: a thousand concurrent async clients on one listener.
 //! (The descriptor-count test lives alone in `load_handles.rs`: counts are process-wide.)
+#![cfg(feature = "tokio")]
 
 mod util;
 
 use std::time::Duration;
 use util::{any_name, bounded, TestDir};
 
-#[cfg(feature = "tokio")]
 #[test]
 fn a_thousand_concurrent_tokio_clients_echo_256_kib_each() {
     use localipc::local_socket::tokio as lt;
