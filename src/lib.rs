@@ -40,6 +40,10 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_op_in_unsafe_fn, missing_docs, missing_debug_implementations)]
 
+pub mod handle;
 pub mod local_socket;
 pub mod os;
 mod sys;
+// Windows half pending (sys::windows::pipe); the Unix backend has it.
+#[cfg(unix)]
+pub mod unnamed_pipe;

@@ -278,6 +278,11 @@ fn peer_pid_and_creds_name_this_process() {
             assert_eq!(client.peer_pid().unwrap(), std::process::id());
             assert_eq!(server.peer_pid().unwrap(), std::process::id());
         }
+        // The BSDs other than macOS do not say: a clear Unsupported, not a made-up pid.
+        #[cfg(any(target_os = "freebsd", target_os = "openbsd", target_os = "netbsd"))]
+        for pid in [client.peer_pid(), server.peer_pid()] {
+            assert_eq!(pid.unwrap_err().kind(), std::io::ErrorKind::Unsupported);
+        }
         let creds = server.peer_creds().unwrap();
         #[cfg(unix)]
         {

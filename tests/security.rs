@@ -7,7 +7,6 @@ mod util;
 use localipc::local_socket::{ListenerOptions, LocalSocketListener, LocalSocketStream};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::time::Duration;
 use util::{bounded, peer_role, Peer, TestDir, LIMIT};
 
 const NOBODY: u32 = 65534;
@@ -112,7 +111,8 @@ fn abstract_names_admit_any_user_and_peer_creds_tells_who() {
         let listener = LocalSocketListener::bind(name.as_str()).unwrap();
         let server = std::thread::spawn(move || {
             let s = listener.accept().unwrap();
-            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                .unwrap();
             // The check a server on an abstract name makes: who is this?
             let uid = s.peer_creds().unwrap().uid();
             drop(s);

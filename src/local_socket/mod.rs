@@ -25,13 +25,20 @@
 //! # std::io::Result::Ok(())
 //! ```
 
+// The Windows halves of these two are pending (sys::windows); the Unix backend has them.
+#[cfg(unix)]
+mod handles;
 mod listener;
+#[cfg(unix)]
+pub mod message;
 mod name;
 mod stream;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 
+#[cfg(unix)]
+pub use handles::MAX_HANDLES;
 pub use listener::{Incoming, ListenerOptions, LocalSocketListener};
 pub use name::{LocalSocketName, NameTypeSupport, ToLocalSocketName};
 pub use stream::{ConnectOptions, LocalSocketStream, PeerCreds};

@@ -21,10 +21,22 @@ pub(crate) fn connect_addr(fd: &impl AsRawFd, addr: &SockAddr) -> io::Result<()>
     }
 }
 
-/// A new nonblocking socket with `connect` started: `(socket, true)` if the connection is
-/// still in progress (`EINPROGRESS`: wait for writability, then check `SO_ERROR`).
+/// A new nonblocking `SOCK_STREAM` socket with `connect` started: `(socket, true)` if the
+/// connection is still in progress (`EINPROGRESS`: wait for writability, then check
+/// `SO_ERROR`).
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) fn start_nonblocking(addr: &SockAddr) -> io::Result<(UnixStream, bool)> {
-    let sock = UnixStream::from(super::new_socket()?);
+    start_nonblocking_of(addr, libc::SOCK_STREAM)
+}
+
+/// [`start_nonblocking`] with a socket of type `ty` (`SOCK_STREAM` or `SOCK_SEQPACKET`).
+/// The result is a `UnixStream` either way: std's stream type is only a holder for the
+/// descriptor here.
+pub(crate) fn start_nonblocking_of(
+    addr: &SockAddr,
+    ty: libc::c_int,
+) -> io::Result<(UnixStream, bool)> {
+    let sock = UnixStream::from(super::new_socket_of(ty)?);
     sock.set_nonblocking(true)?;
     match connect_addr(&sock, addr) {
         Ok(()) => Ok((sock, false)),

@@ -26,6 +26,17 @@ impl Listener {
     /// The mode is applied before `listen`, so no client can connect while the file still has
     /// the umask-derived mode: `connect` to a socket that is not listening is refused.
     pub(crate) fn bind(name: &LocalSocketName<'_>, opts: &ListenerOptions) -> io::Result<Self> {
+        Self::bind_of(name, opts, libc::SOCK_STREAM)
+    }
+
+    /// [`bind`](Self::bind) with a socket of type `ty` (`SOCK_STREAM` or `SOCK_SEQPACKET`,
+    /// for the message sockets): same name, mode and reclaim rules. `accept` then hands out
+    /// sockets of that type.
+    pub(crate) fn bind_of(
+        name: &LocalSocketName<'_>,
+        opts: &ListenerOptions,
+        ty: libc::c_int,
+    ) -> io::Result<Self> {
         if opts.mode.is_some() && name.is_namespaced() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -35,12 +46,12 @@ impl Listener {
             ));
         }
         let addr = SockAddr::new(name)?;
-        let fd = super::new_socket()?;
+        let fd = super::new_socket_of(ty)?;
         if let Err(e) = bind_addr(&fd, &addr) {
             if e.raw_os_error() != Some(libc::EADDRINUSE) || name.is_namespaced() || !opts.reclaim {
                 return Err(bind_error(e, name));
             }
-            remove_if_stale(name)?;
+            remove_if_stale(name, ty)?;
             bind_addr(&fd, &addr).map_err(|e| bind_error(e, name))?;
         }
         let file = match name.is_path() {
@@ -135,10 +146,11 @@ fn bind_error(e: io::Error, name: &LocalSocketName<'_>) -> io::Error {
 
 /// Removes a socket file at the path only if it is a socket and nothing answers on it.
 ///
-/// `lstat`; if a socket, `connect`: refused means stale (then `unlink` if the file is still
-/// the same inode). A live server gives `AddrInUse`; anything that is not a socket
-/// gives `AlreadyExists` and is never touched.
-fn remove_if_stale(name: &LocalSocketName<'_>) -> io::Result<()> {
+/// `lstat`; if a socket, `connect` (with a socket of the type being bound, `ty`): refused
+/// means stale (then `unlink` if the file is still the same inode). A live server gives
+/// `AddrInUse` (one of the other socket type too: its `EPROTOTYPE` means "cannot tell");
+/// anything that is not a socket gives `AlreadyExists` and is never touched.
+fn remove_if_stale(name: &LocalSocketName<'_>, ty: libc::c_int) -> io::Result<()> {
     let path = Path::new(name.inner());
     let meta = match fs::symlink_metadata(path) {
         Ok(m) => m,
@@ -155,7 +167,7 @@ fn remove_if_stale(name: &LocalSocketName<'_>) -> io::Result<()> {
         ));
     }
     let probe = crate::local_socket::ConnectOptions::new();
-    match super::Stream::connect(name, &probe) {
+    match super::Stream::connect_of(name, &probe, ty) {
         Ok(_) => Err(io::Error::new(
             io::ErrorKind::AddrInUse,
             format!("cannot bind local socket \"{name}\": a live server is listening there"),

@@ -1,13 +1,23 @@
-//! Unix backend: Unix domain sockets (`AF_UNIX`, `SOCK_STREAM`).
+//! Unix backend: Unix domain sockets (`AF_UNIX`, `SOCK_STREAM`; `SOCK_SEQPACKET` for the
+//! message sockets on Linux), unnamed pipes, descriptor and credentials passing.
 //!
 //! Linux and Android also get the abstract namespace for namespaced names.
 
 pub(crate) mod addr;
+pub(crate) mod ancillary;
 mod connect;
 mod creds;
+mod framing;
 mod io;
 mod listener;
+mod message;
 pub(crate) mod name;
+pub(crate) mod pipe;
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    not(localipc_framed_messages)
+))]
+mod seqpacket;
 mod stream;
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio;
@@ -15,6 +25,7 @@ pub(crate) mod tokio;
 pub(crate) use listener::Listener;
 #[cfg(feature = "tokio")]
 pub(crate) use listener::SocketFile;
+pub(crate) use message::{MessageListener, MessageStream};
 pub(crate) use stream::Stream;
 
 use std::io as stdio;
@@ -30,14 +41,13 @@ pub(crate) fn cvt<T: PartialEq + From<i8>>(ret: T) -> stdio::Result<T> {
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-/// `socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)`; where there is no `SOCK_CLOEXEC` (Apple),
-/// `socket` then `fcntl(FD_CLOEXEC)` and `setsockopt(SO_NOSIGPIPE)`.
-pub(crate) fn new_socket() -> stdio::Result<OwnedFd> {
+/// `socket(AF_UNIX, ty | SOCK_CLOEXEC)` for `ty` = `SOCK_STREAM` or `SOCK_SEQPACKET`; where
+/// there is no `SOCK_CLOEXEC` (Apple), `socket` then `fcntl(FD_CLOEXEC)` and
+/// `setsockopt(SO_NOSIGPIPE)`.
+pub(crate) fn new_socket_of(ty: libc::c_int) -> stdio::Result<OwnedFd> {
     #[cfg(not(target_vendor = "apple"))]
-    let ty = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
-    #[cfg(target_vendor = "apple")]
-    let ty = libc::SOCK_STREAM;
-    // SAFETY: plain syscall with constant arguments.
+    let ty = ty | libc::SOCK_CLOEXEC;
+    // SAFETY: plain syscall with integer arguments.
     let raw = cvt(unsafe { libc::socket(libc::AF_UNIX, ty, 0) })?;
     // SAFETY: `raw` is a freshly created descriptor that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };

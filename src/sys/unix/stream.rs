@@ -1,7 +1,7 @@
 //! Connected Unix domain sockets: connect (with deadline), I/O without SIGPIPE, credentials.
 
 use super::addr::SockAddr;
-use super::connect::{connect_addr, start_nonblocking, Retry};
+use super::connect::{connect_addr, start_nonblocking_of, Retry};
 use super::cvt;
 use crate::local_socket::{ConnectOptions, LocalSocketName, PeerCreds};
 use crate::sys::err_with_name;
@@ -29,15 +29,25 @@ impl Stream {
     /// server is not there yet (`ENOENT`, `ECONNREFUSED`) or its backlog is full (`EAGAIN`),
     /// with a backoff from 1 to 50 ms, until the deadline; then `TimedOut`.
     pub(crate) fn connect(name: &LocalSocketName<'_>, opts: &ConnectOptions) -> io::Result<Self> {
+        Self::connect_of(name, opts, libc::SOCK_STREAM)
+    }
+
+    /// [`connect`](Self::connect) with a socket of type `ty` (`SOCK_STREAM` or
+    /// `SOCK_SEQPACKET`, for the message sockets).
+    pub(crate) fn connect_of(
+        name: &LocalSocketName<'_>,
+        opts: &ConnectOptions,
+        ty: libc::c_int,
+    ) -> io::Result<Self> {
         let addr = SockAddr::new(name)?;
         let Some(timeout) = opts.timeout else {
-            let sock = UnixStream::from(super::new_socket()?);
+            let sock = UnixStream::from(super::new_socket_of(ty)?);
             connect_addr(&sock, &addr).map_err(|e| err_with_name(e, "connecting to", name))?;
             return Ok(Self::from_std(sock));
         };
         let mut retry = Retry::new(timeout);
         loop {
-            match connect_by(&addr, retry.deadline()) {
+            match connect_by(&addr, retry.deadline(), ty) {
                 Ok(sock) => return Ok(Self::from_std(sock)),
                 Err(e) => std::thread::sleep(retry.after(e, name)?),
             }
@@ -129,8 +139,8 @@ impl AsFd for Stream {
 
 /// Nonblocking `connect(2)`, then `poll(POLLOUT)` and `SO_ERROR` if it is in progress, then
 /// back to blocking mode.
-fn connect_by(addr: &SockAddr, deadline: Instant) -> io::Result<UnixStream> {
-    let (sock, mut in_progress) = start_nonblocking(addr)?;
+fn connect_by(addr: &SockAddr, deadline: Instant, ty: libc::c_int) -> io::Result<UnixStream> {
+    let (sock, mut in_progress) = start_nonblocking_of(addr, ty)?;
     while in_progress {
         let left = deadline.saturating_duration_since(Instant::now());
         let mut pfd = libc::pollfd {

@@ -1,0 +1,222 @@
+//! Message-framed local sockets: [`MessageListener`] and [`MessageStream`], which keep
+//! message boundaries — one [`send`](MessageStream::send) is one
+//! [`recv`](MessageStream::recv) on the other side, empty messages included.
+//!
+//! Same names, [`ListenerOptions`] (mode, reclaim, nonblocking), [`ConnectOptions`] and
+//! reclaim rules as the byte-stream local sockets.
+//!
+//! | platform | how |
+//! |---|---|
+//! | Linux, Android | `SOCK_SEQPACKET` Unix domain sockets (tested) |
+//! | macOS, FreeBSD, other Unix | length-prefixed frames over `SOCK_STREAM`: a 4-byte little-endian length, then the message (type-checked; the framing is tested on Linux) |
+//! | Windows | message-mode named pipes (`PIPE_TYPE_MESSAGE`), in progress |
+//!
+//! Both ends must use these types: a message listener is not a stream listener (on Linux a
+//! stream client is refused; with framing it would see the length prefixes).
+//!
+//! Message size: on Linux a message must fit the socket's send buffer (`SO_SNDBUF`, about
+//! 208 KiB by default; larger is `InvalidInput`); framed messages may be up to 16 MiB.
+//!
+//! ```
+//! use localipc::local_socket::message::{MessageListener, MessageStream};
+//!
+//! # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+//! #     format!("@localipc-doc-msg-{}", std::process::id())
+//! # } else { format!("/tmp/localipc-doc-msg-{}.sock", std::process::id()) };
+//! let listener = MessageListener::bind(name.as_str())?;
+//! let client = MessageStream::connect(name.as_str())?;
+//! let server = listener.accept()?;
+//! client.send(b"first")?;
+//! client.send(b"")?; // an empty message is a message
+//! client.send(b"third")?;
+//! drop(client);
+//! assert_eq!(server.recv_vec()?.as_deref(), Some(&b"first"[..]));
+//! assert_eq!(server.recv_vec()?.as_deref(), Some(&b""[..]));
+//! let mut small = [0; 3];
+//! let got = server.recv(&mut small)?.unwrap();
+//! assert_eq!((got.len, got.truncated), (3, true)); // "thi", the rest is dropped
+//! assert_eq!(server.recv_vec()?, None); // the client has gone
+//! # std::io::Result::Ok(())
+//! ```
+
+use super::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds, ToLocalSocketName};
+use crate::sys;
+use std::io;
+use std::time::Duration;
+
+/// A server for message-framed local sockets.
+#[derive(Debug)]
+pub struct MessageListener {
+    inner: sys::MessageListener,
+}
+
+impl MessageListener {
+    /// Creates a listener bound to `name` with default [`ListenerOptions`].
+    ///
+    /// Linux: `socket(AF_UNIX, SOCK_SEQPACKET)`, `bind`, `listen`; elsewhere on Unix the same
+    /// with `SOCK_STREAM`. Errors as for
+    /// [`LocalSocketListener::bind`](super::LocalSocketListener::bind).
+    pub fn bind<'a>(name: impl ToLocalSocketName<'a>) -> io::Result<Self> {
+        Self::bind_with(name, &ListenerOptions::new())
+    }
+
+    /// Creates a listener bound to `name` with `options` (nonblocking, reclaim, mode: the
+    /// same rules as for stream listeners).
+    pub fn bind_with<'a>(
+        name: impl ToLocalSocketName<'a>,
+        options: &ListenerOptions,
+    ) -> io::Result<Self> {
+        let name = name.to_local_socket_name()?;
+        Ok(Self {
+            inner: sys::MessageListener::bind(&name, options)?,
+        })
+    }
+
+    /// Waits for a client and returns its stream (in blocking mode).
+    ///
+    /// Unix: `accept4(SOCK_CLOEXEC)`; Linux also `setsockopt(SO_PASSCRED)` on the new
+    /// socket (see [`MessageStream::recv`]).
+    pub fn accept(&self) -> io::Result<MessageStream> {
+        Ok(MessageStream {
+            inner: self.inner.accept()?,
+        })
+    }
+
+    /// Moves `accept` into or out of nonblocking mode. Unix: `fcntl(F_SETFL, O_NONBLOCK)`.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.inner.set_nonblocking(nonblocking)
+    }
+
+    /// The name this listener was bound to.
+    pub fn local_name(&self) -> LocalSocketName<'_> {
+        self.inner.name().borrow()
+    }
+}
+
+/// A connected message-framed local socket. All methods take `&self`; concurrent senders
+/// (or receivers) never interleave messages.
+#[derive(Debug)]
+pub struct MessageStream {
+    inner: sys::MessageStream,
+}
+
+/// What [`MessageStream::recv`] got: one message, possibly cut to the buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecvResult {
+    /// How many bytes were written to the buffer.
+    pub len: usize,
+    /// Whether the message was longer than the buffer; the rest of it is discarded.
+    pub truncated: bool,
+}
+
+impl MessageStream {
+    /// Connects to the message listener on `name`, failing at once if there is none.
+    ///
+    /// Linux: `socket(AF_UNIX, SOCK_SEQPACKET)` + `connect` + `setsockopt(SO_PASSCRED)`;
+    /// elsewhere on Unix `SOCK_STREAM`.
+    pub fn connect<'a>(name: impl ToLocalSocketName<'a>) -> io::Result<Self> {
+        Self::connect_with(name, &ConnectOptions::new())
+    }
+
+    /// Connects with `options` (a timeout also waits for a server not up yet), as
+    /// [`ConnectOptions::connect`] does for streams.
+    pub fn connect_with<'a>(
+        name: impl ToLocalSocketName<'a>,
+        options: &ConnectOptions,
+    ) -> io::Result<Self> {
+        let name = name.to_local_socket_name()?;
+        Ok(Self {
+            inner: sys::MessageStream::connect(&name, options)?,
+        })
+    }
+
+    /// Sends `msg` as one message, whole or not at all (with framing: once any of it is
+    /// out, the rest follows even past a timeout or in nonblocking mode).
+    ///
+    /// Linux: `send(MSG_NOSIGNAL)`; framed: `sendmsg(MSG_NOSIGNAL)` of length + message.
+    /// A vanished peer gives `BrokenPipe`, never `SIGPIPE`; a message over the size limit
+    /// (see the [module docs](self)) gives `InvalidInput`.
+    pub fn send(&self, msg: &[u8]) -> io::Result<()> {
+        self.inner.send(msg)
+    }
+
+    /// Receives one message into `buf`; `Ok(None)` once the peer has closed its end and
+    /// every message it sent has been received.
+    ///
+    /// A message longer than `buf` fills it and is reported as
+    /// [`truncated`](RecvResult::truncated); the rest of that message is discarded.
+    ///
+    /// Linux: `recvmsg(MSG_TRUNC)`. `SO_PASSCRED` is on for every message socket there: an
+    /// empty message and end of file both read 0 bytes, and only a message carries the
+    /// credentials the kernel then attaches. Framed: `read(2)` until the frame is in; a
+    /// timeout or `WouldBlock` in the middle of a frame keeps what was read for the next
+    /// call.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<RecvResult>> {
+        Ok(self
+            .inner
+            .recv(buf)?
+            .map(|(len, truncated)| RecvResult { len, truncated }))
+    }
+
+    /// Receives one message into a `Vec` of exactly its size; `Ok(None)` at end of stream.
+    ///
+    /// Linux: `recvmsg(MSG_PEEK | MSG_TRUNC)` for the size, then `recvmsg`. Framed: the
+    /// length prefix gives the size.
+    pub fn recv_vec(&self) -> io::Result<Option<Vec<u8>>> {
+        self.inner.recv_vec()
+    }
+
+    /// The credentials of the peer; see
+    /// [`LocalSocketStream::peer_creds`](super::LocalSocketStream::peer_creds).
+    pub fn peer_creds(&self) -> io::Result<PeerCreds> {
+        self.inner.peer_creds()
+    }
+
+    /// Moves the stream into or out of nonblocking mode (`WouldBlock` instead of waiting).
+    /// Unix: `fcntl(F_SETFL, O_NONBLOCK)`.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.inner.set_nonblocking(nonblocking)
+    }
+
+    /// Bounds how long `recv` may wait (`None`: forever). Unix: `setsockopt(SO_RCVTIMEO)`.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.set_read_timeout(timeout)
+    }
+
+    /// Bounds how long `send` may wait before any of the message is out (`None`: forever).
+    /// Unix: `setsockopt(SO_SNDTIMEO)`.
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.set_write_timeout(timeout)
+    }
+}
+
+#[cfg(unix)]
+mod fd_conv {
+    use super::{MessageListener, MessageStream};
+    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+
+    impl AsFd for MessageListener {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            self.inner.as_fd()
+        }
+    }
+
+    impl AsRawFd for MessageListener {
+        fn as_raw_fd(&self) -> RawFd {
+            self.inner.as_fd().as_raw_fd()
+        }
+    }
+
+    impl AsFd for MessageStream {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            self.inner.as_fd()
+        }
+    }
+
+    impl AsRawFd for MessageStream {
+        fn as_raw_fd(&self) -> RawFd {
+            self.inner.as_fd().as_raw_fd()
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Async unnamed pipes for tokio (feature `tokio`): tokio's `AsyncWrite` on [`Sender`] and
+//! `AsyncRead` on [`Recver`] (and on their references).
+//!
+//! Built on `tokio::net::unix::pipe`, on tokio's reactor. Writes keep the sync ends' rule:
+//! no reader left gives `BrokenPipe`, never `SIGPIPE`. The ends convert to and from the
+//! sync ones with `TryFrom` (for instance to give the sync end to a child process).
+//! Constructors must be called from within a tokio runtime with I/O enabled; outside one
+//! they return an error instead of panicking.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! let (mut tx, mut rx) = localipc::unnamed_pipe::tokio::pipe()?;
+//! let writer = tokio::spawn(async move {
+//!     tx.write_all(b"hello").await // then `tx` drops: end of file for the reader
+//! });
+//! let mut got = Vec::new();
+//! rx.read_to_end(&mut got).await?;
+//! assert_eq!(got, b"hello");
+//! writer.await.unwrap()?;
+//! # Ok(())
+//! # }
+//! ```
+
+use crate::sys;
+use crate::unnamed_pipe as sync;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Creates an unnamed pipe registered with tokio: `(write end, read end)`.
+///
+/// Unix: `pipe2(O_CLOEXEC)`, then `fcntl(F_SETFL, O_NONBLOCK)` on both ends.
+pub fn pipe() -> io::Result<(Sender, Recver)> {
+    let (tx, rx) = sync::pipe()?;
+    Ok((Sender::try_from(tx)?, Recver::try_from(rx)?))
+}
+
+/// The async write end of an unnamed pipe.
+///
+/// [`AsyncWrite::poll_shutdown`] does nothing: a pipe has no half-close; drop the
+/// `Sender` to give the reader end of file.
+#[derive(Debug)]
+pub struct Sender {
+    inner: sys::pipe::tokio::Sender,
+}
+
+/// The async read end of an unnamed pipe.
+#[derive(Debug)]
+pub struct Recver {
+    inner: sys::pipe::tokio::Recver,
+}
+
+impl TryFrom<sync::Sender> for Sender {
+    type Error = io::Error;
+    /// Registers a sync end with tokio's reactor (within a runtime; an error outside).
+    fn try_from(s: sync::Sender) -> io::Result<Self> {
+        Ok(Self {
+            inner: sys::pipe::tokio::Sender::from_sync(s.inner)?,
+        })
+    }
+}
+
+impl TryFrom<Sender> for sync::Sender {
+    type Error = io::Error;
+    /// Deregisters from tokio and returns to blocking mode.
+    fn try_from(s: Sender) -> io::Result<Self> {
+        Ok(Self {
+            inner: s.inner.into_sync()?,
+        })
+    }
+}
+
+impl TryFrom<sync::Recver> for Recver {
+    type Error = io::Error;
+    /// Registers a sync end with tokio's reactor (within a runtime; an error outside).
+    fn try_from(r: sync::Recver) -> io::Result<Self> {
+        Ok(Self {
+            inner: sys::pipe::tokio::Recver::from_sync(r.inner)?,
+        })
+    }
+}
+
+impl TryFrom<Recver> for sync::Recver {
+    type Error = io::Error;
+    /// Deregisters from tokio and returns to blocking mode.
+    fn try_from(r: Recver) -> io::Result<Self> {
+        Ok(Self {
+            inner: r.inner.into_sync()?,
+        })
+    }
+}
+
+impl AsyncWrite for &Sender {
+    /// Unix: `write(2)` with `SIGPIPE` blocked in this thread, when tokio reports
+    /// writability.
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write(cx, buf)
+    }
+    /// Unix: `writev(2)` with `SIGPIPE` blocked in this thread.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Sender {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_write(cx, buf)
+    }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self).poll_shutdown(cx)
+    }
+}
+
+impl AsyncRead for &Recver {
+    /// Unix: `read(2)` when tokio reports readability.
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.inner.poll_read(cx, buf)
+    }
+}
+
+impl AsyncRead for Recver {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self).poll_read(cx, buf)
+    }
+}
+
+#[cfg(unix)]
+mod fd_conv {
+    use super::{Recver, Sender};
+    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+
+    impl AsFd for Sender {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            self.inner.as_fd()
+        }
+    }
+
+    impl AsRawFd for Sender {
+        fn as_raw_fd(&self) -> RawFd {
+            self.inner.as_fd().as_raw_fd()
+        }
+    }
+
+    impl AsFd for Recver {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            self.inner.as_fd()
+        }
+    }
+
+    impl AsRawFd for Recver {
+        fn as_raw_fd(&self) -> RawFd {
+            self.inner.as_fd().as_raw_fd()
+        }
+    }
+}
