@@ -1,5 +1,7 @@
 //! 20,000 sequential connections leave the open descriptor/handle count unchanged. Alone in
-//! its own test binary, since the count is process-wide.
+//! its own test binary, since the count is process-wide. Linux and Windows: where the count
+//! can be read.
+#![cfg(any(target_os = "linux", windows))]
 
 mod util;
 
@@ -24,11 +26,8 @@ fn open_handles() -> usize {
         assert_ne!(ok, 0, "GetProcessHandleCount failed");
         return n as usize;
     }
-    #[allow(unreachable_code)]
-    0
 }
 
-#[cfg(any(target_os = "linux", windows))]
 #[test]
 fn twenty_thousand_sequential_connections_leak_nothing() {
     bounded(Duration::from_secs(120), || {
