@@ -24,6 +24,36 @@
 //! assert_eq!(listener.local_name().to_string(), name);
 //! # std::io::Result::Ok(())
 //! ```
+//!
+//! # Who can connect
+//! - **Socket files** (paths) obey file permissions: connecting needs write permission on the
+//!   file and search permission on its directories. `ListenerOptions::mode` sets the mode
+//!   before anyone can connect (e.g. `0o600`: only this user).
+//! - **Namespaced names on Linux** (the abstract namespace) have **no permissions**: any
+//!   process on the machine (in the same network namespace) that knows or guesses the name
+//!   can connect, whatever its user. A server that cares must check who connected:
+//!
+//! ```no_run
+//! # #[cfg(unix)] {
+//! use localipc::local_socket::LocalSocketListener;
+//!
+//! let listener = LocalSocketListener::bind("@my-daemon")?;
+//! // SAFETY: geteuid has no preconditions and cannot fail.
+//! let me = unsafe { libc::geteuid() };
+//! for conn in listener.incoming() {
+//!     let conn = conn?;
+//!     if conn.peer_creds()?.uid() != Some(me) {
+//!         continue; // drop connections from other users
+//!     }
+//!     // ... serve `conn`
+//! }
+//! # }
+//! # std::io::Result::Ok(())
+//! ```
+//! - **Windows named pipes** reject remote clients. Without a security descriptor of yours,
+//!   Windows' default one applies: full control for LocalSystem, administrators and the
+//!   creator owner, read-only access for Everyone and anonymous — so other users cannot open
+//!   the pipe for reading and writing, which local sockets need.
 
 // The Windows halves of these two are pending (sys::windows); the Unix backend has them.
 #[cfg(unix)]
