@@ -1,5 +1,5 @@
-//! `localipc`: talk to local sockets from a shell, and benchmark them against the raw OS
-//! primitive.
+//! `localipc`: talk to local sockets from a shell, benchmark them against the raw OS
+//! primitive, and soak-test them.
 //!
 //! Every failure ends as one line, `localipc: <message>`, on stderr and a non-zero exit
 //! status: 2 for a bad command line, 1 for anything else.
@@ -10,6 +10,7 @@ mod error;
 mod listen;
 mod parse;
 mod probe;
+mod soak;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -47,11 +48,18 @@ enum Command {
     Connect(connect::Args),
     /// Show the platform and what its local sockets support.
     Probe,
-    /// Measure localipc against the raw OS primitive: latency, throughput, connections/s.
+    /// Measure localipc against the raw OS primitive, sync and tokio: latency, throughput,
+    /// connections/s.
     Bench(bench::Args),
     /// The second process of `bench` (internal).
     #[command(hide = true)]
     BenchPeer(bench::peer::Args),
+    /// Many clients connecting, echoing and disconnecting for minutes; reports throughput,
+    /// errors, memory and descriptors over time.
+    Soak(soak::Args),
+    /// The server process of `soak` (internal).
+    #[command(hide = true)]
+    SoakServer(soak::server::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +73,8 @@ fn main() -> ExitCode {
         Command::Probe => probe::run(),
         Command::Bench(args) => bench::run(args, cli.verbose),
         Command::BenchPeer(args) => bench::peer::run(args),
+        Command::Soak(args) => soak::run(args),
+        Command::SoakServer(args) => soak::server::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

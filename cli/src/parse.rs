@@ -50,6 +50,27 @@ pub fn seconds(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("'{s}' is not a number of seconds"))
 }
 
+/// A duration in seconds greater than zero, fractions allowed.
+pub fn positive_seconds(s: &str) -> Result<Duration, String> {
+    match seconds(s)? {
+        d if d.is_zero() => Err("must be more than 0".into()),
+        d => Ok(d),
+    }
+}
+
+/// A duration in minutes greater than zero, fractions allowed (`0.5` is 30 s).
+pub fn minutes(s: &str) -> Result<Duration, String> {
+    let mins: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of minutes"))?;
+    match Duration::try_from_secs_f64(mins * 60.0) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("must be more than 0".into()),
+        Err(_) => Err(format!("'{s}' is not a number of minutes")),
+    }
+}
+
 /// File permission bits in octal (`600`, `0660`, `0o600`), at most `7777`.
 #[cfg(unix)]
 pub fn octal_mode(s: &str) -> Result<u32, String> {
@@ -85,6 +106,13 @@ mod tests {
         assert_eq!(seconds("0.5"), Ok(Duration::from_millis(500)));
         assert!(seconds("-1").is_err());
         assert!(seconds("soon").is_err());
+        assert!(positive_seconds("0").is_err());
+        assert_eq!(positive_seconds("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(minutes("0.5"), Ok(Duration::from_secs(30)));
+        assert_eq!(minutes("10"), Ok(Duration::from_secs(600)));
+        assert!(minutes("0").is_err());
+        assert!(minutes("-1").is_err());
+        assert!(minutes("later").is_err());
     }
 
     #[cfg(unix)]

@@ -365,6 +365,9 @@ fn usage_errors_are_one_line_with_status_2() {
         &["listen"][..],
         &["frobnicate"],
         &["bench", "--rounds", "0"],
+        &["bench", "--group", "async"],
+        &["soak", "--seconds", "0"],
+        &["soak", "--minutes", "1", "--seconds", "1"],
     ] {
         let out = run(args, b"");
         one_line_error(&out);
@@ -377,7 +380,9 @@ fn help_hides_the_bench_peer() {
     let out = run(&["--help"], b"");
     assert!(out.status.success());
     assert!(out.stdout.contains("bench"));
+    assert!(out.stdout.contains("soak"));
     assert!(!out.stdout.contains("bench-peer"));
+    assert!(!out.stdout.contains("soak-server"));
 }
 
 #[test]
@@ -389,18 +394,20 @@ fn bench_quick_prints_the_comparison_table() {
     let out = Running::start_in(&args, Some(&tmp.0)).finish();
     assert!(out.status.success(), "{}", out.stderr);
     assert!(out.stdout.contains("localipc vs raw"), "{}", out.stdout);
-    for row in [
-        "round trip 64 B, median",
-        "round trip 64 B, p99",
-        "throughput",
-        "connections",
-    ] {
-        let line = out
-            .stdout
-            .lines()
-            .find(|l| l.starts_with(row))
-            .unwrap_or_else(|| panic!("no {row:?} row in {}", out.stdout));
-        assert!(line.contains('x'), "no ratio in {line:?}");
+    for group in ["sync", "tokio current-thread", "tokio multi-thread"] {
+        for row in [
+            "round trip 64 B, median",
+            "round trip 64 B, p99",
+            "throughput",
+            "connections",
+        ] {
+            let line = out
+                .stdout
+                .lines()
+                .find(|l| l.starts_with(&format!("{group}  ")) && l.contains(row))
+                .unwrap_or_else(|| panic!("no {group:?} {row:?} row in {}", out.stdout));
+            assert!(line.contains('x'), "no ratio in {line:?}");
+        }
     }
     // The bench's directory and socket files are gone.
     let left: Vec<_> = std::fs::read_dir(&tmp.0).unwrap().collect();
@@ -436,4 +443,68 @@ fn bench_peer_reports_bad_jobs() {
     peer.wait_for_stdout("\n"); // stdin stays open until the reply is in
     let out = peer.finish();
     assert!(out.stdout.starts_with("error bad job"), "{}", out.stdout);
+}
+
+#[test]
+fn bench_group_selects_rows() {
+    let tmp = TempDir(unique_dir("bench-group"));
+    let args = [
+        "bench", "--quick", "--group", "tokio", "--rounds", "1", "--iters", "20", "--bytes", "64K",
+        "--conns", "5",
+    ];
+    let out = Running::start_in(&args, Some(&tmp.0)).finish();
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("tokio current-thread"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("tokio multi-thread"), "{}", out.stdout);
+    assert!(
+        !out.stdout.lines().any(|l| l.starts_with("sync ")),
+        "{}",
+        out.stdout
+    );
+}
+
+/// Runs a short soak with `args` and checks its summary: present, with no errors.
+fn short_soak(args: &[&str], tmp: &Path) -> Finished {
+    let mut all = vec![
+        "soak",
+        "--seconds",
+        "2",
+        "--interval",
+        "0.5",
+        "--clients",
+        "8",
+    ];
+    all.extend_from_slice(args);
+    let out = Running::start_in(&all, Some(tmp)).finish();
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    let summary = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("summary: "))
+        .unwrap_or_else(|| panic!("no summary in {:?}; stderr {:?}", out.stdout, out.stderr));
+    assert!(summary.contains(" errors=0,"), "{summary}; {}", out.stderr);
+    assert!(out.stdout.contains("  client: "), "{}", out.stdout);
+    assert!(out.stdout.contains("  server: "), "{}", out.stdout);
+    out
+}
+
+#[test]
+fn soak_runs_and_summarises() {
+    let tmp = TempDir(unique_dir("soak"));
+    let out = short_soak(&[], &tmp.0);
+    assert!(out.stdout.contains(" connections ("), "{}", out.stdout);
+}
+
+#[cfg(unix)]
+#[test]
+fn soak_sync_on_a_path_leaves_nothing_behind() {
+    let tmp = TempDir(unique_dir("soak-sync"));
+    let sock = tmp.0.join("soak.sock");
+    short_soak(&["--api", "sync", "--name", sock.to_str().unwrap()], &tmp.0);
+    let left: Vec<_> = std::fs::read_dir(&tmp.0).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }

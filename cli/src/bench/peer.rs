@@ -8,8 +8,11 @@
 //! It ignores Ctrl-C (Unix) for that reason: a Ctrl-C ends the measuring process, whose end
 //! the peer then sees and cleans up after.
 
-use super::cases::{self, Case, Work};
-use super::subject::{Localipc, Raw, SubjectKind};
+use super::cases::{Case, Work};
+use super::dispatch;
+use super::group::Group;
+use super::runtime::Runtimes;
+use super::subject::SubjectKind;
 use super::workdir;
 use crate::error;
 use std::fmt;
@@ -29,6 +32,8 @@ pub struct Args {
 /// One round for the peer to serve.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
+    /// Which API (and runtime) serves it.
+    pub group: Group,
     /// Which library serves it.
     pub subject: SubjectKind,
     /// The endpoint's file name within the work directory (no whitespace).
@@ -38,10 +43,12 @@ pub struct Job {
 }
 
 impl fmt::Display for Job {
-    /// `<case> <subject> <file> <numbers…>`, e.g. `throughput raw t-3.sock 65536 1048576`.
+    /// `<group> <case> <subject> <file> <numbers…>`, e.g.
+    /// `tokio-ct throughput raw 000003.sock 65536 1048576`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (case, subject, file) = (self.work.case().tag(), self.subject.name(), &self.file);
-        write!(f, "{case} {subject} {file}")?;
+        let (group, case) = (self.group.tag(), self.work.case().tag());
+        let (subject, file) = (self.subject.name(), &self.file);
+        write!(f, "{group} {case} {subject} {file}")?;
         match self.work {
             Work::RoundTrip {
                 msg_size,
@@ -60,7 +67,7 @@ impl FromStr for Job {
     fn from_str(line: &str) -> Result<Self, String> {
         let bad = || format!("bad job line {line:?}");
         let words: Vec<&str> = line.split_whitespace().collect();
-        let [case, subject, file, ref numbers @ ..] = words[..] else {
+        let [group, case, subject, file, ref numbers @ ..] = words[..] else {
             return Err(bad());
         };
         let numbers: Vec<u64> = numbers
@@ -84,6 +91,7 @@ impl FromStr for Job {
             _ => return Err(bad()),
         };
         Ok(Self {
+            group: Group::from_tag(group).ok_or_else(bad)?,
             subject: SubjectKind::from_name(subject).ok_or_else(bad)?,
             file: file.to_owned(),
             work,
@@ -106,11 +114,12 @@ pub fn run(args: Args) -> io::Result<()> {
         measurer_gone(&dir);
     });
     let mut out = io::stdout().lock();
+    let mut runtimes = Runtimes::default();
     for line in jobs {
         let result = line
             .parse::<Job>()
             .map_err(error::other)
-            .and_then(|job| serve(&args.dir, &job, &mut out));
+            .and_then(|job| serve(&mut runtimes, &args.dir, &job, &mut out));
         let replied = match result {
             Ok(()) => reply(&mut out, "done"),
             Err(e) => reply(
@@ -145,14 +154,11 @@ fn ignore_interrupts() {
 #[cfg(not(unix))]
 fn ignore_interrupts() {}
 
-/// Serves one job with the subject it names.
-fn serve(dir: &Path, job: &Job, out: &mut impl Write) -> io::Result<()> {
+/// Serves one job with the group and subject it names.
+fn serve(runtimes: &mut Runtimes, dir: &Path, job: &Job, out: &mut impl Write) -> io::Result<()> {
     let endpoint = workdir::endpoint(dir, &job.file);
     let ready = || reply(out, "ready");
-    match job.subject {
-        SubjectKind::Localipc => cases::serve::<Localipc>(&endpoint, &job.work, ready),
-        SubjectKind::Raw => cases::serve::<Raw>(&endpoint, &job.work, ready),
-    }
+    dispatch::serve(runtimes, job, &endpoint, ready)
 }
 
 /// Writes one reply line and flushes it.
@@ -179,16 +185,21 @@ mod tests {
             },
             Work::Connections { count: 5 },
         ];
-        for work in works {
-            let job = Job {
-                subject: SubjectKind::Raw,
-                file: "x-1.sock".into(),
-                work,
-            };
-            assert_eq!(job.to_string().parse::<Job>(), Ok(job));
+        for group in Group::ALL {
+            for work in works {
+                let job = Job {
+                    group,
+                    subject: SubjectKind::Raw,
+                    file: "x-1.sock".into(),
+                    work,
+                };
+                assert_eq!(job.to_string().parse::<Job>(), Ok(job));
+            }
         }
-        assert!("roundtrip raw x.sock 1 2".parse::<Job>().is_err());
+        assert!("sync roundtrip raw x.sock 1 2".parse::<Job>().is_err());
         assert!("nothing".parse::<Job>().is_err());
-        assert!("connections other x.sock 3".parse::<Job>().is_err());
+        assert!("sync connections other x.sock 3".parse::<Job>().is_err());
+        assert!("async connections raw x.sock 3".parse::<Job>().is_err());
+        assert!("roundtrip raw x.sock 1 2 3".parse::<Job>().is_err());
     }
 }

@@ -103,7 +103,8 @@ impl PeerProcess {
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!(
-                    "the bench peer did not finish a {} round within {:.0} s and was killed",
+                    "the bench peer did not finish a {} {} round within {:.0} s and was killed",
+                    job.group.tag(),
                     job.work.case().tag(),
                     deadline.as_secs_f64()
                 ),
@@ -113,7 +114,8 @@ impl PeerProcess {
             io::Error::new(
                 e.kind(),
                 format!(
-                    "{} round ({}): {e}",
+                    "{} {} round ({}): {e}",
+                    job.group.tag(),
                     job.work.case().tag(),
                     job.subject.name()
                 ),

@@ -1,6 +1,8 @@
 //! The bench report: settings, the comparison table, and how to read it.
 
 use super::cases::Work;
+use super::group::Group;
+use super::runtime;
 use super::stats;
 use super::subject::SubjectKind;
 use super::table::{self, Unit};
@@ -69,6 +71,7 @@ pub fn print(
                 metric.higher_is_better,
             );
             rows.push(vec![
+                result.group.label().to_owned(),
                 metric.label,
                 table::format(metric.unit, c.localipc),
                 table::format(metric.unit, c.raw),
@@ -94,10 +97,9 @@ pub fn print(
         "  {} measured rounds per case after a warm-up round; the subjects alternate (A B, B A, …)",
         config.rounds
     )?;
-    writeln!(
-        out,
-        "  localipc: LocalSocketListener/LocalSocketStream; raw: {RAW}"
-    )?;
+    for line in describe_groups(&config.groups) {
+        writeln!(out, "  {line}")?;
+    }
     match cpu {
         Some(cpu) => writeln!(out, "  both processes pinned to CPU {cpu}")?,
         None if config.pin => writeln!(out, "  not pinned to a CPU (not supported on this OS)")?,
@@ -105,8 +107,15 @@ pub fn print(
     }
     writeln!(out, "  endpoints: {}", endpoint.display())?;
     writeln!(out)?;
-    let header = ["case", "localipc", "raw", "localipc vs raw", "per round"];
-    out.write_all(table::render(&header, &rows).as_bytes())?;
+    let header = [
+        "group",
+        "case",
+        "localipc",
+        "raw",
+        "localipc vs raw",
+        "per round",
+    ];
+    out.write_all(table::render(&header, 2, &rows).as_bytes())?;
     writeln!(out)?;
     writeln!(
         out,
@@ -142,9 +151,9 @@ pub fn print_rounds(results: &[CaseResult]) -> io::Result<()> {
                     ]
                 })
                 .collect();
-            writeln!(out, "\n{}", metric.label)?;
+            writeln!(out, "\n{}: {}", result.group.label(), metric.label)?;
             let header = ["round", "localipc", "raw", "localipc vs raw"];
-            out.write_all(table::render(&header, &rows).as_bytes())?;
+            out.write_all(table::render(&header, 1, &rows).as_bytes())?;
         }
     }
     out.flush()
@@ -183,9 +192,42 @@ fn describe_work(config: &Config) -> String {
     format!("per round: {}", parts.join("; "))
 }
 
-/// What "raw" is on this platform.
+/// One line per kind of group run: what "localipc" and "raw" are, and how the runtimes run.
+fn describe_groups(groups: &[Group]) -> Vec<String> {
+    let mut lines = Vec::new();
+    if groups.contains(&Group::Sync) {
+        lines.push(format!(
+            "sync: localipc = local_socket::LocalSocketListener/LocalSocketStream; raw = {RAW}"
+        ));
+    }
+    if groups.iter().any(|group| *group != Group::Sync) {
+        lines.push(format!(
+            "tokio: localipc = local_socket::tokio::LocalSocketListener/LocalSocketStream; \
+             raw = {RAW_TOKIO}"
+        ));
+    }
+    if groups.contains(&Group::TokioCurrentThread) {
+        lines.push("tokio current-thread: the code runs in block_on, in both processes".into());
+    }
+    if groups.contains(&Group::TokioMultiThread) {
+        lines.push(format!(
+            "tokio multi-thread: the code runs in a spawned task, {} worker threads, in both \
+             processes",
+            runtime::multi_thread_workers()
+        ));
+    }
+    lines
+}
+
+/// What "raw" is in the sync group on this platform.
 #[cfg(unix)]
 const RAW: &str = super::raw_unix::DESCRIPTION;
-/// What "raw" is on this platform.
+/// What "raw" is in the sync group on this platform.
 #[cfg(windows)]
 const RAW: &str = super::raw_windows::DESCRIPTION;
+/// What "raw" is in the tokio groups on this platform.
+#[cfg(unix)]
+const RAW_TOKIO: &str = super::raw_tokio_unix::DESCRIPTION;
+/// What "raw" is in the tokio groups on this platform.
+#[cfg(windows)]
+const RAW_TOKIO: &str = super::raw_tokio_windows::DESCRIPTION;

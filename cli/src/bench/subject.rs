@@ -94,13 +94,13 @@ impl Subject for Localipc {
 
 /// The local socket name for `endpoint`: a socket file path on Unix.
 #[cfg(unix)]
-fn name(endpoint: &Path) -> &Path {
+pub fn name(endpoint: &Path) -> &Path {
     endpoint
 }
 
 /// The local socket name for `endpoint`: a full pipe path (`\\.\pipe\…`) on Windows, which
 /// a string names verbatim.
 #[cfg(windows)]
-fn name(endpoint: &Path) -> &std::ffi::OsStr {
+pub fn name(endpoint: &Path) -> &std::ffi::OsStr {
     endpoint.as_os_str()
 }

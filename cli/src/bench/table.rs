@@ -59,9 +59,9 @@ pub fn ratio(value: f64) -> String {
     }
 }
 
-/// Renders `rows` under `header`: the first column left-aligned, the others right-aligned,
-/// two spaces between columns, a rule under the header.
-pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
+/// Renders `rows` under `header`: the first `left` columns left-aligned (labels), the others
+/// right-aligned (values), two spaces between columns, a rule under the header.
+pub fn render(header: &[&str], left: usize, rows: &[Vec<String>]) -> String {
     let cols = header.len();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
@@ -73,11 +73,13 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
         let mut out = String::new();
         for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
             let pad = width - cell.chars().count();
-            if i == 0 {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            if i < left {
                 out.push_str(cell);
                 out.push_str(&" ".repeat(pad));
             } else {
-                out.push_str("  ");
                 out.push_str(&" ".repeat(pad));
                 out.push_str(cell);
             }
@@ -119,6 +121,7 @@ mod tests {
     fn alignment() {
         let out = render(
             &["case", "value"],
+            1,
             &[
                 vec!["a".into(), "1 µs".into()],
                 vec!["longer".into(), "10".into()],
@@ -128,5 +131,11 @@ mod tests {
             out,
             "case    value\n-------------\na        1 µs\nlonger     10\n"
         );
+        let out = render(
+            &["g", "case", "v"],
+            2,
+            &[vec!["s".into(), "a".into(), "1".into()]],
+        );
+        assert_eq!(out, "g  case  v\n----------\ns  a     1\n");
     }
 }

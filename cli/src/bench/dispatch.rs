@@ -1,0 +1,72 @@
+//! From a group and a subject to the code that runs it: the one place where the sync and async
+//! cases and their subjects are picked, for both sides of a round.
+
+use super::async_cases;
+use super::async_subject::{AsyncSubject, TokioLocalipc, TokioRaw};
+use super::cases::{self, Work};
+use super::group::Group;
+use super::peer::Job;
+use super::runtime::{Flavoured, Runtimes};
+use super::subject::{Localipc, Raw, SubjectKind};
+use std::io;
+use std::path::Path;
+
+/// Peer side of a round: binds `endpoint` with the group and subject of `job`, calls
+/// `ready`, then serves the job's work.
+pub fn serve(
+    runtimes: &mut Runtimes,
+    job: &Job,
+    endpoint: &Path,
+    ready: impl FnOnce() -> io::Result<()>,
+) -> io::Result<()> {
+    let (group, work) = (job.group, &job.work);
+    match (group, job.subject) {
+        (Group::Sync, SubjectKind::Localipc) => cases::serve::<Localipc>(endpoint, work, ready),
+        (Group::Sync, SubjectKind::Raw) => cases::serve::<Raw>(endpoint, work, ready),
+        (_, SubjectKind::Localipc) => {
+            serve_async::<TokioLocalipc>(runtimes.get(group)?, endpoint, *work, ready)
+        }
+        (_, SubjectKind::Raw) => {
+            serve_async::<TokioRaw>(runtimes.get(group)?, endpoint, *work, ready)
+        }
+    }
+}
+
+/// Measuring side of a round: connects to `endpoint` with the group and subject of `job` and
+/// times the job's work (see `cases::measure` for the values returned).
+pub fn measure(runtimes: &mut Runtimes, job: &Job, endpoint: &Path) -> io::Result<Vec<f64>> {
+    let (group, work) = (job.group, &job.work);
+    match (group, job.subject) {
+        (Group::Sync, SubjectKind::Localipc) => cases::measure::<Localipc>(endpoint, work),
+        (Group::Sync, SubjectKind::Raw) => cases::measure::<Raw>(endpoint, work),
+        (_, SubjectKind::Localipc) => {
+            measure_async::<TokioLocalipc>(runtimes.get(group)?, endpoint, work)
+        }
+        (_, SubjectKind::Raw) => measure_async::<TokioRaw>(runtimes.get(group)?, endpoint, work),
+    }
+}
+
+/// Runs the async measurement of `work` on `rt`.
+fn measure_async<S: AsyncSubject>(
+    rt: Flavoured<'_>,
+    endpoint: &Path,
+    work: &Work,
+) -> io::Result<Vec<f64>> {
+    rt.run(async_cases::measure::<S>(endpoint.to_owned(), *work))
+}
+
+/// Binds within `rt` (registering the listener with its reactor), calls `ready`, then serves
+/// `work` on `rt` as the measured side runs there.
+fn serve_async<S: AsyncSubject>(
+    rt: Flavoured<'_>,
+    endpoint: &Path,
+    work: Work,
+    ready: impl FnOnce() -> io::Result<()>,
+) -> io::Result<()> {
+    let listener = {
+        let _context = rt.runtime.enter();
+        S::bind(endpoint)?
+    };
+    ready()?;
+    rt.run(async_cases::serve::<S>(listener, work))
+}

@@ -1,0 +1,79 @@
+//! The tokio runtimes of the async groups, built once per process on first use and kept for
+//! every later round (so that no round pays for starting threads).
+
+use super::group::Group;
+use std::future::Future;
+use std::io;
+use tokio::runtime::{Builder, Runtime};
+
+/// A current-thread and a multi-thread runtime, each built when first needed.
+#[derive(Debug, Default)]
+pub struct Runtimes {
+    /// For [`Group::TokioCurrentThread`].
+    current_thread: Option<Runtime>,
+    /// For [`Group::TokioMultiThread`].
+    multi_thread: Option<Runtime>,
+}
+
+/// One runtime and how to run the measured code on it.
+#[derive(Debug)]
+pub struct Flavoured<'a> {
+    /// The runtime.
+    pub runtime: &'a Runtime,
+    /// Whether the code runs in a spawned task (multi-thread: on a worker thread) rather than
+    /// in `block_on` on the calling thread.
+    spawn: bool,
+}
+
+impl Runtimes {
+    /// The runtime of an async `group` (built now if this is its first use).
+    pub fn get(&mut self, group: Group) -> io::Result<Flavoured<'_>> {
+        let (slot, mut builder, spawn) = match group {
+            Group::TokioCurrentThread => (
+                &mut self.current_thread,
+                Builder::new_current_thread(),
+                false,
+            ),
+            Group::TokioMultiThread => {
+                let mut builder = Builder::new_multi_thread();
+                builder.worker_threads(multi_thread_workers());
+                (&mut self.multi_thread, builder, true)
+            }
+            Group::Sync => return Err(io::Error::other("the sync group has no runtime")),
+        };
+        let runtime =
+            match slot {
+                Some(runtime) => runtime,
+                None => slot.insert(builder.enable_all().build().map_err(|e| {
+                    io::Error::new(e.kind(), format!("starting a tokio runtime: {e}"))
+                })?),
+            };
+        Ok(Flavoured { runtime, spawn })
+    }
+}
+
+impl Flavoured<'_> {
+    /// Runs `future` to completion: in `block_on` on a current-thread runtime, in a spawned
+    /// task on a multi-thread one (where `block_on` would run it off the worker threads).
+    pub fn run<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = io::Result<T>> + Send + 'static,
+    ) -> io::Result<T> {
+        if !self.spawn {
+            return self.runtime.block_on(future);
+        }
+        let task = self.runtime.spawn(future);
+        self.runtime
+            .block_on(task)
+            .map_err(|e| io::Error::other(format!("the measuring task failed: {e}")))?
+    }
+}
+
+/// Worker threads of the multi-thread runtime: tokio's default (the CPUs this process may
+/// use), but at least 2, so that even when pinned to one CPU tasks are woken across threads
+/// as on any multi-core machine.
+pub fn multi_thread_workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .max(2)
+}

@@ -1,0 +1,95 @@
+//! This process's resident memory and open file descriptors, where the OS shows them
+//! (Linux: `/proc/self`); `None` elsewhere.
+
+/// A snapshot of this process's resource use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcStat {
+    /// Resident set size in KiB (`VmRSS`).
+    pub rss_kib: Option<u64>,
+    /// Open file descriptors, not counting the one used to count them.
+    pub fds: Option<u64>,
+}
+
+impl ProcStat {
+    /// The current values.
+    pub fn now() -> Self {
+        Self {
+            rss_kib: rss_kib(),
+            fds: fds(),
+        }
+    }
+
+    /// `"<rss_kib> <fds>"`, `-` for an unknown value (the soak server's reply format).
+    pub fn to_words(self) -> String {
+        let word = |v: Option<u64>| v.map_or("-".to_owned(), |v| v.to_string());
+        format!("{} {}", word(self.rss_kib), word(self.fds))
+    }
+
+    /// Parses [`to_words`](Self::to_words)'s two words.
+    pub fn from_words(rss: &str, fds: &str) -> Option<Self> {
+        let value = |w: &str| match w {
+            "-" => Some(None),
+            _ => w.parse().ok().map(Some),
+        };
+        Some(Self {
+            rss_kib: value(rss)?,
+            fds: value(fds)?,
+        })
+    }
+}
+
+/// `VmRSS` from `/proc/self/status`, in KiB.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Not available on this OS.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn rss_kib() -> Option<u64> {
+    None
+}
+
+/// Entries of `/proc/self/fd`, less the directory handle that lists them.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn fds() -> Option<u64> {
+    let entries = std::fs::read_dir("/proc/self/fd").ok()?;
+    Some((entries.count() as u64).saturating_sub(1))
+}
+
+/// Not available on this OS.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn fds() -> Option<u64> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip() {
+        for stat in [
+            ProcStat::default(),
+            ProcStat {
+                rss_kib: Some(12_345),
+                fds: Some(9),
+            },
+        ] {
+            let words = stat.to_words();
+            let (rss, fds) = words.split_once(' ').unwrap();
+            assert_eq!(ProcStat::from_words(rss, fds), Some(stat));
+        }
+        assert_eq!(ProcStat::from_words("x", "1"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn linux_has_values() {
+        let stat = ProcStat::now();
+        assert!(stat.rss_kib.unwrap() > 0);
+        assert!(stat.fds.unwrap() >= 3);
+    }
+}
