@@ -289,7 +289,7 @@ async fn conversions_between_sync_and_async() {
 async fn from_tokio_unix_stream_and_no_sigpipe_on_write() {
     bounded(async {
         let (a, b) = tokio::net::UnixStream::pair().unwrap();
-        let a = LocalSocketStream::from(a);
+        let a = LocalSocketStream::try_from(a).unwrap();
         drop(b);
         let mut err = None;
         for _ in 0..100 {

@@ -77,12 +77,14 @@ mod tokio_conv {
         }
     }
 
-    impl From<tokio::net::UnixStream> for LocalSocketStream {
-        /// On Apple platforms this also sets `SO_NOSIGPIPE` on the socket.
-        fn from(s: tokio::net::UnixStream) -> Self {
-            Self {
-                inner: sys::tokio::Stream::from_tokio(s),
-            }
+    impl TryFrom<tokio::net::UnixStream> for LocalSocketStream {
+        type Error = std::io::Error;
+        /// Moves the socket to this type's registration with the reactor (on Apple, also
+        /// sets `SO_NOSIGPIPE`).
+        fn try_from(s: tokio::net::UnixStream) -> std::io::Result<Self> {
+            Ok(Self {
+                inner: sys::tokio::Stream::from_tokio(s)?,
+            })
         }
     }
 

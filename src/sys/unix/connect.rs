@@ -36,8 +36,15 @@ pub(crate) fn start_nonblocking_of(
     addr: &SockAddr,
     ty: libc::c_int,
 ) -> io::Result<(UnixStream, bool)> {
-    let sock = UnixStream::from(super::new_socket_of(ty)?);
-    sock.set_nonblocking(true)?;
+    // One `socket` call with SOCK_NONBLOCK where there is one (not Apple).
+    #[cfg(not(target_vendor = "apple"))]
+    let sock = UnixStream::from(super::new_socket_of(ty | libc::SOCK_NONBLOCK)?);
+    #[cfg(target_vendor = "apple")]
+    let sock = {
+        let sock = UnixStream::from(super::new_socket_of(ty)?);
+        sock.set_nonblocking(true)?;
+        sock
+    };
     match connect_addr(&sock, addr) {
         Ok(()) => Ok((sock, false)),
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok((sock, true)),
