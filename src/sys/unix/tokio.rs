@@ -8,12 +8,12 @@
 
 use super::addr::SockAddr;
 use super::connect::{start_nonblocking, Retry};
-use super::{cvt, io as sysio, SocketFile};
+use super::{io as sysio, SocketFile};
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
 use crate::sys::err_with_name;
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::task::{ready, Context, Poll};
 use tokio::io::unix::AsyncFd;
@@ -97,6 +97,8 @@ impl AsFd for Listener {
 fn accept_nonblocking(l: &UnixListener) -> io::Result<UnixStream> {
     #[cfg(not(target_vendor = "apple"))]
     {
+        use super::cvt;
+        use std::os::fd::{FromRawFd, OwnedFd};
         let flags = libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
         loop {
             // SAFETY: null address arguments are allowed; the listener is open.
