@@ -45,7 +45,7 @@ impl LocalSocketListener {
     /// Creates a listener bound to `name`, with default [`ListenerOptions`].
     ///
     /// Unix: `socket`, `bind`, `listen`. Windows: `CreateNamedPipeW` with
-    /// `FILE_FLAG_FIRST_PIPE_INSTANCE`.
+    /// `FILE_FLAG_FIRST_PIPE_INSTANCE` and `PIPE_REJECT_REMOTE_CLIENTS`, and `CreateEventW`.
     ///
     /// Errors name the input: `InvalidInput` for a name the OS cannot take (too long),
     /// `Unsupported` for a kind of name the platform lacks, `AddrInUse` if a live server has
@@ -57,8 +57,10 @@ impl LocalSocketListener {
     /// Waits for a client and returns its stream. The stream starts in blocking mode.
     ///
     /// In nonblocking mode, fails with [`io::ErrorKind::WouldBlock`] when nobody is waiting.
-    /// Unix: `accept4(SOCK_CLOEXEC)`. Windows: `ConnectNamedPipe`, with a fresh instance
-    /// created first so the next client can connect.
+    /// Unix: `accept4(SOCK_CLOEXEC)`. Windows: `ConnectNamedPipe` (overlapped, left in flight
+    /// by a nonblocking call that found nobody), then `CreateNamedPipeW` for the next
+    /// instance before the connected one is handed out, so that clients can always connect;
+    /// a client that connected and left before `accept` is skipped (its instance replaced).
     pub fn accept(&self) -> io::Result<LocalSocketStream> {
         Ok(LocalSocketStream {
             inner: self.inner.accept()?,
@@ -71,7 +73,7 @@ impl LocalSocketListener {
     }
 
     /// Moves `accept` into or out of nonblocking mode. Streams already accepted are not
-    /// affected. Unix: `fcntl(F_SETFL, O_NONBLOCK)`.
+    /// affected. Unix: `fcntl(F_SETFL, O_NONBLOCK)`. Windows: no OS call.
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.inner.set_nonblocking(nonblocking)
     }
@@ -132,6 +134,8 @@ pub struct ListenerOptions {
     pub(crate) reclaim: bool,
     #[cfg(unix)]
     pub(crate) mode: Option<u32>,
+    #[cfg(windows)]
+    pub(crate) security_descriptor: Option<String>,
 }
 
 impl Default for ListenerOptions {
@@ -141,6 +145,8 @@ impl Default for ListenerOptions {
             reclaim: true,
             #[cfg(unix)]
             mode: None,
+            #[cfg(windows)]
+            security_descriptor: None,
         }
     }
 }
@@ -193,6 +199,30 @@ impl ListenerOptions {
     #[cfg_attr(docsrs, doc(cfg(unix)))]
     pub fn mode(&mut self, mode: u32) -> &mut Self {
         self.mode = Some(mode);
+        self
+    }
+
+    /// A security descriptor for the pipe (Windows), in SDDL, e.g. `"D:P(A;;GA;;;OW)"` so
+    /// that only the pipe's owner (normally the user who created it) may connect. Default: the default security descriptor of the
+    /// process's token (full control for the creator, LocalSystem and administrators;
+    /// read access for Everyone and anonymous).
+    ///
+    /// Converted at `bind` with `ConvertStringSecurityDescriptorToSecurityDescriptorW` and
+    /// given to every `CreateNamedPipeW` of the listener; a string Windows rejects gives
+    /// `InvalidInput` naming it.
+    ///
+    /// ```no_run
+    /// use localipc::local_socket::ListenerOptions;
+    ///
+    /// let listener = ListenerOptions::new()
+    ///     .security_descriptor("D:P(A;;GA;;;OW)") // only the pipe's owner may connect
+    ///     .bind("@my-daemon")?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    #[cfg(windows)]
+    #[cfg_attr(docsrs, doc(cfg(windows)))]
+    pub fn security_descriptor(&mut self, sddl: &str) -> &mut Self {
+        self.security_descriptor = Some(sddl.to_owned());
         self
     }
 

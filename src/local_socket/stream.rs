@@ -8,7 +8,9 @@ use std::time::Duration;
 
 /// A connected local socket: a private, bidirectional byte stream between two processes.
 ///
-/// On Unix a `SOCK_STREAM` Unix domain socket; on Windows a byte-mode named pipe.
+/// On Unix a `SOCK_STREAM` Unix domain socket; on Windows a named pipe instance (of message
+/// type so that [`shutdown`](Self::shutdown) can send end of file, read in byte mode by both
+/// ends: to the program it is a byte stream).
 ///
 /// [`Read`] and [`Write`] are implemented on `&LocalSocketStream` too, so one thread can
 /// read while another writes without cloning:
@@ -80,39 +82,51 @@ impl LocalSocketStream {
     }
 
     /// Moves the stream into or out of nonblocking mode, in which I/O that would block fails
-    /// with [`io::ErrorKind::WouldBlock`]. Unix: `fcntl(F_SETFL, O_NONBLOCK)`.
+    /// with [`io::ErrorKind::WouldBlock`]. Unix: `fcntl(F_SETFL, O_NONBLOCK)`. Windows: no
+    /// OS call; I/O that cannot complete at once is cancelled (`CancelIoEx`).
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.inner.set_nonblocking(nonblocking)
     }
 
     /// Bounds how long a read may block (`None`: forever); then it fails with `WouldBlock` or
-    /// `TimedOut`. Unix: `setsockopt(SO_RCVTIMEO)`.
+    /// `TimedOut`. Unix: `setsockopt(SO_RCVTIMEO)`. Windows: no OS call; a `ReadFile` still
+    /// pending then is cancelled (`CancelIoEx`) and the read fails with `TimedOut`.
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.inner.set_read_timeout(timeout)
     }
 
     /// Bounds how long a write may block (`None`: forever). Unix: `setsockopt(SO_SNDTIMEO)`.
+    /// Windows: no OS call; a pending `WriteFile` is cancelled (`CancelIoEx`). Named pipes do
+    /// not say how much of a cancelled write the reader had already taken, so on Windows a
+    /// write that timed out may have delivered part of its buffer.
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.inner.set_write_timeout(timeout)
     }
 
-    /// The read timeout. Unix: `getsockopt(SO_RCVTIMEO)`.
+    /// The read timeout. Unix: `getsockopt(SO_RCVTIMEO)`. Windows: no OS call.
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
         self.inner.read_timeout()
     }
 
-    /// The write timeout. Unix: `getsockopt(SO_SNDTIMEO)`.
+    /// The write timeout. Unix: `getsockopt(SO_SNDTIMEO)`. Windows: no OS call.
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
         self.inner.write_timeout()
     }
 
     /// Shuts down the read half, the write half or both. After `Shutdown::Write` the peer
     /// reads end of file once it has read everything sent before. Unix: `shutdown(2)`.
+    ///
+    /// Windows (named pipes have no half-close): `Read` only makes later reads here return
+    /// 0. `Write` makes later writes fail with `BrokenPipe` and sends the peer a zero-length
+    /// message, which its reads see as end of file; a helper thread sends it once the peer
+    /// has read everything sent before (`DuplicateHandle`, then `FlushFileBuffers` and a
+    /// zero-length `WriteFile` there), so `shutdown` itself does not block.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.inner.shutdown(how)
     }
 
-    /// A second handle to the same stream. Unix: `fcntl(F_DUPFD_CLOEXEC)`.
+    /// A second handle to the same stream. Unix: `fcntl(F_DUPFD_CLOEXEC)`. Windows:
+    /// `DuplicateHandle`.
     pub fn try_clone(&self) -> io::Result<Self> {
         Ok(Self {
             inner: self.inner.try_clone()?,
@@ -121,22 +135,23 @@ impl LocalSocketStream {
 }
 
 impl Read for &LocalSocketStream {
-    /// Unix: `read(2)`.
+    /// Unix: `read(2)`. Windows: `ReadFile` (overlapped, so a write from another thread is
+    /// not held up).
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read(buf)
     }
-    /// Unix: `readv(2)`.
+    /// Unix: `readv(2)`. Windows: `ReadFile` into the first non-empty buffer.
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         self.inner.read_vectored(bufs)
     }
 }
 
 impl Write for &LocalSocketStream {
-    /// Unix: `send(MSG_NOSIGNAL)`.
+    /// Unix: `send(MSG_NOSIGNAL)`. Windows: `WriteFile` (overlapped).
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.inner.write(buf)
     }
-    /// Unix: `sendmsg(MSG_NOSIGNAL)`.
+    /// Unix: `sendmsg(MSG_NOSIGNAL)`. Windows: one `WriteFile`, small buffers copied into one.
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.inner.write_vectored(bufs)
     }

@@ -1,3 +1,23 @@
-//! Windows backend: named pipes. Not written yet (issue #3); nothing compiles it before then.
+//! Windows backend: named pipes.
+//!
+//! - `name`: local socket names → `\\.\pipe\…` paths.
+//! - `pipe`: `CreateNamedPipeW` (server instances) and `CreateFileW` (clients), the only
+//!   places pipes are made; `security`: SDDL → security attributes for them.
+//! - `overlapped`: blocking calls built from overlapped I/O with one event per thread, so
+//!   that a read and a write on one handle run at the same time.
+//! - `conn` and `acceptor`: a connected end and a listening name, shared by local sockets
+//!   (`listener`, `stream`) and `os::windows::named_pipe`.
 
-compile_error!("localipc's Windows backend is not written yet (issue #3)");
+pub(crate) mod acceptor;
+pub(crate) mod conn;
+mod listener;
+pub(crate) mod name;
+mod overlapped;
+pub(crate) mod pipe;
+pub(crate) mod security;
+mod stream;
+#[cfg(feature = "tokio")]
+pub(crate) mod tokio;
+
+pub(crate) use listener::Listener;
+pub(crate) use stream::Stream;

@@ -1,0 +1,223 @@
+//! The listening side of a pipe, shared by local sockets and `os::windows::named_pipe`:
+//! one instance always pending, `ConnectNamedPipe` kept in flight across nonblocking calls.
+
+use super::overlapped::{self, in_flight};
+use super::pipe::{create_instance, PipeSpec};
+use std::fmt;
+use std::io;
+use std::os::windows::io::{AsRawHandle, OwnedHandle};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, TryLockError};
+use windows_sys::Win32::Foundation::{
+    GetLastError, ERROR_IO_PENDING, ERROR_NO_DATA, ERROR_PIPE_CONNECTED,
+};
+use windows_sys::Win32::System::Pipes::{ConnectNamedPipe, DisconnectNamedPipe};
+use windows_sys::Win32::System::IO::OVERLAPPED;
+
+/// A pipe name being served.
+pub(crate) struct Acceptor {
+    /// NUL-terminated UTF-16.
+    path: Vec<u16>,
+    spec: PipeSpec,
+    nonblocking: AtomicBool,
+    state: Mutex<State>,
+}
+
+/// The instance clients connect to next, and the `ConnectNamedPipe` call on it.
+struct State {
+    /// `None` only if creating the next instance failed after an accept; the next accept
+    /// tries again.
+    instance: Option<OwnedHandle>,
+    /// Boxed so its address stays put while the kernel holds it; `hEvent` is `event`.
+    ov: Box<OVERLAPPED>,
+    /// Owns the event `ov.hEvent` names; closed after the OVERLAPPED is done with.
+    _event: OwnedHandle,
+    /// `ConnectNamedPipe` with `ov` is in flight on `instance`.
+    listening: bool,
+}
+
+// SAFETY: the raw pointers in State (the event handle inside OVERLAPPED) are process-wide
+// handles, and the OVERLAPPED is only touched under the mutex.
+unsafe impl Send for State {}
+
+impl fmt::Debug for Acceptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acceptor")
+            .field("path", &super::name::show_path(&self.path))
+            .field("spec", &self.spec)
+            .field("nonblocking", &self.nonblocking)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Step {
+    Connected,
+    Pending,
+    /// A client connected and left before we saw it: recycle the instance.
+    Gone,
+}
+
+impl Acceptor {
+    /// Creates the first instance (`CreateNamedPipeW` with `FILE_FLAG_FIRST_PIPE_INSTANCE`:
+    /// `AddrInUse` if the name is taken) and the event for `ConnectNamedPipe`
+    /// (`CreateEventW`). Clients can connect from this moment on.
+    pub(crate) fn bind(path: Vec<u16>, spec: PipeSpec) -> io::Result<Self> {
+        let instance = create_instance(&path, &spec, true)?;
+        let event = overlapped::new_event()?;
+        let ov = Box::new(OVERLAPPED {
+            hEvent: overlapped::tagged(event.as_raw_handle()),
+            ..OVERLAPPED::default()
+        });
+        Ok(Self {
+            path,
+            spec,
+            nonblocking: AtomicBool::new(false),
+            state: Mutex::new(State {
+                instance: Some(instance),
+                ov,
+                _event: event,
+                listening: false,
+            }),
+        })
+    }
+
+    pub(crate) fn path(&self) -> &[u16] {
+        &self.path
+    }
+
+    pub(crate) fn spec(&self) -> &PipeSpec {
+        &self.spec
+    }
+
+    /// No OS call: a nonblocking accept leaves its `ConnectNamedPipe` in flight and checks
+    /// it again next time.
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) {
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
+    }
+
+    fn lock(&self, nonblocking: bool) -> io::Result<MutexGuard<'_, State>> {
+        if !nonblocking {
+            return Ok(self.state.lock().unwrap_or_else(|p| p.into_inner()));
+        }
+        match self.state.try_lock() {
+            Ok(g) => Ok(g),
+            Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
+            // Another thread is in a blocking accept: nobody is waiting for us.
+            Err(TryLockError::WouldBlock) => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
+    /// Waits for a client (or, nonblocking, fails with `WouldBlock` if none is waiting) and
+    /// returns the connected instance, after creating the next instance so that clients can
+    /// keep connecting.
+    ///
+    /// `ConnectNamedPipe` (overlapped): `ERROR_PIPE_CONNECTED` is a success (the client came
+    /// first); `ERROR_NO_DATA` means a client came and already left: that instance is
+    /// discarded (replaced by a fresh one from `CreateNamedPipeW`, or failing that reset with
+    /// `DisconnectNamedPipe`) and the wait goes on, with no error and no spin. Once a client
+    /// is connected, `CreateNamedPipeW` makes the next instance before the connected one is
+    /// handed out. If that fails, the client is still handed out and the next `accept` tries
+    /// again.
+    pub(crate) fn accept(&self) -> io::Result<OwnedHandle> {
+        let nonblocking = self.nonblocking.load(Ordering::Relaxed);
+        let mut st = self.lock(nonblocking)?;
+        loop {
+            if st.instance.is_none() {
+                st.instance = Some(create_instance(&self.path, &self.spec, false)?);
+            }
+            match self.step(&mut st, nonblocking)? {
+                Step::Pending => return Err(io::ErrorKind::WouldBlock.into()),
+                Step::Gone => {
+                    // Discard the instance: a fresh one first (so that one always exists),
+                    // then the old one is closed. Only if that fails, reset the old one.
+                    match create_instance(&self.path, &self.spec, false) {
+                        Ok(fresh) => st.instance = Some(fresh),
+                        Err(e) => {
+                            let h = st.instance.as_ref().map(|h| h.as_raw_handle());
+                            // SAFETY: `h` is the open instance; nothing is in flight on it.
+                            let reset = h.is_some_and(|h| unsafe { DisconnectNamedPipe(h) } != 0);
+                            if !reset {
+                                return Err(self.error(e));
+                            }
+                        }
+                    }
+                }
+                Step::Connected => {
+                    let next = create_instance(&self.path, &self.spec, false).ok();
+                    let conn = std::mem::replace(&mut st.instance, next);
+                    return Ok(conn.expect("instance present while connected"));
+                }
+            }
+        }
+    }
+
+    /// Starts `ConnectNamedPipe` if it is not in flight, then waits for it (or not).
+    fn step(&self, st: &mut State, nonblocking: bool) -> io::Result<Step> {
+        let h = st
+            .instance
+            .as_ref()
+            .map(|h| h.as_raw_handle())
+            .expect("instance present");
+        if !st.listening {
+            st.ov.Internal = 0;
+            st.ov.InternalHigh = 0;
+            // SAFETY: `h` is an open overlapped instance and `st.ov` a boxed OVERLAPPED that
+            // outlives the operation (Drop cancels and waits for it).
+            let ok = unsafe { ConnectNamedPipe(h, &mut *st.ov) };
+            if ok != 0 {
+                return Ok(Step::Connected);
+            }
+            // SAFETY: reads the thread's last-error value, set by ConnectNamedPipe.
+            match unsafe { GetLastError() } {
+                ERROR_PIPE_CONNECTED => return Ok(Step::Connected),
+                ERROR_NO_DATA => return Ok(Step::Gone),
+                ERROR_IO_PENDING => st.listening = true,
+                e => return Err(self.error(io::Error::from_raw_os_error(e as i32))),
+            }
+        }
+        if nonblocking {
+            if in_flight(&st.ov) {
+                return Ok(Step::Pending);
+            }
+        } else {
+            overlapped::wait_done(&st.ov, None);
+        }
+        st.listening = false;
+        let done = overlapped::result(h, &st.ov);
+        match done.error {
+            0 | ERROR_PIPE_CONNECTED => Ok(Step::Connected),
+            ERROR_NO_DATA => Ok(Step::Gone),
+            e => Err(self.error(io::Error::from_raw_os_error(e as i32))),
+        }
+    }
+
+    fn error(&self, e: io::Error) -> io::Error {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "accepting on pipe \"{}\": {e}",
+                super::name::show_path(&self.path)
+            ),
+        )
+    }
+}
+
+impl State {
+    /// `CancelIoEx` on an in-flight `ConnectNamedPipe`, and wait until it has ended.
+    fn stop_listening(&mut self) {
+        if self.listening {
+            if let Some(h) = &self.instance {
+                overlapped::cancel(h.as_raw_handle(), &self.ov);
+            }
+            self.listening = false;
+        }
+    }
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        // The OVERLAPPED names `event`, so no operation may be left in flight before the
+        // fields (instance, OVERLAPPED, event) are dropped.
+        self.stop_listening();
+    }
+}

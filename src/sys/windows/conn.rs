@@ -1,0 +1,513 @@
+//! A connected pipe end, shared by local sockets and `os::windows::named_pipe`: reads and
+//! writes through `&self` that run concurrently (see `overlapped.rs`), timeouts, nonblocking
+//! mode, half-close, the peer's process id.
+
+use super::overlapped::{self, Wait, EXPIRED};
+use super::pipe::{Direction, End};
+use std::io;
+use std::mem::ManuallyDrop;
+use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, FromRawHandle, OwnedHandle};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use windows_sys::Win32::Foundation::{
+    DuplicateHandle, DUPLICATE_SAME_ACCESS, ERROR_BROKEN_PIPE, ERROR_MORE_DATA, ERROR_NO_DATA,
+    ERROR_PIPE_NOT_CONNECTED, HANDLE,
+};
+use windows_sys::Win32::Storage::FileSystem::{FlushFileBuffers, ReadFile, WriteFile};
+use windows_sys::Win32::System::Pipes::{
+    GetNamedPipeClientProcessId, GetNamedPipeInfo, GetNamedPipeServerProcessId, PIPE_SERVER_END,
+};
+use windows_sys::Win32::System::Threading::GetCurrentProcess;
+use windows_sys::Win32::System::IO::CancelIoEx;
+
+/// What kind of stream a connected end carries; fixed when it is made.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Kind {
+    pub(crate) direction: Direction,
+    /// A zero-byte read is end of file, and every later read returns 0 at once (local
+    /// sockets). Off for message pipes, where a zero-length message is just a message.
+    pub(crate) latch_eof: bool,
+    /// `shutdown(Write)` sends a zero-length message once the peer has read everything
+    /// sent before (local sockets; the pipe must be of message type).
+    pub(crate) eof_marker: bool,
+}
+
+/// State of a pipe end shared by all its clones (as a socket's state is shared by its
+/// duplicated descriptors).
+#[derive(Debug)]
+struct Shared {
+    kind: Kind,
+    end: OnceLock<End>,
+    nonblocking: AtomicBool,
+    /// Nanoseconds; 0 means none.
+    read_timeout: AtomicU64,
+    write_timeout: AtomicU64,
+    read_shut: AtomicBool,
+    write_shut: AtomicBool,
+    /// End of file seen (latched) or the pipe broken.
+    eof: AtomicBool,
+    /// Handles of this end held by `Conn`s.
+    handles: AtomicUsize,
+    /// A helper thread is delivering the end-of-file marker.
+    eof_sender: AtomicBool,
+    /// The last handle is gone: the helper must stop.
+    eof_stop: AtomicBool,
+}
+
+/// One handle to a connected pipe end.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    handle: OwnedHandle,
+    shared: Arc<Shared>,
+}
+
+fn would_block() -> io::Error {
+    io::ErrorKind::WouldBlock.into()
+}
+
+fn timeout_nanos(t: Option<Duration>) -> io::Result<u64> {
+    match t {
+        None => Ok(0),
+        Some(d) if d.is_zero() => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "cannot set a 0 duration timeout",
+        )),
+        Some(d) => Ok(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+    }
+}
+
+fn nanos_timeout(n: u64) -> Option<Duration> {
+    (n != 0).then(|| Duration::from_nanos(n))
+}
+
+/// `DuplicateHandle(DUPLICATE_SAME_ACCESS)` within this process, not inheritable.
+pub(crate) fn duplicate(h: BorrowedHandle<'_>) -> io::Result<OwnedHandle> {
+    let mut new: HANDLE = ptr::null_mut();
+    // SAFETY: `h` is open; GetCurrentProcess is a pseudo-handle; `new` is valid for writes.
+    let ok = unsafe {
+        DuplicateHandle(
+            GetCurrentProcess(),
+            h.as_raw_handle(),
+            GetCurrentProcess(),
+            &mut new,
+            0,
+            0,
+            DUPLICATE_SAME_ACCESS,
+        )
+    };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `new` is a fresh handle owned by nobody else.
+    Ok(unsafe { OwnedHandle::from_raw_handle(new) })
+}
+
+/// `GetNamedPipeInfo`: which end `h` is.
+pub(crate) fn query_end(h: BorrowedHandle<'_>) -> io::Result<End> {
+    let mut flags = 0;
+    // SAFETY: `flags` is valid for writes; the other outputs are not wanted.
+    let ok = unsafe {
+        GetNamedPipeInfo(
+            h.as_raw_handle(),
+            &mut flags,
+            ptr::null_mut(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(if flags & PIPE_SERVER_END != 0 {
+        End::Server
+    } else {
+        End::Client
+    })
+}
+
+impl Conn {
+    /// Wraps a connected pipe handle. `end` may be `None` (then asked of the OS when
+    /// needed). The handle should be overlapped; a synchronous one works, but then its
+    /// reads and writes are serialised by Windows.
+    pub(crate) fn new(handle: OwnedHandle, end: Option<End>, kind: Kind) -> Self {
+        let end_cell = OnceLock::new();
+        if let Some(end) = end {
+            let _ = end_cell.set(end);
+        }
+        Self {
+            handle,
+            shared: Arc::new(Shared {
+                kind,
+                end: end_cell,
+                nonblocking: AtomicBool::new(false),
+                read_timeout: AtomicU64::new(0),
+                write_timeout: AtomicU64::new(0),
+                read_shut: AtomicBool::new(false),
+                write_shut: AtomicBool::new(false),
+                eof: AtomicBool::new(false),
+                handles: AtomicUsize::new(1),
+                eof_sender: AtomicBool::new(false),
+                eof_stop: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    fn raw(&self) -> HANDLE {
+        self.handle.as_raw_handle()
+    }
+
+    /// Which end this is (`GetNamedPipeInfo` the first time, if not known).
+    pub(crate) fn end(&self) -> io::Result<End> {
+        if let Some(e) = self.shared.end.get() {
+            return Ok(*e);
+        }
+        let e = query_end(self.handle.as_handle())?;
+        Ok(*self.shared.end.get_or_init(|| e))
+    }
+
+    fn wait(&self, timeout: &AtomicU64) -> Wait {
+        if self.shared.nonblocking.load(Ordering::Relaxed) {
+            return Wait::No;
+        }
+        match nanos_timeout(timeout.load(Ordering::Relaxed)) {
+            None => Wait::Forever,
+            Some(t) => Wait::Timeout(t),
+        }
+    }
+
+    fn expired(&self) -> io::Error {
+        if self.shared.nonblocking.load(Ordering::Relaxed) {
+            would_block()
+        } else {
+            io::Error::new(io::ErrorKind::TimedOut, "the pipe operation timed out")
+        }
+    }
+
+    fn check_direction(&self, read: bool) -> io::Result<()> {
+        let dir = self.shared.kind.direction;
+        if dir == Direction::Duplex {
+            return Ok(());
+        }
+        let end = self.end()?;
+        let ok = if read {
+            dir.reads(end)
+        } else {
+            dir.writes(end)
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "this {} end of a one-way pipe ({dir:?}) cannot {}",
+                if end == End::Server {
+                    "server"
+                } else {
+                    "client"
+                },
+                if read { "read" } else { "write" }
+            ),
+        ))
+    }
+
+    /// One `ReadFile`. Returns the bytes read and whether the current message goes on
+    /// (`ERROR_MORE_DATA`, message reads only). A broken or disconnected pipe reads as end
+    /// of file: `Ok((0, false))`.
+    pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, bool)> {
+        self.check_direction(true)?;
+        let s = &self.shared;
+        if buf.is_empty() || s.eof.load(Ordering::Relaxed) || s.read_shut.load(Ordering::Relaxed) {
+            return Ok((0, false));
+        }
+        let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        let h = self.raw();
+        let ptr = buf.as_mut_ptr();
+        let done = overlapped::run(h, self.wait(&s.read_timeout), |ov| {
+            // SAFETY: `ptr` is valid for writes of `len` bytes until `run` returns, and `run`
+            // returns only once the read has ended.
+            unsafe { ReadFile(h, ptr, len, ptr::null_mut(), ov) }
+        })?;
+        match done.error {
+            0 => {
+                if done.bytes == 0 && s.kind.latch_eof {
+                    s.eof.store(true, Ordering::Relaxed);
+                }
+                Ok((done.bytes as usize, false))
+            }
+            ERROR_MORE_DATA => Ok((done.bytes as usize, true)),
+            ERROR_BROKEN_PIPE | ERROR_PIPE_NOT_CONNECTED | ERROR_NO_DATA => {
+                s.eof.store(true, Ordering::Relaxed);
+                Ok((0, false))
+            }
+            EXPIRED => Err(self.expired()),
+            e => Err(io::Error::from_raw_os_error(e as i32)),
+        }
+    }
+
+    /// [`recv`](Self::recv) without the message flag.
+    pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv(buf).map(|(n, _)| n)
+    }
+
+    /// Reads into the first non-empty buffer.
+    pub(crate) fn read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        match bufs.iter_mut().find(|b| !b.is_empty()) {
+            Some(b) => self.read(b),
+            None => Ok(0),
+        }
+    }
+
+    /// One `WriteFile` of up to 4 GiB - 1 bytes (one message on a message pipe). A peer that
+    /// has gone gives `BrokenPipe`; so does a write after `shutdown(Write)`.
+    pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        if self.shared.write_shut.load(Ordering::Relaxed) {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "cannot write: the write half of this pipe was shut down",
+            ));
+        }
+        if buf.is_empty() {
+            // A zero-length write would be a zero-length message: end of file to the peer.
+            return Ok(0);
+        }
+        self.write_message(buf)
+    }
+
+    /// One `WriteFile`, even of 0 bytes (on a message pipe, an empty message).
+    pub(crate) fn write_message(&self, buf: &[u8]) -> io::Result<usize> {
+        self.check_direction(false)?;
+        let s = &self.shared;
+        let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        let h = self.raw();
+        let ptr = buf.as_ptr();
+        let done = overlapped::run(h, self.wait(&s.write_timeout), |ov| {
+            // SAFETY: `ptr` is valid for reads of `len` bytes until `run` returns, and `run`
+            // returns only once the write has ended.
+            unsafe { WriteFile(h, ptr, len, ptr::null_mut(), ov) }
+        })?;
+        match done.error {
+            0 => Ok(done.bytes as usize),
+            ERROR_NO_DATA | ERROR_BROKEN_PIPE | ERROR_PIPE_NOT_CONNECTED => Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                format!(
+                    "cannot write: the peer has closed the pipe ({})",
+                    io::Error::from_raw_os_error(done.error as i32)
+                ),
+            )),
+            EXPIRED if done.bytes > 0 => Ok(done.bytes as usize),
+            EXPIRED => Err(self.expired()),
+            e => Err(io::Error::from_raw_os_error(e as i32)),
+        }
+    }
+
+    /// Several small buffers are copied into one write (one message, one kernel call); a
+    /// large first buffer is written on its own.
+    pub(crate) fn write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        const COALESCE: usize = 8 * 1024;
+        let mut nonempty = bufs.iter().filter(|b| !b.is_empty());
+        let Some(first) = nonempty.next() else {
+            return Ok(0);
+        };
+        if first.len() >= COALESCE || nonempty.next().is_none() {
+            return self.write(first);
+        }
+        let mut stack = [0u8; COALESCE];
+        let mut len = 0;
+        for b in bufs {
+            let take = b.len().min(COALESCE - len);
+            stack[len..len + take].copy_from_slice(&b[..take]);
+            len += take;
+            if len == COALESCE {
+                break;
+            }
+        }
+        self.write(&stack[..len])
+    }
+
+    /// `shutdown`: `Read` makes later reads return 0 here; `Write` makes later writes fail
+    /// and, on a pipe of message type, delivers end of file to the peer (see
+    /// [`shutdown_write`](Self::shutdown_write)).
+    pub(crate) fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
+        use std::net::Shutdown;
+        if matches!(how, Shutdown::Read | Shutdown::Both) {
+            self.shared.read_shut.store(true, Ordering::Relaxed);
+        }
+        if matches!(how, Shutdown::Write | Shutdown::Both) {
+            self.shutdown_write()?;
+        }
+        Ok(())
+    }
+
+    /// Half-close on a pipe, which has none: a zero-length message, which a reader in byte
+    /// mode sees as a 0-byte read (end of file) — but only if it is the only thing queued: a
+    /// byte-mode read that finds data first takes the data and skips the empty message. So
+    /// the message is written only once the peer has read everything sent before:
+    /// `FlushFileBuffers` (which waits for exactly that) then `WriteFile` of 0 bytes, on a
+    /// helper thread with a duplicate handle, so `shutdown` does not block. Dropping the last
+    /// handle of this end stops the helper (see `Drop`); the peer then sees end of file when
+    /// the pipe closes, after reading what is buffered.
+    fn shutdown_write(&self) -> io::Result<()> {
+        let s = &self.shared;
+        if s.write_shut.swap(true, Ordering::AcqRel) || !s.kind.eof_marker {
+            return Ok(());
+        }
+        let dup = duplicate(self.handle.as_handle())?;
+        s.eof_sender.store(true, Ordering::Release);
+        let shared = Arc::clone(&self.shared);
+        let spawned = std::thread::Builder::new()
+            .name("localipc-eof".into())
+            .spawn(move || {
+                send_eof_marker(&dup, &shared.eof_stop);
+                drop(dup);
+                shared.eof_sender.store(false, Ordering::Release);
+            });
+        if let Err(e) = spawned {
+            s.eof_sender.store(false, Ordering::Release);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Nothing to flush: every write has reached the pipe when it returns.
+    pub(crate) fn flush(&self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// `DuplicateHandle`; the copy shares this end's state (timeouts, nonblocking mode,
+    /// shutdown).
+    pub(crate) fn try_clone(&self) -> io::Result<Self> {
+        let handle = duplicate(self.handle.as_handle())?;
+        self.shared.handles.fetch_add(1, Ordering::AcqRel);
+        Ok(Self {
+            handle,
+            shared: Arc::clone(&self.shared),
+        })
+    }
+
+    /// No OS call: nonblocking I/O is an overlapped call cancelled (`CancelIoEx`) if it
+    /// cannot complete at once.
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.shared
+            .nonblocking
+            .store(nonblocking, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        let n = timeout_nanos(t)?;
+        self.shared.read_timeout.store(n, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub(crate) fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        let n = timeout_nanos(t)?;
+        self.shared.write_timeout.store(n, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub(crate) fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(nanos_timeout(
+            self.shared.read_timeout.load(Ordering::Relaxed),
+        ))
+    }
+
+    pub(crate) fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(nanos_timeout(
+            self.shared.write_timeout.load(Ordering::Relaxed),
+        ))
+    }
+
+    /// `GetNamedPipeClientProcessId` on a server end, `GetNamedPipeServerProcessId` on a
+    /// client end.
+    pub(crate) fn peer_pid(&self) -> io::Result<u32> {
+        peer_pid_of(self.handle.as_handle(), self.end()?)
+    }
+
+    /// Gives up the handle; this end's shared state goes with the last `Conn`.
+    pub(crate) fn into_handle(self) -> OwnedHandle {
+        self.shared.handles.fetch_sub(1, Ordering::AcqRel);
+        let me = ManuallyDrop::new(self);
+        // SAFETY: `me` is never used or dropped again, and each field is moved out once.
+        let (handle, shared) = unsafe { (ptr::read(&me.handle), ptr::read(&me.shared)) };
+        drop(shared);
+        handle
+    }
+}
+
+impl AsHandle for Conn {
+    fn as_handle(&self) -> BorrowedHandle<'_> {
+        self.handle.as_handle()
+    }
+}
+
+impl Drop for Conn {
+    /// `CloseHandle` (by `OwnedHandle`), and nothing else: no `FlushFileBuffers`, no
+    /// `DisconnectNamedPipe`. Data written before is not lost: a write returns only once the
+    /// pipe holds its data, and closing one end leaves the data queued for the other end
+    /// readable until it is read (only `DisconnectNamedPipe` discards it). So dropping never
+    /// blocks for long. If the end-of-file helper of [`Conn::shutdown_write`] is still
+    /// waiting for the peer to read, the last handle stops it, so that the pipe closes now:
+    /// it sets the stop flag and cancels the helper's `FlushFileBuffers` (`CancelIoEx`),
+    /// again every millisecond until the helper has exited (it may not have issued the flush
+    /// yet when the first cancel comes), for at most 100 ms.
+    fn drop(&mut self) {
+        let s = &self.shared;
+        if s.handles.fetch_sub(1, Ordering::AcqRel) != 1 || !s.eof_sender.load(Ordering::Acquire) {
+            return;
+        }
+        s.eof_stop.store(true, Ordering::Release);
+        let deadline = std::time::Instant::now() + Duration::from_millis(100);
+        while s.eof_sender.load(Ordering::Acquire) && std::time::Instant::now() < deadline {
+            // SAFETY: the handle is open; NULL cancels all I/O on this file object, of which
+            // only the helper's can be in flight now.
+            unsafe { CancelIoEx(self.raw(), ptr::null()) };
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// `GetNamedPipeClientProcessId` on a server end, `GetNamedPipeServerProcessId` on a client
+/// end.
+pub(crate) fn peer_pid_of(h: BorrowedHandle<'_>, end: End) -> io::Result<u32> {
+    let mut pid = 0;
+    // SAFETY: the handle is an open pipe handle; `pid` is valid for writes.
+    let ok = unsafe {
+        match end {
+            End::Server => GetNamedPipeClientProcessId(h.as_raw_handle(), &mut pid),
+            End::Client => GetNamedPipeServerProcessId(h.as_raw_handle(), &mut pid),
+        }
+    };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(pid)
+}
+
+/// `FlushFileBuffers` (returns once the peer has read everything), then a zero-length
+/// `WriteFile`. Gives up quietly if told to stop, if the pipe broke or if the flush was
+/// cancelled.
+fn send_eof_marker(h: &OwnedHandle, stop: &AtomicBool) {
+    let raw = h.as_raw_handle();
+    if stop.load(Ordering::Acquire) {
+        return;
+    }
+    // SAFETY: `h` is an open pipe handle owned by this thread.
+    if unsafe { FlushFileBuffers(raw) } == 0 || stop.load(Ordering::Acquire) {
+        return;
+    }
+    let _ = overlapped::run(raw, Wait::Forever, |ov| {
+        // SAFETY: a zero-length write reads no memory; `run` waits for it to end.
+        unsafe {
+            WriteFile(
+                raw,
+                ptr::NonNull::<u8>::dangling().as_ptr(),
+                0,
+                ptr::null_mut(),
+                ov,
+            )
+        }
+    });
+}

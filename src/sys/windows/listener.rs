@@ -1,0 +1,87 @@
+//! Local socket listeners on Windows: a named pipe served by an [`Acceptor`].
+
+use super::acceptor::Acceptor;
+use super::name::pipe_path;
+use super::pipe::{Direction, End, PipeSpec};
+use super::security::SecurityDescriptor;
+use super::Stream;
+use crate::local_socket::{ListenerOptions, LocalSocketName};
+use crate::sys::err_with_name;
+use std::io;
+use std::sync::Arc;
+
+/// A listening pipe name.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    acceptor: Acceptor,
+    name: LocalSocketName<'static>,
+}
+
+/// The pipes behind local sockets: duplex, of message type (so that a zero-length message
+/// can carry end of file for `shutdown(Write)`), read in byte mode on both ends (the client
+/// is in byte mode from `CreateFileW`, so no extra call per connection).
+pub(crate) fn local_socket_spec() -> PipeSpec {
+    PipeSpec::new(Direction::Duplex, true, false)
+}
+
+impl Listener {
+    /// `ConvertStringSecurityDescriptorToSecurityDescriptorW` if a security descriptor was
+    /// given, then `CreateNamedPipeW(FILE_FLAG_FIRST_PIPE_INSTANCE | FILE_FLAG_OVERLAPPED,
+    /// PIPE_TYPE_MESSAGE | PIPE_REJECT_REMOTE_CLIENTS)` and `CreateEventW`.
+    pub(crate) fn bind(name: &LocalSocketName<'_>, opts: &ListenerOptions) -> io::Result<Self> {
+        let path = pipe_path(name)?;
+        let mut spec = local_socket_spec();
+        if let Some(sddl) = &opts.security_descriptor {
+            let sd = SecurityDescriptor::from_sddl(sddl)
+                .map_err(|e| err_with_name(e, "binding", name))?;
+            spec.security = Some(Arc::new(sd));
+        }
+        let acceptor = Acceptor::bind(path, spec).map_err(|e| bind_error(e, name))?;
+        acceptor.set_nonblocking(opts.nonblocking);
+        Ok(Self {
+            acceptor,
+            name: name.clone().into_owned(),
+        })
+    }
+
+    /// See [`Acceptor::accept`]: `ConnectNamedPipe`, then `CreateNamedPipeW` for the next
+    /// instance.
+    pub(crate) fn accept(&self) -> io::Result<Stream> {
+        let h = self.acceptor.accept().map_err(|e| {
+            if e.kind() == io::ErrorKind::WouldBlock {
+                e
+            } else {
+                io::Error::new(e.kind(), format!("local socket \"{}\": {e}", self.name))
+            }
+        })?;
+        Ok(Stream::from_handle(h, Some(End::Server)))
+    }
+
+    /// No OS call.
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.acceptor.set_nonblocking(nonblocking);
+        Ok(())
+    }
+
+    pub(crate) fn name(&self) -> &LocalSocketName<'static> {
+        &self.name
+    }
+
+    /// How this listener's instances are made.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn spec(&self) -> &PipeSpec {
+        self.acceptor.spec()
+    }
+}
+
+pub(crate) fn bind_error(e: io::Error, name: &LocalSocketName<'_>) -> io::Error {
+    if e.kind() == io::ErrorKind::AddrInUse {
+        return io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!(
+                "cannot bind local socket \"{name}\": the name is in use by another server ({e})"
+            ),
+        );
+    }
+    err_with_name(e, "binding", name)
+}

@@ -1,0 +1,318 @@
+//! Creating pipe instances (server side) and opening them (client side): the only
+//! `CreateNamedPipeW` and `CreateFileW` calls in the crate, shared by local sockets and
+//! `os::windows::named_pipe`.
+
+use super::name::show_path;
+use super::security::SecurityDescriptor;
+use std::io;
+use std::os::windows::io::{FromRawHandle, OwnedHandle};
+use std::ptr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use windows_sys::Win32::Foundation::{
+    ERROR_ACCESS_DENIED, ERROR_BAD_PATHNAME, ERROR_FILE_NOT_FOUND, ERROR_INVALID_NAME,
+    ERROR_PIPE_BUSY, ERROR_SEM_TIMEOUT, GENERIC_READ, GENERIC_WRITE, HANDLE, INVALID_HANDLE_VALUE,
+};
+use windows_sys::Win32::Storage::FileSystem::{
+    CreateFileW, FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, FILE_READ_ATTRIBUTES,
+    FILE_WRITE_ATTRIBUTES, OPEN_EXISTING, PIPE_ACCESS_DUPLEX, PIPE_ACCESS_INBOUND,
+    PIPE_ACCESS_OUTBOUND, SECURITY_IDENTIFICATION, SECURITY_SQOS_PRESENT,
+};
+use windows_sys::Win32::System::Pipes::{
+    CreateNamedPipeW, GetNamedPipeHandleStateW, SetNamedPipeHandleState, WaitNamedPipeW,
+    NMPWAIT_WAIT_FOREVER, PIPE_READMODE_MESSAGE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_MESSAGE,
+    PIPE_UNLIMITED_INSTANCES, PIPE_WAIT,
+};
+
+/// Bytes of buffer each way for the pipes this crate creates (`nOutBufferSize` and
+/// `nInBufferSize` of `CreateNamedPipeW`).
+pub(crate) const DEFAULT_BUFFER_SIZE: u32 = 64 * 1024;
+
+/// Which way data flows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Duplex,
+    ClientToServer,
+    ServerToClient,
+}
+
+/// Which end of a pipe a handle is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum End {
+    Server,
+    Client,
+}
+
+impl Direction {
+    /// Whether `end` may read.
+    pub(crate) fn reads(self, end: End) -> bool {
+        !matches!(
+            (self, end),
+            (Self::ClientToServer, End::Client) | (Self::ServerToClient, End::Server)
+        )
+    }
+
+    /// Whether `end` may write.
+    pub(crate) fn writes(self, end: End) -> bool {
+        !matches!(
+            (self, end),
+            (Self::ClientToServer, End::Server) | (Self::ServerToClient, End::Client)
+        )
+    }
+
+    /// `dwOpenMode` access bits for `CreateNamedPipeW`.
+    fn open_mode(self) -> u32 {
+        match self {
+            Self::Duplex => PIPE_ACCESS_DUPLEX,
+            Self::ClientToServer => PIPE_ACCESS_INBOUND,
+            Self::ServerToClient => PIPE_ACCESS_OUTBOUND,
+        }
+    }
+
+    /// `dwDesiredAccess` for the client's `CreateFileW`: read and/or write data, plus the
+    /// attribute rights that `SetNamedPipeHandleState` and the process-id queries need.
+    fn client_access(self) -> u32 {
+        match self {
+            Self::Duplex => GENERIC_READ | GENERIC_WRITE,
+            Self::ClientToServer => GENERIC_WRITE | FILE_READ_ATTRIBUTES,
+            Self::ServerToClient => GENERIC_READ | FILE_WRITE_ATTRIBUTES,
+        }
+    }
+}
+
+/// Everything `CreateNamedPipeW` is told about the instances of one pipe.
+#[derive(Clone, Debug)]
+pub(crate) struct PipeSpec {
+    pub(crate) direction: Direction,
+    /// `PIPE_TYPE_MESSAGE`: writes are messages (and zero-length writes are not lost).
+    pub(crate) message_type: bool,
+    /// `PIPE_READMODE_MESSAGE` for the server's handles.
+    pub(crate) message_reads: bool,
+    /// `PIPE_REJECT_REMOTE_CLIENTS`.
+    pub(crate) reject_remote: bool,
+    pub(crate) max_instances: u32,
+    pub(crate) buffer_size: u32,
+    pub(crate) security: Option<Arc<SecurityDescriptor>>,
+}
+
+impl PipeSpec {
+    /// Duplex, byte reads, remote clients rejected, unlimited instances, 64 KiB buffers,
+    /// the default security descriptor.
+    pub(crate) fn new(direction: Direction, message_type: bool, message_reads: bool) -> Self {
+        Self {
+            direction,
+            message_type,
+            message_reads,
+            reject_remote: true,
+            max_instances: PIPE_UNLIMITED_INSTANCES,
+            buffer_size: DEFAULT_BUFFER_SIZE,
+            security: None,
+        }
+    }
+}
+
+/// `CreateNamedPipeW` for one more instance of the pipe at `path` (NUL-terminated UTF-16),
+/// always overlapped; with `first`, also `FILE_FLAG_FIRST_PIPE_INSTANCE`, so that it fails
+/// if the pipe exists already, whoever created it.
+///
+/// A pipe name that is taken gives `AddrInUse`; a name Windows rejects `InvalidInput`; both
+/// name the pipe.
+pub(crate) fn create_instance(
+    path: &[u16],
+    spec: &PipeSpec,
+    first: bool,
+) -> io::Result<OwnedHandle> {
+    let mut open_mode = spec.direction.open_mode() | FILE_FLAG_OVERLAPPED;
+    if first {
+        open_mode |= FILE_FLAG_FIRST_PIPE_INSTANCE;
+    }
+    let mut pipe_mode = PIPE_WAIT;
+    if spec.message_type {
+        pipe_mode |= PIPE_TYPE_MESSAGE;
+    }
+    if spec.message_reads {
+        pipe_mode |= PIPE_READMODE_MESSAGE;
+    }
+    if spec.reject_remote {
+        pipe_mode |= PIPE_REJECT_REMOTE_CLIENTS;
+    }
+    let attrs = spec.security.as_ref().map(|sd| sd.attributes());
+    let attrs_ptr = attrs.as_ref().map_or(ptr::null(), |a| a as *const _);
+    // SAFETY: `path` is NUL-terminated; `attrs` (if any) points at a descriptor that `spec`
+    // keeps alive for the duration of the call.
+    let h = unsafe {
+        CreateNamedPipeW(
+            path.as_ptr(),
+            open_mode,
+            pipe_mode,
+            spec.max_instances,
+            spec.buffer_size,
+            spec.buffer_size,
+            0,
+            attrs_ptr,
+        )
+    };
+    if h == INVALID_HANDLE_VALUE {
+        let e = io::Error::last_os_error();
+        let shown = show_path(path);
+        return Err(match e.raw_os_error().map(|c| c as u32) {
+            Some(ERROR_ACCESS_DENIED | ERROR_PIPE_BUSY) if first => io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!("cannot create pipe \"{shown}\": a pipe with this name exists already (another server has it) ({e})"),
+            ),
+            Some(ERROR_INVALID_NAME | ERROR_BAD_PATHNAME) => io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("cannot create pipe \"{shown}\": Windows rejects the name ({e})"),
+            ),
+            _ => io::Error::new(e.kind(), format!("cannot create pipe \"{shown}\": {e}")),
+        });
+    }
+    // SAFETY: `h` is a fresh handle owned by nobody else.
+    let handle = unsafe { OwnedHandle::from_raw_handle(h) };
+    if first && instances(h) > 1 {
+        // Windows refuses a first instance of an existing pipe; Wine (8.0) ignores
+        // FILE_FLAG_FIRST_PIPE_INSTANCE. Refuse it here too, so that we never become an
+        // instance of somebody else's pipe there either.
+        drop(handle);
+        return Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!(
+                "cannot create pipe \"{}\": a pipe with this name exists already (another server has it)",
+                show_path(path)
+            ),
+        ));
+    }
+    Ok(handle)
+}
+
+/// `GetNamedPipeHandleStateW`: how many instances the pipe has (0 if it cannot say).
+fn instances(h: HANDLE) -> u32 {
+    let mut n = 0;
+    // SAFETY: `n` is valid for writes; the other outputs are not wanted.
+    let ok = unsafe {
+        GetNamedPipeHandleStateW(
+            h,
+            ptr::null_mut(),
+            &mut n,
+            ptr::null_mut(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+            0,
+        )
+    };
+    if ok == 0 {
+        0
+    } else {
+        n
+    }
+}
+
+/// Opens the client end of the pipe at `path` (NUL-terminated UTF-16).
+///
+/// `CreateFileW(OPEN_EXISTING, FILE_FLAG_OVERLAPPED, SECURITY_SQOS_PRESENT |
+/// SECURITY_IDENTIFICATION)`: the server may identify the client but not impersonate it.
+/// While every instance is busy (`ERROR_PIPE_BUSY`), waits with `WaitNamedPipeW` (until
+/// `timeout`, or indefinitely without one) and tries again. With a `timeout`, a pipe that
+/// does not exist yet (`ERROR_FILE_NOT_FOUND`) is retried too, with a backoff from 1 to
+/// 50 ms. When the time is up: `TimedOut`. `message_reads` switches the new handle to
+/// message reads (`SetNamedPipeHandleState(PIPE_READMODE_MESSAGE)`).
+///
+/// Errors name the pipe; `what` says what is being connected to ("local socket \"@x\"").
+pub(crate) fn open_client(
+    path: &[u16],
+    direction: Direction,
+    message_reads: bool,
+    timeout: Option<Duration>,
+    what: &str,
+) -> io::Result<OwnedHandle> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let mut backoff = Duration::from_millis(1);
+    let shown = show_path(path);
+    loop {
+        // SAFETY: `path` is NUL-terminated; no security attributes, no template.
+        let h = unsafe {
+            CreateFileW(
+                path.as_ptr(),
+                direction.client_access(),
+                0,
+                ptr::null(),
+                OPEN_EXISTING,
+                FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
+                ptr::null_mut(),
+            )
+        };
+        if h != INVALID_HANDLE_VALUE {
+            // SAFETY: `h` is a fresh handle owned by nobody else.
+            let handle = unsafe { OwnedHandle::from_raw_handle(h) };
+            if message_reads {
+                let mode = PIPE_READMODE_MESSAGE;
+                // SAFETY: `handle` is an open pipe handle; `mode` is a valid u32.
+                let ok = unsafe { SetNamedPipeHandleState(h, &mode, ptr::null(), ptr::null()) };
+                if ok == 0 {
+                    let e = io::Error::last_os_error();
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!(
+                            "connecting to {what} ({shown}): cannot switch to message reads: {e}"
+                        ),
+                    ));
+                }
+            }
+            return Ok(handle);
+        }
+        let e = io::Error::last_os_error();
+        let code = e.raw_os_error().map(|c| c as u32);
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left == Some(Duration::ZERO) {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("connecting to {what} ({shown}): no server instance was free within {:?} (last error: {e})", timeout.unwrap_or_default()),
+            ));
+        }
+        match code {
+            Some(ERROR_PIPE_BUSY) => {
+                let ms = match left {
+                    None => NMPWAIT_WAIT_FOREVER,
+                    // At least 1 ms: 0 would mean "the server's default timeout".
+                    Some(l) => l.as_millis().clamp(1, u128::from(NMPWAIT_WAIT_FOREVER - 1)) as u32,
+                };
+                // SAFETY: `path` is NUL-terminated.
+                if unsafe { WaitNamedPipeW(path.as_ptr(), ms) } == 0 {
+                    let we = io::Error::last_os_error();
+                    match we.raw_os_error().map(|c| c as u32) {
+                        // Timed out: the loop reports it; gone: the next CreateFileW says so.
+                        Some(ERROR_SEM_TIMEOUT | ERROR_FILE_NOT_FOUND) => {}
+                        _ => {
+                            return Err(io::Error::new(
+                                we.kind(),
+                                format!("connecting to {what} ({shown}): waiting for a free instance failed: {we}"),
+                            ))
+                        }
+                    }
+                }
+            }
+            Some(ERROR_FILE_NOT_FOUND) if deadline.is_some() => {
+                std::thread::sleep(backoff.min(left.unwrap_or_default()));
+                backoff = (backoff * 2).min(Duration::from_millis(50));
+            }
+            Some(ERROR_FILE_NOT_FOUND) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("connecting to {what} ({shown}): no server is listening ({e})"),
+                ))
+            }
+            Some(ERROR_INVALID_NAME | ERROR_BAD_PATHNAME) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("connecting to {what} ({shown}): Windows rejects the name ({e})"),
+                ))
+            }
+            _ => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("connecting to {what} ({shown}): {e}"),
+                ))
+            }
+        }
+    }
+}

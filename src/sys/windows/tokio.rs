@@ -1,0 +1,314 @@
+//! Async local sockets on Windows, on tokio's reactor (`tokio::net::windows::named_pipe`).
+//!
+//! Same pipes and wire rules as the sync backend, from the same code: instances come from
+//! [`create_instance`] with [`local_socket_spec`] (message type read in byte mode, first
+//! instance, remote clients rejected, the listener's security descriptor), clients from a
+//! `CreateFileW` like [`open_client`]'s, and `shutdown(Write)` is the sync [`Conn`]'s
+//! end-of-file marker (a zero-length message once the peer has read everything), so sync and
+//! async ends talk to each other.
+
+use super::conn::{duplicate, Conn, Kind};
+use super::listener::local_socket_spec;
+use super::name::pipe_path;
+use super::pipe::{create_instance, open_client, Direction, End, PipeSpec};
+use super::security::SecurityDescriptor;
+use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
+use crate::sys::err_with_name;
+use std::ffi::OsString;
+use std::io::{self, IoSlice};
+use std::net::Shutdown;
+use std::os::windows::ffi::OsStringExt;
+use std::os::windows::io::{AsHandle, BorrowedHandle, IntoRawHandle, OwnedHandle};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{ready, Context, Poll};
+use tokio::io::ReadBuf;
+use tokio::net::windows::named_pipe::{ClientOptions, NamedPipeClient, NamedPipeServer};
+use tokio::runtime::Handle;
+use windows_sys::Win32::Foundation::{ERROR_BROKEN_PIPE, ERROR_NO_DATA, ERROR_PIPE_NOT_CONNECTED};
+
+/// The current runtime, or a clear error rather than tokio's panic outside one.
+fn in_runtime(what: &str) -> io::Result<Handle> {
+    Handle::try_current().map_err(|_| {
+        io::Error::other(format!(
+            "{what} must be called from within a tokio runtime with I/O enabled"
+        ))
+    })
+}
+
+/// A listening pipe name with one instance always pending.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    path: Vec<u16>,
+    spec: PipeSpec,
+    name: LocalSocketName<'static>,
+    /// The instance clients connect to next; a lock held across `connect().await` keeps
+    /// concurrent `accept`s in line and makes `accept` cancel-safe.
+    pending: tokio::sync::Mutex<NamedPipeServer>,
+    runtime: Handle,
+}
+
+/// Registers an overlapped server handle with the reactor.
+fn server(h: OwnedHandle) -> io::Result<NamedPipeServer> {
+    // SAFETY: `h` is an open, overlapped pipe handle that we own; tokio takes it over.
+    unsafe { NamedPipeServer::from_raw_handle(h.into_raw_handle()) }
+}
+
+impl Listener {
+    /// As the sync `bind`: `CreateNamedPipeW(FILE_FLAG_FIRST_PIPE_INSTANCE | …)`, then
+    /// registration with tokio.
+    pub(crate) fn bind(name: &LocalSocketName<'_>, opts: &ListenerOptions) -> io::Result<Self> {
+        let runtime = in_runtime("binding a tokio local socket")?;
+        let path = pipe_path(name)?;
+        let mut spec = local_socket_spec();
+        if let Some(sddl) = &opts.security_descriptor {
+            let sd = SecurityDescriptor::from_sddl(sddl)
+                .map_err(|e| err_with_name(e, "binding", name))?;
+            spec.security = Some(Arc::new(sd));
+        }
+        let first = create_instance(&path, &spec, true)
+            .map_err(|e| super::listener::bind_error(e, name))?;
+        Ok(Self {
+            pending: tokio::sync::Mutex::new(server(first)?),
+            path,
+            spec,
+            name: name.clone().into_owned(),
+            runtime,
+        })
+    }
+
+    /// Takes over a sync listener's pipe name: our instance is created while the sync one
+    /// still holds the name, so nobody can take it in between.
+    pub(crate) fn from_sync(l: super::Listener) -> io::Result<Self> {
+        let runtime = in_runtime("converting to a tokio local socket listener")?;
+        let name = l.name().clone();
+        let path = pipe_path(&name)?;
+        let spec = l.spec().clone();
+        let pending = server(create_instance(&path, &spec, false)?)?;
+        drop(l);
+        Ok(Self {
+            pending: tokio::sync::Mutex::new(pending),
+            path,
+            spec,
+            name,
+            runtime,
+        })
+    }
+
+    /// `ConnectNamedPipe` on the pending instance (a client that came and already left is
+    /// skipped), then `CreateNamedPipeW` for the next one.
+    pub(crate) async fn accept(&self) -> io::Result<Stream> {
+        let mut pending = self.pending.lock().await;
+        loop {
+            match pending.connect().await {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(ERROR_NO_DATA as i32) => {
+                    *pending = self.instance()?;
+                    continue;
+                }
+                Err(e) => return Err(err_with_name(e, "accepting on", &self.name)),
+            }
+            let next = self.instance()?;
+            let conn = std::mem::replace(&mut *pending, next);
+            return Ok(Stream::new(Pipe::Server(conn), End::Server));
+        }
+    }
+
+    /// `CreateNamedPipeW` for one more instance, registered with the listener's runtime
+    /// (which `accept` may be polled outside of).
+    fn instance(&self) -> io::Result<NamedPipeServer> {
+        let _runtime = self.runtime.enter();
+        server(create_instance(&self.path, &self.spec, false)?)
+    }
+
+    pub(crate) fn name(&self) -> &LocalSocketName<'static> {
+        &self.name
+    }
+}
+
+/// One end of a connected pipe.
+#[derive(Debug)]
+enum Pipe {
+    Server(NamedPipeServer),
+    Client(NamedPipeClient),
+}
+
+macro_rules! on_pipe {
+    ($pipe:expr, |$p:ident| $e:expr) => {
+        match $pipe {
+            Pipe::Server($p) => $e,
+            Pipe::Client($p) => $e,
+        }
+    };
+}
+
+/// A connected pipe registered with tokio's reactor.
+#[derive(Debug)]
+pub(crate) struct Stream {
+    pipe: Pipe,
+    end: End,
+    /// A 0-byte read was seen: end of file, for good (the sync rule).
+    eof: AtomicBool,
+    /// Set by `poll_shutdown`: the sync `Conn` that sends the end-of-file marker on its
+    /// helper thread, and stops that helper when dropped.
+    eof_sender: OnceLock<Conn>,
+}
+
+impl Stream {
+    fn new(pipe: Pipe, end: End) -> Self {
+        Self {
+            pipe,
+            end,
+            eof: AtomicBool::new(false),
+            eof_sender: OnceLock::new(),
+        }
+    }
+
+    /// `CreateFileW` on the async thread (it never waits); when every instance is busy, or the
+    /// pipe is not there yet and a timeout allows waiting, the sync [`open_client`]
+    /// (`WaitNamedPipeW`, backoff) on a blocking-pool thread, so no polling loop runs here.
+    pub(crate) async fn connect(
+        name: &LocalSocketName<'_>,
+        opts: &ConnectOptions,
+    ) -> io::Result<Self> {
+        in_runtime("connecting a tokio local socket")?;
+        let path = pipe_path(name)?;
+        let shown = OsString::from_wide(&path[..path.len() - 1]);
+        if let Ok(client) = ClientOptions::new().open(&shown) {
+            return Ok(Self::new(Pipe::Client(client), End::Client));
+        }
+        let what = format!("local socket \"{name}\"");
+        let timeout = opts.timeout;
+        let h = tokio::task::spawn_blocking(move || {
+            open_client(&path, Direction::Duplex, false, timeout, &what)
+        })
+        .await
+        .map_err(io::Error::other)??;
+        // SAFETY: `h` is an open, overlapped pipe handle that we own; tokio takes it over.
+        let client = unsafe { NamedPipeClient::from_raw_handle(h.into_raw_handle()) }?;
+        Ok(Self::new(Pipe::Client(client), End::Client))
+    }
+
+    /// `ReadFile` through tokio; a 0-byte read, a broken or disconnected pipe are end of file.
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.eof.load(Ordering::Relaxed) || buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        loop {
+            ready!(on_pipe!(&self.pipe, |p| p.poll_read_ready(cx)))?;
+            match on_pipe!(&self.pipe, |p| p.try_read(buf.initialize_unfilled())) {
+                Ok(0) => {
+                    self.eof.store(true, Ordering::Relaxed);
+                    return Poll::Ready(Ok(()));
+                }
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) if is_gone(&e) => {
+                    self.eof.store(true, Ordering::Relaxed);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// `WriteFile` through tokio.
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_send(cx, |p| on_pipe!(p, |p| p.try_write(buf)))
+    }
+
+    /// `WriteFile` of the gathered buffers through tokio.
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_send(cx, |p| on_pipe!(p, |p| p.try_write_vectored(bufs)))
+    }
+
+    fn poll_send(
+        &self,
+        cx: &mut Context<'_>,
+        mut send: impl FnMut(&Pipe) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        if self.eof_sender.get().is_some() {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the local socket was shut down for writing",
+            )));
+        }
+        loop {
+            ready!(on_pipe!(&self.pipe, |p| p.poll_write_ready(cx)))?;
+            match send(&self.pipe) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                r => return Poll::Ready(r),
+            }
+        }
+    }
+
+    /// Half-close: once tokio's last write has reached the pipe, the sync end-of-file marker
+    /// (`FlushFileBuffers`, then a zero-length `WriteFile`, on a helper thread).
+    pub(crate) fn poll_shutdown(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.eof_sender.get().is_some() {
+            return Poll::Ready(Ok(()));
+        }
+        ready!(on_pipe!(&self.pipe, |p| p.poll_write_ready(cx)))?;
+        let kind = Kind {
+            direction: Direction::Duplex,
+            latch_eof: true,
+            eof_marker: true,
+        };
+        let conn = Conn::new(duplicate(self.as_handle())?, Some(self.end), kind);
+        conn.shutdown(Shutdown::Write)?;
+        let _ = self.eof_sender.set(conn);
+        Poll::Ready(Ok(()))
+    }
+
+    /// `GetNamedPipeClientProcessId` / `GetNamedPipeServerProcessId`.
+    pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
+        let pid = super::conn::peer_pid_of(self.as_handle(), self.end)?;
+        Ok(PeerCreds::new(Some(pid), None, None))
+    }
+
+    pub(crate) fn from_sync(s: super::Stream) -> io::Result<Self> {
+        in_runtime("converting to a tokio local socket stream")?;
+        let (h, end) = s.into_parts()?;
+        // SAFETY: `h` is an open, overlapped pipe handle that we own; tokio takes it over.
+        let pipe = unsafe {
+            match end {
+                End::Server => Pipe::Server(NamedPipeServer::from_raw_handle(h.into_raw_handle())?),
+                End::Client => Pipe::Client(NamedPipeClient::from_raw_handle(h.into_raw_handle())?),
+            }
+        };
+        Ok(Self::new(pipe, end))
+    }
+
+    /// Not possible: tokio offers no way to take a pipe handle back from its reactor.
+    pub(crate) fn into_sync(self) -> io::Result<super::Stream> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "an async Windows local socket cannot become a sync one: tokio does not give up its pipe handles",
+        ))
+    }
+}
+
+impl AsHandle for Stream {
+    fn as_handle(&self) -> BorrowedHandle<'_> {
+        on_pipe!(&self.pipe, |p| p.as_handle())
+    }
+}
+
+/// The peer closed or disconnected: end of file for a reader.
+fn is_gone(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error().map(|c| c as u32),
+        Some(ERROR_BROKEN_PIPE | ERROR_PIPE_NOT_CONNECTED | ERROR_NO_DATA)
+    )
+}
