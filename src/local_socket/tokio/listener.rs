@@ -4,7 +4,8 @@ use super::LocalSocketStream;
 use crate::local_socket::{self as sync, ListenerOptions, LocalSocketName, ToLocalSocketName};
 use crate::sys;
 use futures_core::Stream;
-use std::future::poll_fn;
+use std::fmt;
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -37,20 +38,22 @@ impl LocalSocketListener {
         })
     }
 
-    /// Waits for a client and returns its stream.
+    /// Waits for a client and returns its stream. Cancel-safe: dropping the future loses no
+    /// client.
+    ///
+    /// Unix: `accept4` when tokio reports readiness. Windows: `ConnectNamedPipe` on the
+    /// pending instance, then `CreateNamedPipeW` for the next one.
     pub async fn accept(&self) -> io::Result<LocalSocketStream> {
-        poll_fn(|cx| self.poll_accept(cx)).await
-    }
-
-    /// Polls for a client: `Ready` with its stream once one is there.
-    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<LocalSocketStream>> {
-        let inner = ready!(self.inner.poll_accept(cx))?;
-        Poll::Ready(Ok(LocalSocketStream { inner }))
+        let inner = self.inner.accept().await?;
+        Ok(LocalSocketStream { inner })
     }
 
     /// An endless [`Stream`] of accepted connections.
     pub fn incoming(&self) -> Incoming<'_> {
-        Incoming { listener: self }
+        Incoming {
+            listener: self,
+            next: None,
+        }
     }
 
     /// The name this listener was bound to.
@@ -69,16 +72,30 @@ impl TryFrom<sync::LocalSocketListener> for LocalSocketListener {
     }
 }
 
+type AcceptFuture<'a> = Pin<Box<dyn Future<Output = io::Result<LocalSocketStream>> + Send + 'a>>;
+
 /// The connections coming in to a [`LocalSocketListener`], as a [`futures_core::Stream`]
 /// that never ends.
-#[derive(Debug)]
 pub struct Incoming<'a> {
     listener: &'a LocalSocketListener,
+    next: Option<AcceptFuture<'a>>,
+}
+
+impl fmt::Debug for Incoming<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Incoming")
+            .field("listener", &self.listener)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Stream for Incoming<'_> {
     type Item = io::Result<LocalSocketStream>;
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.listener.poll_accept(cx).map(Some)
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let listener = self.listener;
+        let next = self.next.get_or_insert_with(|| Box::pin(listener.accept()));
+        let result = ready!(next.as_mut().poll(cx));
+        self.next = None;
+        Poll::Ready(Some(result))
     }
 }

@@ -69,9 +69,14 @@ impl Listener {
         })
     }
 
+    /// Waits for a client (see [`poll_accept`](Self::poll_accept)).
+    pub(crate) async fn accept(&self) -> io::Result<Stream> {
+        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
     /// `accept4(SOCK_CLOEXEC | SOCK_NONBLOCK)` (Apple: `accept`, `fcntl`) when tokio reports
     /// readiness.
-    pub(crate) fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<Stream>> {
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<Stream>> {
         let _runtime = self.runtime.enter();
         loop {
             let mut guard = ready!(self.sock.poll_read_ready(cx))?;
