@@ -9,6 +9,11 @@ use std::time::Duration;
 use util::{any_name, bounded, TestDir};
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "crashes under Wine 8.0 (page fault executing 0x8000) when tokio named pipes are \
+              polled from a futures-lite executor thread; not yet diagnosed (issue #4)"
+)]
 fn echo_on_futures_lite_executor() {
     bounded(Duration::from_secs(20), || {
         let dir = TestDir::new("fio");

@@ -383,8 +383,16 @@ fn client_that_left_before_accept_does_not_wedge_the_listener() {
         let name = any_name(&dir, "left");
         let listener = LocalSocketListener::bind(name.as_str()).unwrap();
         drop(LocalSocketStream::connect(name.as_str()).unwrap());
-        let mut later = LocalSocketStream::connect(name.as_str()).unwrap();
-        later.write_all(b"second").unwrap();
+        // Connect from another thread: on Windows there is no backlog, so this client waits
+        // for the instance `accept` frees.
+        let later = {
+            let name = name.clone();
+            thread::spawn(move || {
+                let mut later = LocalSocketStream::connect(name.as_str()).unwrap();
+                later.write_all(b"second").unwrap();
+                later
+            })
+        };
         // Unix hands out the departed client as a stream that reads EOF; Windows skips it.
         // Either way the live client is reached within two accepts.
         let mut got = Vec::new();
@@ -403,5 +411,6 @@ fn client_that_left_before_accept_does_not_wedge_the_listener() {
             }
         }
         assert_eq!(got, b"second");
+        drop(later.join().unwrap());
     });
 }

@@ -47,7 +47,7 @@ impl TestDir {
 
 impl Drop for TestDir {
     fn drop(&mut self) {
-        let mut leaked = Vec::new();
+        let mut leaked: Vec<PathBuf> = Vec::new();
         if let Ok(entries) = std::fs::read_dir(&self.path) {
             for e in entries.flatten() {
                 #[cfg(unix)]
