@@ -8,7 +8,7 @@ use localipc::local_socket::{LocalSocketListener, LocalSocketStream, MAX_HANDLES
 use std::io::{ErrorKind, Read, Seek, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use util::{any_name, bounded, TestDir, LIMIT};
 
 const CHILD_ENV: &str = "LOCALIPC_FD_PASSING_CHILD";
@@ -22,18 +22,7 @@ fn spawn_child(test: &str, arg: &str) -> std::process::Child {
 }
 
 fn wait_ok(mut child: std::process::Child) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("child hung");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = util::wait_child(&mut child, Duration::from_secs(20));
     assert!(status.success(), "child failed: {status}");
 }
 

@@ -9,7 +9,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use util::{assert_err, bounded, TestDir, LIMIT};
 
 const CHILD_ENV: &str = "LOCALIPC_FIFO_CHILD";
@@ -28,18 +28,7 @@ fn spawn_child(test: &str, role: &str, path: &std::path::Path) -> std::process::
 }
 
 fn wait_ok(mut child: std::process::Child) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("child hung");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = util::wait_child(&mut child, Duration::from_secs(20));
     assert!(status.success(), "child failed: {status}");
 }
 

@@ -8,7 +8,7 @@ mod util;
 use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
 use std::io::{ErrorKind, Write};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CHILD_ENV: &str = "LOCALIPC_SIGPIPE_CHILD";
 
@@ -28,18 +28,7 @@ fn write_to_closed_peer_is_broken_pipe_not_sigpipe() {
         .env(CHILD_ENV, &name)
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("child hung");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = util::wait_child(&mut child, Duration::from_secs(20));
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(
         status.signal(),

@@ -8,7 +8,7 @@ use localipc::unnamed_pipe::{self, Recver, Sender};
 use std::io::{ErrorKind, IoSlice, Read, Write};
 use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use util::{bounded, LIMIT};
 
 const CHILD_ENV: &str = "LOCALIPC_UNNAMED_PIPE_CHILD";
@@ -30,18 +30,7 @@ fn child_cmd(test: &str, role: &str) -> Command {
 /// normally, not by a signal.
 fn wait_ok(child: &mut std::process::Child) {
     use std::os::unix::process::ExitStatusExt;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("child hung");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = util::wait_child(child, Duration::from_secs(20));
     assert_eq!(status.signal(), None, "child killed by a signal");
     assert!(status.success(), "child failed: {status}");
 }

@@ -111,6 +111,22 @@ pub fn assert_err(err: std::io::Error, kind: std::io::ErrorKind, needle: &str) {
     );
 }
 
+/// Waits up to `limit` for `child` to exit; past that, kills and reaps it and fails the test.
+pub fn wait_child(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            return st;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("child process did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// A child process running one test of the current test binary in a given role; killed and
 /// reaped when dropped, so no test leaves a process behind.
 pub struct Peer {
@@ -189,17 +205,7 @@ impl Peer {
 
     /// Waits (bounded) for the process to exit and returns its status.
     pub fn wait(&mut self) -> std::process::ExitStatus {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return st;
-            }
-            if std::time::Instant::now() > deadline {
-                self.kill();
-                panic!("peer process did not exit within 10 s");
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_child(&mut self.child, Duration::from_secs(10))
     }
 }
 
