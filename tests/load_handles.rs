@@ -12,9 +12,9 @@ use util::{any_name, bounded, TestDir};
 /// Open descriptors (Linux: `/proc/self/fd`) or handles (Windows: `GetProcessHandleCount`).
 fn open_handles() -> usize {
     #[cfg(target_os = "linux")]
-    return std::fs::read_dir("/proc/self/fd").unwrap().count();
+    let count = std::fs::read_dir("/proc/self/fd").unwrap().count();
     #[cfg(windows)]
-    {
+    let count = {
         let mut n = 0u32;
         // SAFETY: `n` is valid for writes; the pseudo-handle needs no closing.
         let ok = unsafe {
@@ -24,8 +24,9 @@ fn open_handles() -> usize {
             )
         };
         assert_ne!(ok, 0, "GetProcessHandleCount failed");
-        return n as usize;
-    }
+        n as usize
+    };
+    count
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! Every test arms a watchdog: a hang fails the run within seconds instead of stalling CI.
 #![cfg(windows)]
 
+mod util;
+
 use localipc::local_socket::{
     ConnectOptions, ListenerOptions, LocalSocketListener, LocalSocketStream, NameTypeSupport,
 };
@@ -10,49 +12,11 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::os::windows::io::{AsRawHandle, OwnedHandle};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// Exits the test process if the guard is not dropped within `secs`.
-struct Watchdog(Arc<AtomicBool>);
-
-fn watchdog(test: &'static str, secs: u64) -> Watchdog {
-    let done = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&done);
-    thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < deadline {
-            if flag.load(Ordering::Relaxed) {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        // Straight to stderr: libtest captures `eprintln!` of test threads.
-        let _ = writeln!(
-            std::io::stderr(),
-            "watchdog: test `{test}` still running after {secs} s: hung"
-        );
-        std::process::exit(101);
-    });
-    Watchdog(done)
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-}
-
-fn unique(test: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "localipc-test-{}-{test}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
+use util::{unique, watchdog};
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)

@@ -2,53 +2,16 @@
 //! run under Wine in CI. Every test arms a watchdog so that a hang fails within seconds.
 #![cfg(windows)]
 
+mod util;
+
 use localipc::os::windows::named_pipe::{
     PipeClientOptions, PipeDirection, PipeListener, PipeListenerOptions, PipeMode, PipeStream, Recv,
 };
 use std::io::{ErrorKind, Read, Write};
 use std::os::windows::io::OwnedHandle;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
-
-struct Watchdog(Arc<AtomicBool>);
-
-fn watchdog(test: &'static str, secs: u64) -> Watchdog {
-    let done = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&done);
-    thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < deadline {
-            if flag.load(Ordering::Relaxed) {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        // Straight to stderr: libtest captures `eprintln!` of test threads.
-        let _ = writeln!(
-            std::io::stderr(),
-            "watchdog: test `{test}` still running after {secs} s: hung"
-        );
-        std::process::exit(101);
-    });
-    Watchdog(done)
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-}
-
-fn unique(test: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "localipc-np-{}-{test}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
+use util::{unique, watchdog};
 
 /// A listener and a connected (server, client) pair of the given mode and direction.
 fn pair(test: &str, mode: PipeMode, dir: PipeDirection) -> (PipeListener, PipeStream, PipeStream) {

@@ -47,6 +47,7 @@ impl TestDir {
 
 impl Drop for TestDir {
     fn drop(&mut self) {
+        #[cfg_attr(not(unix), allow(unused_mut))] // only Unix has socket files to find
         let mut leaked: Vec<PathBuf> = Vec::new();
         if let Ok(entries) = std::fs::read_dir(&self.path) {
             for e in entries.flatten() {
@@ -212,5 +213,39 @@ impl Peer {
 impl Drop for Peer {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Ends the whole test process (exit 101, with a message) if the guard is not dropped within
+/// `secs`: for tests whose hang would otherwise block the test binary forever.
+pub struct Watchdog(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+/// Arms a [`Watchdog`] for `test`.
+pub fn watchdog(test: &'static str, secs: u64) -> Watchdog {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&done);
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        while std::time::Instant::now() < deadline {
+            if flag.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Straight to stderr: libtest captures `eprintln!` of test threads.
+        let _ = writeln!(
+            std::io::stderr(),
+            "watchdog: test `{test}` still running after {secs} s: hung"
+        );
+        std::process::exit(101);
+    });
+    Watchdog(done)
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }

@@ -21,6 +21,8 @@ impl WorkDir {
         let mut builder = std::fs::DirBuilder::new();
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        #[cfg(not(unix))]
+        let _ = &mut builder; // only Unix sets a mode
         builder.create(&path).map_err(|e| {
             io::Error::new(
                 e.kind(),
