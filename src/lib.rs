@@ -40,6 +40,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_op_in_unsafe_fn, missing_docs, missing_debug_implementations)]
 
+mod forward;
 pub mod handle;
 pub mod local_socket;
 pub mod os;

@@ -79,18 +79,6 @@ impl Write for &Sender {
     }
 }
 
-impl Write for Sender {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        (&*self).write_vectored(bufs)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 impl Read for &Recver {
     /// Unix: `read(2)`; `Ok(0)` once every write end is closed and the data is read.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -102,14 +90,8 @@ impl Read for &Recver {
     }
 }
 
-impl Read for Recver {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        (&*self).read_vectored(bufs)
-    }
-}
+crate::forward::write_via_ref!(Sender);
+crate::forward::read_via_ref!(Recver);
 
 /// For a child's stdin, stdout or stderr: `Command::new(..).stdout(Stdio::from(sender))`.
 impl From<Sender> for Stdio {

@@ -160,26 +160,8 @@ impl Write for &LocalSocketStream {
     }
 }
 
-impl Read for LocalSocketStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        (&*self).read_vectored(bufs)
-    }
-}
-
-impl Write for LocalSocketStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        (&*self).write_vectored(bufs)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        (&*self).flush()
-    }
-}
+crate::forward::read_via_ref!(LocalSocketStream);
+crate::forward::write_via_ref!(LocalSocketStream);
 
 /// Options for connecting a [`LocalSocketStream`].
 ///

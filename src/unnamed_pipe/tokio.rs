@@ -123,32 +123,6 @@ impl AsyncWrite for &Sender {
     }
 }
 
-impl AsyncWrite for Sender {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut &*self).poll_write(cx, buf)
-    }
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut &*self).poll_write_vectored(cx, bufs)
-    }
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut &*self).poll_flush(cx)
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut &*self).poll_shutdown(cx)
-    }
-}
-
 impl AsyncRead for &Recver {
     /// Unix: `read(2)` when tokio reports readability.
     fn poll_read(
@@ -160,15 +134,8 @@ impl AsyncRead for &Recver {
     }
 }
 
-impl AsyncRead for Recver {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut &*self).poll_read(cx, buf)
-    }
-}
+crate::forward::async_write_via_ref!(Sender);
+crate::forward::async_read_via_ref!(Recver);
 
 #[cfg(unix)]
 mod fd_conv {
