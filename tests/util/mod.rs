@@ -9,10 +9,19 @@ use std::time::Duration;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// A string unique to this process and call: `localipc-test-<pid>-<tag>-<n>`.
+/// A string unique to this call: `localipc-test-<pid>-<nonce>-<tag>-<n>`. The nonce (start
+/// time of this process, in nanoseconds) matters under Wine, which reuses small pids across
+/// processes while its temp directory persists.
 pub fn unique(tag: &str) -> String {
+    static NONCE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let nonce = NONCE.get_or_init(|| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        (t.as_nanos() % 1_000_000_007) as u32
+    });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("localipc-test-{}-{tag}-{n}", std::process::id())
+    format!("localipc-test-{}-{nonce:x}-{tag}-{n}", std::process::id())
 }
 
 /// A namespaced name (`@…`) where the platform has them, else `None`.
