@@ -1,8 +1,8 @@
 //! The listening side of a pipe, shared by local sockets and `os::windows::named_pipe`:
 //! one instance always pending, `ConnectNamedPipe` kept in flight across nonblocking calls.
 
+use super::instance::{create_instance, PipeSpec};
 use super::overlapped::{self, in_flight};
-use super::pipe::{create_instance, PipeSpec};
 use std::fmt;
 use std::io;
 use std::os::windows::io::{AsRawHandle, OwnedHandle};

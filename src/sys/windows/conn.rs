@@ -2,8 +2,8 @@
 //! writes through `&self` that run concurrently (see `overlapped.rs`), timeouts, nonblocking
 //! mode, half-close, the peer's process id.
 
+use super::instance::{Direction, End};
 use super::overlapped::{self, Wait, EXPIRED};
-use super::pipe::{Direction, End};
 use std::io;
 use std::mem::ManuallyDrop;
 use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, FromRawHandle, OwnedHandle};

@@ -1,8 +1,8 @@
 //! Local socket listeners on Windows: a named pipe served by an [`Acceptor`].
 
 use super::acceptor::Acceptor;
+use super::instance::{Direction, End, PipeSpec};
 use super::name::pipe_path;
-use super::pipe::{Direction, End, PipeSpec};
 use super::security::SecurityDescriptor;
 use super::Stream;
 use crate::local_socket::{ListenerOptions, LocalSocketName};

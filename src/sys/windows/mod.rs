@@ -1,7 +1,7 @@
 //! Windows backend: named pipes.
 //!
 //! - `name`: local socket names → `\\.\pipe\…` paths.
-//! - `pipe`: `CreateNamedPipeW` (server instances) and `CreateFileW` (clients), the only
+//! - `instance`: `CreateNamedPipeW` (server instances) and `CreateFileW` (clients), the only
 //!   places pipes are made; `security`: SDDL → security attributes for them.
 //! - `overlapped`: blocking calls built from overlapped I/O with one event per thread, so
 //!   that a read and a write on one handle run at the same time.
@@ -10,10 +10,10 @@
 
 pub(crate) mod acceptor;
 pub(crate) mod conn;
+pub(crate) mod instance;
 mod listener;
 pub(crate) mod name;
 mod overlapped;
-pub(crate) mod pipe;
 pub(crate) mod security;
 mod stream;
 #[cfg(feature = "tokio")]

@@ -122,7 +122,7 @@ pub(crate) fn limits() -> Vec<(&'static str, String)> {
         ("max path length", "n/a (no socket files)".into()),
         (
             "pipe buffer size",
-            format!("{} bytes each way", super::pipe::DEFAULT_BUFFER_SIZE),
+            format!("{} bytes each way", super::instance::DEFAULT_BUFFER_SIZE),
         ),
         (
             "instances per name",

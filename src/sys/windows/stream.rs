@@ -1,8 +1,8 @@
 //! Local socket streams on Windows: a [`Conn`] on a local socket pipe.
 
 use super::conn::{Conn, Kind};
+use super::instance::{open_client, Direction, End};
 use super::name::pipe_path;
-use super::pipe::{open_client, Direction, End};
 use crate::local_socket::{ConnectOptions, LocalSocketName, PeerCreds};
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::Shutdown;

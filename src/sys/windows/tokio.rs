@@ -8,9 +8,9 @@
 //! async ends talk to each other.
 
 use super::conn::{duplicate, Conn, Kind};
+use super::instance::{create_instance, open_client, Direction, End, PipeSpec};
 use super::listener::local_socket_spec;
 use super::name::pipe_path;
-use super::pipe::{create_instance, open_client, Direction, End, PipeSpec};
 use super::security::SecurityDescriptor;
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
 use crate::sys::err_with_name;

@@ -45,7 +45,7 @@ pub use listener::{PipeListener, PipeListenerOptions};
 pub use stream::{PipeClientOptions, PipeStream, Recv};
 
 use crate::local_socket::ToLocalSocketName;
-use crate::sys::pipe::Direction;
+use crate::sys::instance::Direction;
 use std::ffi::OsStr;
 use std::io;
 

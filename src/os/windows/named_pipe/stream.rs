@@ -2,7 +2,7 @@
 
 use super::{pipe_path, PipeDirection, PipeMode};
 use crate::sys::conn::{query_end, Conn, Kind};
-use crate::sys::pipe::{open_client, End};
+use crate::sys::instance::{open_client, End};
 use std::ffi::OsStr;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, OwnedHandle, RawHandle};
