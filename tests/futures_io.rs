@@ -9,12 +9,6 @@ use std::time::Duration;
 use util::{any_name, bounded, TestDir};
 
 #[test]
-#[cfg_attr(
-    windows,
-    ignore = "fails under Wine 8.0: either a page fault (jump to 0x8000) or a truncated echo \
-              (4096 of 300000 bytes) when the tokio named-pipe streams are driven from a \
-              futures-lite executor; a Windows async-path bug, not yet fixed (issue #4)"
-)]
 fn echo_on_futures_lite_executor() {
     bounded(Duration::from_secs(20), || {
         let dir = TestDir::new("fio");

@@ -184,6 +184,44 @@ async fn shutdown_is_a_half_close() {
     .await;
 }
 
+/// The writer half-closes (or not) and drops its stream right after a write bigger than the
+/// pipe/socket buffer, while the reader is not reading yet: every byte still arrives, then
+/// end of file. (On Windows the last write is still in flight in mio when `shutdown` and
+/// drop run; cancelling it there once lost all but the first 4 KiB.)
+#[tokio::test]
+async fn shutdown_and_drop_right_after_a_large_write_loses_nothing() {
+    bounded(async {
+        let dir = TestDir::new("tdrop");
+        let name = any_name(&dir, "tdrop");
+        let listener = LocalSocketListener::bind(name.as_str()).unwrap();
+        let data = pattern(7, 1 << 20);
+        for half_close in [true, false] {
+            let mut c = LocalSocketStream::connect(name.as_str()).await.unwrap();
+            let mut s = listener.accept().await.unwrap();
+            let writer = {
+                let data = data.clone();
+                tokio::spawn(async move {
+                    s.write_all(&data).await.unwrap();
+                    if half_close {
+                        s.shutdown().await.unwrap();
+                    }
+                    drop(s);
+                })
+            };
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let mut got = Vec::new();
+            c.read_to_end(&mut got).await.unwrap();
+            writer.await.unwrap();
+            assert_eq!(
+                (got.len(), checksum(&got)),
+                (data.len(), checksum(&data)),
+                "half_close={half_close}"
+            );
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn connect_timeout_when_no_server() {
     bounded(async {

@@ -489,7 +489,7 @@ pub(crate) fn peer_pid_of(h: BorrowedHandle<'_>, end: End) -> io::Result<u32> {
 /// `FlushFileBuffers` (returns once the peer has read everything), then a zero-length
 /// `WriteFile`. Gives up quietly if told to stop, if the pipe broke or if the flush was
 /// cancelled.
-fn send_eof_marker(h: &OwnedHandle, stop: &AtomicBool) {
+pub(crate) fn send_eof_marker(h: &OwnedHandle, stop: &AtomicBool) {
     let raw = h.as_raw_handle();
     if stop.load(Ordering::Acquire) {
         return;

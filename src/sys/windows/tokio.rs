@@ -3,11 +3,11 @@
 //! Same pipes and wire rules as the sync backend, from the same code: instances come from
 //! [`create_instance`] with [`local_socket_spec`] (message type read in byte mode, first
 //! instance, remote clients rejected, the listener's security descriptor), clients from a
-//! `CreateFileW` like [`open_client`]'s, and `shutdown(Write)` is the sync [`Conn`]'s
+//! `CreateFileW` like [`open_client`]'s, and `shutdown(Write)` is the sync `Conn`'s
 //! end-of-file marker (a zero-length message once the peer has read everything), so sync and
 //! async ends talk to each other.
 
-use super::conn::{duplicate, Conn, Kind};
+use super::conn::{duplicate, send_eof_marker};
 use super::instance::{create_instance, open_client, Direction, End, PipeSpec};
 use super::listener::local_socket_spec;
 use super::name::pipe_path;
@@ -16,11 +16,10 @@ use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, Peer
 use crate::sys::err_with_name;
 use std::ffi::OsString;
 use std::io::{self, IoSlice};
-use std::net::Shutdown;
 use std::os::windows::ffi::OsStringExt;
 use std::os::windows::io::{AsHandle, BorrowedHandle, IntoRawHandle, OwnedHandle};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use tokio::io::ReadBuf;
 use tokio::net::windows::named_pipe::{ClientOptions, NamedPipeClient, NamedPipeServer};
@@ -149,9 +148,8 @@ pub(crate) struct Stream {
     end: End,
     /// A 0-byte read was seen: end of file, for good (the sync rule).
     eof: AtomicBool,
-    /// Set by `poll_shutdown`: the sync `Conn` that sends the end-of-file marker on its
-    /// helper thread, and stops that helper when dropped.
-    eof_sender: OnceLock<Conn>,
+    /// Set by `poll_shutdown`: writing is over, the end-of-file marker is on its way.
+    write_shut: AtomicBool,
 }
 
 impl Stream {
@@ -160,7 +158,7 @@ impl Stream {
             pipe,
             end,
             eof: AtomicBool::new(false),
-            eof_sender: OnceLock::new(),
+            write_shut: AtomicBool::new(false),
         }
     }
 
@@ -189,7 +187,7 @@ impl Stream {
         Ok(Self::new(Pipe::Client(client), End::Client))
     }
 
-    /// `ReadFile` through tokio; a 0-byte read, a broken or disconnected pipe are end of file.
+    /// `ReadFile` through tokio, into the caller's buffer without zeroing it first; a 0-byte read, a broken or disconnected pipe are end of file.
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
@@ -200,12 +198,17 @@ impl Stream {
         }
         loop {
             ready!(on_pipe!(&self.pipe, |p| p.poll_read_ready(cx)))?;
-            match on_pipe!(&self.pipe, |p| p.try_read(buf.initialize_unfilled())) {
+            // SAFETY: the slice is only written to (`try_read_buf` never de-initializes).
+            let mut unfilled = unsafe { buf.unfilled_mut() };
+            match on_pipe!(&self.pipe, |p| p.try_read_buf(&mut unfilled)) {
                 Ok(0) => {
                     self.eof.store(true, Ordering::Relaxed);
                     return Poll::Ready(Ok(()));
                 }
                 Ok(n) => {
+                    // SAFETY: `try_read_buf` initialized the first `n` bytes of the unfilled
+                    // part (mio copies what it read into them).
+                    unsafe { buf.assume_init(n) };
                     buf.advance(n);
                     return Poll::Ready(Ok(()));
                 }
@@ -238,7 +241,7 @@ impl Stream {
         cx: &mut Context<'_>,
         mut send: impl FnMut(&Pipe) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        if self.eof_sender.get().is_some() {
+        if self.write_shut.load(Ordering::Acquire) {
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
                 "the local socket was shut down for writing",
@@ -253,21 +256,25 @@ impl Stream {
         }
     }
 
-    /// Half-close: once tokio's last write has reached the pipe, the sync end-of-file marker
-    /// (`FlushFileBuffers`, then a zero-length `WriteFile`, on a helper thread).
-    pub(crate) fn poll_shutdown(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.eof_sender.get().is_some() {
+    /// Half-close: the sync end-of-file marker (`FlushFileBuffers`, then a zero-length
+    /// `WriteFile`) on a helper thread with a duplicate handle (`DuplicateHandle`).
+    ///
+    /// tokio's last write may still be in flight when this is called (mio completes
+    /// `poll_write` as soon as its overlapped `WriteFile` is issued). The pipe keeps writes in
+    /// order and the flush waits for the peer to read all of them, so the marker comes last.
+    /// Unlike the sync `Conn`, dropping the stream does not stop the helper: stopping it means
+    /// `CancelIoEx` on the pipe's file object, which would also cancel mio's pending write and
+    /// lose its data. The helper ends when the peer has read everything or closes its end, as
+    /// mio's pending write does.
+    pub(crate) fn poll_shutdown(&self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.write_shut.load(Ordering::Acquire) {
             return Poll::Ready(Ok(()));
         }
-        ready!(on_pipe!(&self.pipe, |p| p.poll_write_ready(cx)))?;
-        let kind = Kind {
-            direction: Direction::Duplex,
-            latch_eof: true,
-            eof_marker: true,
-        };
-        let conn = Conn::new(duplicate(self.as_handle())?, Some(self.end), kind);
-        conn.shutdown(Shutdown::Write)?;
-        let _ = self.eof_sender.set(conn);
+        let dup = duplicate(self.as_handle())?;
+        std::thread::Builder::new()
+            .name("localipc-eof".into())
+            .spawn(move || send_eof_marker(&dup, &AtomicBool::new(false)))?;
+        self.write_shut.store(true, Ordering::Release);
         Poll::Ready(Ok(()))
     }
 
