@@ -385,11 +385,6 @@ fn help_hides_the_bench_peer() {
     assert!(!out.stdout.contains("soak-server"));
 }
 
-#[cfg_attr(
-    windows,
-    ignore = "the tokio bench group stalls under Wine 8.0 (the peer is killed after 10 s in the \
-              tokio-ct round trip); not yet diagnosed (issue #4). `bench --group sync` runs"
-)]
 #[test]
 fn bench_quick_prints_the_comparison_table() {
     let tmp = TempDir(unique_dir("bench"));
@@ -450,11 +445,6 @@ fn bench_peer_reports_bad_jobs() {
     assert!(out.stdout.starts_with("error bad job"), "{}", out.stdout);
 }
 
-#[cfg_attr(
-    windows,
-    ignore = "the tokio bench group stalls under Wine 8.0 (the peer is killed after 10 s in the \
-              tokio-ct round trip); not yet diagnosed (issue #4). `bench --group sync` runs"
-)]
 #[test]
 fn bench_group_selects_rows() {
     let tmp = TempDir(unique_dir("bench-group"));

@@ -6,6 +6,7 @@ use super::async_subject::{AsyncSubject, TokioLocalipc, TokioRaw};
 use super::cases::{self, Work};
 use super::group::Group;
 use super::peer::Job;
+use super::process::WaitDone;
 use super::runtime::{Flavoured, Runtimes};
 use super::subject::{Localipc, Raw, SubjectKind};
 use std::io;
@@ -32,27 +33,45 @@ pub fn serve(
     }
 }
 
-/// Measuring side of a round: connects to `endpoint` with the group and subject of `job` and
-/// times the job's work (see `cases::measure` for the values returned).
-pub fn measure(runtimes: &mut Runtimes, job: &Job, endpoint: &Path) -> io::Result<Vec<f64>> {
+/// Measuring side of a round: connects to `endpoint` with the group and subject of `job`,
+/// times the job's work (see `cases::measure` for the values returned), then waits for the
+/// peer to be `done`.
+pub fn measure(
+    runtimes: &mut Runtimes,
+    job: &Job,
+    endpoint: &Path,
+    done: &mut WaitDone<'_>,
+) -> io::Result<Vec<f64>> {
     let (group, work) = (job.group, &job.work);
+    let sync = |values: io::Result<Vec<f64>>, done: &mut WaitDone<'_>| {
+        let values = values?;
+        done()?;
+        Ok(values)
+    };
     match (group, job.subject) {
-        (Group::Sync, SubjectKind::Localipc) => cases::measure::<Localipc>(endpoint, work),
-        (Group::Sync, SubjectKind::Raw) => cases::measure::<Raw>(endpoint, work),
-        (_, SubjectKind::Localipc) => {
-            measure_async::<TokioLocalipc>(runtimes.get(group)?, endpoint, work)
+        (Group::Sync, SubjectKind::Localipc) => {
+            sync(cases::measure::<Localipc>(endpoint, work), done)
         }
-        (_, SubjectKind::Raw) => measure_async::<TokioRaw>(runtimes.get(group)?, endpoint, work),
+        (Group::Sync, SubjectKind::Raw) => sync(cases::measure::<Raw>(endpoint, work), done),
+        (_, SubjectKind::Localipc) => {
+            measure_async::<TokioLocalipc>(runtimes.get(group)?, endpoint, work, done)
+        }
+        (_, SubjectKind::Raw) => {
+            measure_async::<TokioRaw>(runtimes.get(group)?, endpoint, work, done)
+        }
     }
 }
 
-/// Runs the async measurement of `work` on `rt`.
+/// Runs the async measurement of `work` on `rt`, then waits for the peer with `rt` running.
 fn measure_async<S: AsyncSubject>(
     rt: Flavoured<'_>,
     endpoint: &Path,
     work: &Work,
+    done: &mut WaitDone<'_>,
 ) -> io::Result<Vec<f64>> {
-    rt.run(async_cases::measure::<S>(endpoint.to_owned(), *work))
+    let values = rt.run(async_cases::measure::<S>(endpoint.to_owned(), *work))?;
+    rt.drive_while(done)?;
+    Ok(values)
 }
 
 /// Binds within `rt` (registering the listener with its reactor), calls `ready`, then serves

@@ -241,7 +241,7 @@ fn run_round(
     job: &peer::Job,
 ) -> io::Result<Vec<f64>> {
     let endpoint = workdir::endpoint(dir, &job.file);
-    peer.round(job, job.work.deadline(), || {
-        dispatch::measure(runtimes, job, &endpoint)
+    peer.round(job, job.work.deadline(), |done| {
+        dispatch::measure(runtimes, job, &endpoint, done)
     })
 }

@@ -17,6 +17,9 @@ const EXIT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a failed round waits for the peer to say what went wrong on its side.
 const PEER_ERROR_WAIT: Duration = Duration::from_millis(200);
 
+/// Waits for the peer to report the round done (blocking; bounded by the round's deadline).
+pub type WaitDone<'a> = dyn FnMut() -> io::Result<()> + Send + 'a;
+
 /// A running `localipc bench-peer`; killed and reaped when dropped.
 #[derive(Debug)]
 pub struct PeerProcess {
@@ -85,18 +88,30 @@ impl PeerProcess {
     /// Runs one round: sends `job`, waits for the peer to be ready, runs `measure`, waits for
     /// the peer to be done. If it all takes longer than `deadline`, the peer is killed, which
     /// ends every blocked wait on either side, and the round fails.
+    ///
+    /// `measure` gets the wait for the peer's "done" to call once its side is closed, so that
+    /// it can keep its runtime running meanwhile (see `Flavoured::run`); if it returns
+    /// without calling it, the wait happens after it.
     pub fn round<T>(
         &mut self,
         job: &Job,
         deadline: Duration,
-        measure: impl FnOnce() -> io::Result<T>,
+        measure: impl FnOnce(&mut WaitDone<'_>) -> io::Result<T>,
     ) -> io::Result<T> {
         self.arm(Some(Instant::now() + deadline));
         let result = self.send(job).and_then(|()| self.expect("ready"));
-        let result = result.and_then(|()| match measure() {
-            Ok(value) => self.expect("done").map(|()| value),
-            // The peer's own account of what went wrong, if it has one, explains more.
-            Err(e) => Err(self.peer_error().unwrap_or(e)),
+        let result = result.and_then(|()| {
+            let mut waited = false;
+            let measured = measure(&mut || {
+                waited = true;
+                self.expect("done")
+            });
+            match measured {
+                Ok(value) if waited => Ok(value),
+                Ok(value) => self.expect("done").map(|()| value),
+                // The peer's own account of what went wrong, if it has one, explains more.
+                Err(e) => Err(self.peer_error().unwrap_or(e)),
+            }
         });
         self.arm(None);
         if self.fired.load(Ordering::SeqCst) {

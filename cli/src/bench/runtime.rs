@@ -2,6 +2,7 @@
 //! every later round (so that no round pays for starting threads).
 
 use super::group::Group;
+use super::process::WaitDone;
 use std::future::Future;
 use std::io;
 use tokio::runtime::{Builder, Runtime};
@@ -66,6 +67,24 @@ impl Flavoured<'_> {
         self.runtime
             .block_on(task)
             .map_err(|e| io::Error::other(format!("the measuring task failed: {e}")))?
+    }
+
+    /// Runs the runtime (its I/O driver) until `wait`, called on another thread, returns.
+    ///
+    /// Needed after the measured side drops its streams: on Windows a dropped tokio pipe is
+    /// closed only once the I/O driver has collected its cancelled read (mio keeps the handle
+    /// until then), so on a current-thread runtime that nobody runs, the peer would wait for
+    /// end of file forever. (On Unix the socket closes at once; this costs nothing there.)
+    pub fn drive_while(&self, wait: &mut WaitDone<'_>) -> io::Result<()> {
+        std::thread::scope(|scope| {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            scope.spawn(move || {
+                let _ = tx.send(wait());
+            });
+            self.runtime
+                .block_on(rx)
+                .unwrap_or_else(|_| Err(io::Error::other("the wait for the bench peer panicked")))
+        })
     }
 }
 

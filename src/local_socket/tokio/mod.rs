@@ -11,6 +11,17 @@
 //! `futures_io::AsyncRead`/`AsyncWrite`, for tasks on other executors (smol, async-std); the
 //! streams still need a tokio runtime alive somewhere for their reactor.
 //!
+//! # Windows: when a dropped stream really closes
+//! tokio's named pipes always keep an overlapped read in flight, into a buffer of their own.
+//! Dropping a stream cancels that read, but the pipe handle is closed only when the runtime's
+//! I/O driver collects the cancellation. On a multi-thread runtime that happens at once; on a
+//! current-thread runtime, only the next time something runs it (`block_on`). So after the
+//! last `block_on` returns, a stream dropped there stays open, and the peer does not see end
+//! of file until the runtime runs again (or is dropped). To signal the end regardless, call
+//! [`shutdown`](tokio::io::AsyncWriteExt::shutdown) first: the half-close is sent by a
+//! thread of its own, after the peer has read everything written before. Writes are never
+//! lost on drop: a write still in flight completes first.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
