@@ -18,7 +18,7 @@
 //! current-thread runtime, only the next time something runs it (`block_on`). So after the
 //! last `block_on` returns, a stream dropped there stays open, and the peer does not see end
 //! of file until the runtime runs again (or is dropped). To signal the end regardless, call
-//! [`shutdown`](tokio::io::AsyncWriteExt::shutdown) first: the half-close is sent by a
+//! `shutdown().await` (tokio's `AsyncWriteExt`) first: the half-close is sent by a
 //! thread of its own, after the peer has read everything written before. Writes are never
 //! lost on drop: a write still in flight completes first.
 //!
