@@ -184,3 +184,20 @@ fn namespaced_name_is_unsupported_off_linux() {
     let err = LocalSocketStream::connect("@svc").unwrap_err();
     assert_err(err, ErrorKind::Unsupported, "@svc");
 }
+
+#[cfg(windows)]
+#[test]
+fn full_pipe_paths_display_as_given_and_round_trip() {
+    for (input, shown) in [
+        (r"\\.\pipe\svc", r"\\.\pipe\svc"),
+        (r"@\\.\pipe\svc", r"\\.\pipe\svc"),
+        ("@svc", "@svc"),
+        ("svc", "@svc"),
+    ] {
+        let name = input.to_local_socket_name().unwrap();
+        assert!(name.is_namespaced(), "{input}");
+        assert_eq!(name.to_string(), shown, "{input}");
+        let again = name.to_string().to_local_socket_name().unwrap();
+        assert_eq!(again, name, "{input} -> {shown}");
+    }
+}

@@ -166,9 +166,11 @@ impl<'a> LocalSocketName<'a> {
 }
 
 impl fmt::Display for LocalSocketName<'_> {
-    /// Shows a namespaced name with its `@`, a path as a path (lossily if not UTF-8).
+    /// Shows a namespaced name with its `@`, a path as a path (lossily if not UTF-8). A full
+    /// Windows pipe path (`\\.\pipe\name`) is shown as given, without the `@`. Either way,
+    /// converting the text back gives the same name.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.namespaced {
+        if self.namespaced && !sys::name::is_full_path(&self.inner) {
             f.write_str("@")?;
         }
         write!(f, "{}", self.inner.to_string_lossy())

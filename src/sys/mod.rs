@@ -6,7 +6,8 @@
 //!
 //! - `name::classify(Cow<OsStr>) -> (Cow<OsStr>, bool)`: split a user string into the OS name and
 //!   whether it is namespaced (the `@` rule and any OS-specific prefixes).
-//! - `name::cstr_to_os_str(&CStr) -> io::Result<&OsStr>`.
+//! - `name::cstr_to_os_str(&CStr) -> io::Result<&OsStr>`; `name::is_full_path(&OsStr)`: a
+//!   namespaced name that `Display` shows without its `@` (Windows `\\.\pipe\…`).
 //! - `name::NAME_TYPE_ALWAYS_AVAILABLE` and `name::name_type_support()`.
 //! - `name::limits() -> Vec<(&str, String)>`: human-readable limits, for `localipc probe`.
 //! - `Listener`: `bind(&LocalSocketName, &ListenerOptions)`, `accept() -> Stream`,

@@ -21,6 +21,11 @@ pub(crate) fn classify(s: Cow<'_, OsStr>) -> (Cow<'_, OsStr>, bool) {
 }
 
 /// On Unix any byte string is an `OsStr`.
+/// Whether a namespaced name is shown without its `@`: never on Unix.
+pub(crate) fn is_full_path(_inner: &OsStr) -> bool {
+    false
+}
+
 pub(crate) fn cstr_to_os_str(s: &CStr) -> io::Result<&OsStr> {
     Ok(OsStr::from_bytes(s.to_bytes()))
 }

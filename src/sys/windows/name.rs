@@ -54,6 +54,12 @@ pub(crate) fn classify(s: Cow<'_, OsStr>) -> (Cow<'_, OsStr>, bool) {
     (s, namespaced)
 }
 
+/// Whether a namespaced name is already a full pipe path (`\\<server>\pipe\…`), shown as
+/// it is rather than with an `@`.
+pub(crate) fn is_full_path(inner: &OsStr) -> bool {
+    pipe_prefix_len(inner.as_encoded_bytes()).is_some()
+}
+
 fn is_sep(b: u8) -> bool {
     b == b'\\' || b == b'/'
 }
