@@ -47,7 +47,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 /// Unix: `pipe2(O_CLOEXEC)`, then `fcntl(F_SETFL, O_NONBLOCK)` on both ends. Windows:
 /// `CreateNamedPipeW(PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED |
 /// FILE_FLAG_FIRST_PIPE_INSTANCE, PIPE_REJECT_REMOTE_CLIENTS, 1 instance)` and
-/// `CreateFileW(GENERIC_WRITE, FILE_FLAG_OVERLAPPED)` on a fresh name (see the module docs),
+/// `CreateFileW(GENERIC_WRITE | FILE_READ_ATTRIBUTES, FILE_FLAG_OVERLAPPED)` on a fresh name (see the module docs),
 /// then `CreateIoCompletionPort` (tokio's registration) for both ends.
 pub fn pipe() -> io::Result<(Sender, Recver)> {
     let (tx, rx) = sys::pipe::tokio::pipe()?;

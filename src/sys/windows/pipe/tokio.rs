@@ -5,16 +5,16 @@
 //! port, so the async pair is one instance of a named pipe instead, made and connected in
 //! one go:
 //! - the name `\\.\pipe\localipc-anon-<pid>-<counter>-<random>` is fresh;
-//! - `CreateNamedPipeW(PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED |
-//!   FILE_FLAG_FIRST_PIPE_INSTANCE, PIPE_TYPE_BYTE | PIPE_REJECT_REMOTE_CLIENTS,` at most 1
-//!   instance`)` (through [`create_instance`]): the read end;
-//! - at once `CreateFileW(GENERIC_WRITE, FILE_FLAG_OVERLAPPED)` (through [`try_open_client`]):
-//!   the write end. With a single instance, this open succeeding means nobody else holds the
-//!   pipe; if somebody did (or took the name first), the pair is discarded and made again
-//!   under a new name, up to [`ATTEMPTS`] times.
+//! - the read end: `CreateNamedPipeW(PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED |
+//!   FILE_FLAG_FIRST_PIPE_INSTANCE, PIPE_TYPE_BYTE | PIPE_REJECT_REMOTE_CLIENTS, 1 instance)`
+//!   (through [`create_instance`]);
+//! - at once the write end: `CreateFileW(GENERIC_WRITE | FILE_READ_ATTRIBUTES,
+//!   FILE_FLAG_OVERLAPPED)` (through [`try_open_client`]). With a single instance, this open
+//!   succeeding means nobody else holds the pipe; if somebody did (or took the name first),
+//!   the pair is discarded and made again under a new name, up to [`ATTEMPTS`] times.
 //!
-//! The name is gone as soon as either end is closed. Security is the named-pipe default, as
-//! for `CreatePipe`.
+//! The name lasts until the read end is closed; with its only instance taken, nobody else
+//! can open it meanwhile. Security is the named-pipe default, as for `CreatePipe`.
 //!
 //! Converting between sync and async ends is not possible on Windows (`Unsupported`): a
 //! sync end is a `CreatePipe` handle (see above), and tokio does not give its handles back.
