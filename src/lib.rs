@@ -45,6 +45,4 @@ pub mod handle;
 pub mod local_socket;
 pub mod os;
 mod sys;
-// Windows half pending (sys::windows::pipe, unnamed pipes); the Unix backend has it.
-#[cfg(unix)]
 pub mod unnamed_pipe;

@@ -5,29 +5,48 @@
 //! use std::io::{Read, Write};
 //! use std::process::{Command, Stdio};
 //!
-//! # #[cfg(unix)] {
 //! let (tx, mut rx) = localipc::unnamed_pipe::pipe()?;
 //! // The child writes into our pipe as its stdout...
-//! let mut child = Command::new("echo").arg("hello").stdout(Stdio::from(tx)).spawn()?;
+//! #[cfg(unix)]
+//! let mut cmd = Command::new("echo");
+//! #[cfg(windows)]
+//! let mut cmd = Command::new("cmd");
+//! #[cfg(windows)]
+//! cmd.args(["/C", "echo"]);
+//! let mut child = cmd.arg("hello").stdout(Stdio::from(tx)).spawn()?;
+//! drop(cmd); // the `Command` holds our copy of the write end until it is dropped
 //! child.wait()?;
 //! // ...and once every write end is closed (ours went into the `Command`, the child's
 //! // exited with it), the read end gets end of file after all the data.
 //! let mut out = String::new();
 //! rx.read_to_string(&mut out)?;
-//! assert_eq!(out, "hello\n");
-//! # }
+//! assert_eq!(out.trim_end(), "hello"); // "hello\n" (Unix) or "hello\r\n" (Windows)
+//!
+//! // Within one process too, typically with the ends on two threads:
+//! let (mut tx, mut rx) = localipc::unnamed_pipe::pipe()?;
+//! std::thread::spawn(move || tx.write_all(b"ping")); // `tx` drops when the thread ends
+//! let mut got = Vec::new();
+//! rx.read_to_end(&mut got)?;
+//! assert_eq!(got, b"ping");
 //! # std::io::Result::Ok(())
 //! ```
 //!
-//! Both ends are created close-on-exec: a child only gets the end handed to it explicitly
-//! (through [`Stdio`] or `dup2`). Data written before the last [`Sender`] is dropped is
-//! all read before the [`Recver`] sees end of file (`Ok(0)`).
+//! No child gets an end unless it is handed over explicitly (through [`Stdio`], or `dup2`
+//! on Unix): both ends are created close-on-exec on Unix and non-inheritable on Windows
+//! (where `std::process` makes an inheritable duplicate of a [`Stdio`] handle just for the
+//! spawn). Data written before the last [`Sender`] is dropped is all read before the
+//! [`Recver`] sees end of file (`Ok(0)`).
 //!
-//! Writing when no read end is left fails with [`io::ErrorKind::BrokenPipe`]; it never
-//! raises `SIGPIPE`, whatever the process's `SIGPIPE` disposition. On Unix, where pipes have
-//! no `MSG_NOSIGNAL`, each write runs with `SIGPIPE` blocked in the calling thread only and
+//! Writing when no read end is left fails with [`io::ErrorKind::BrokenPipe`]. On Unix it
+//! never raises `SIGPIPE`, whatever the process's `SIGPIPE` disposition: pipes have no
+//! `MSG_NOSIGNAL`, so each write runs with `SIGPIPE` blocked in the calling thread only and
 //! a `SIGPIPE` it raised is consumed before the thread's signal mask is restored (on macOS
 //! the write end carries `F_SETNOSIGPIPE` instead); no process-wide signal state changes.
+//! Windows has no such signal; `WriteFile` fails with `ERROR_NO_DATA`, made `BrokenPipe`.
+//!
+//! On Windows, writing an empty buffer returns 0 without calling `WriteFile`: a pipe would
+//! deliver a zero-length write to a waiting reader as a 0-byte read, which reads as end of
+//! file.
 //!
 //! With the `tokio` feature, `unnamed_pipe::tokio` has the async ends.
 
@@ -42,7 +61,8 @@ pub mod tokio;
 /// Creates an unnamed pipe: `(write end, read end)`.
 ///
 /// Unix: `pipe2(O_CLOEXEC)` (`pipe` + `fcntl(FD_CLOEXEC)` on macOS, which also sets
-/// `F_SETNOSIGPIPE` on the write end).
+/// `F_SETNOSIGPIPE` on the write end). Windows: `CreatePipe` without security attributes
+/// (non-inheritable handles), 64 KiB of buffer.
 pub fn pipe() -> io::Result<(Sender, Recver)> {
     let (tx, rx) = sys::pipe::pipe()?;
     Ok((Sender { inner: tx }, Recver { inner: rx }))
@@ -64,27 +84,29 @@ pub struct Recver {
 }
 
 impl Write for &Sender {
-    /// Unix: `write(2)` with `SIGPIPE` blocked in this thread; no reader left gives
-    /// `BrokenPipe`.
+    /// Unix: `write(2)` with `SIGPIPE` blocked in this thread. Windows: `WriteFile` (none
+    /// for an empty `buf`). No reader left gives `BrokenPipe`.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.inner.write(buf)
     }
-    /// Unix: `writev(2)` with `SIGPIPE` blocked in this thread.
+    /// Unix: `writev(2)` with `SIGPIPE` blocked in this thread. Windows: `WriteFile` of the
+    /// first non-empty buffer.
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.inner.write_vectored(bufs)
     }
-    /// Nothing to flush: a pipe has no user-space buffer.
+    /// No OS call: a pipe has no user-space buffer.
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
 }
 
 impl Read for &Recver {
-    /// Unix: `read(2)`; `Ok(0)` once every write end is closed and the data is read.
+    /// Unix: `read(2)`. Windows: `ReadFile` (`ERROR_BROKEN_PIPE` is end of file). `Ok(0)`
+    /// once every write end is closed and the data is read.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read(buf)
     }
-    /// Unix: `readv(2)`.
+    /// Unix: `readv(2)`. Windows: `ReadFile` into the first non-empty buffer.
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         self.inner.read_vectored(bufs)
     }
@@ -95,15 +117,18 @@ crate::forward::read_via_ref!(Recver);
 
 /// For a child's stdin, stdout or stderr: `Command::new(..).stdout(Stdio::from(sender))`.
 impl From<Sender> for Stdio {
+    /// No OS call; `spawn` then `dup2`s the descriptor (Unix) or gives the child an
+    /// inheritable duplicate of the handle (Windows).
     fn from(s: Sender) -> Self {
-        Stdio::from(s.inner.into_fd())
+        Stdio::from(crate::handle::OwnedHandle::from(s))
     }
 }
 
 /// For a child's stdin: `Command::new(..).stdin(Stdio::from(recver))`.
 impl From<Recver> for Stdio {
+    /// No OS call; as for [`Sender`].
     fn from(r: Recver) -> Self {
-        Stdio::from(r.inner.into_fd())
+        Stdio::from(crate::handle::OwnedHandle::from(r))
     }
 }
 
@@ -167,4 +192,65 @@ mod fd_conv {
             }
         }
     }
+}
+
+#[cfg(windows)]
+mod handle_conv {
+    use super::{Recver, Sender};
+    use crate::sys;
+    use std::os::windows::io::{
+        AsHandle, AsRawHandle, BorrowedHandle, FromRawHandle, IntoRawHandle, OwnedHandle, RawHandle,
+    };
+
+    /// The handle conversions of one end; none makes an OS call.
+    macro_rules! handle_conv {
+        ($t:ident) => {
+            impl AsHandle for $t {
+                fn as_handle(&self) -> BorrowedHandle<'_> {
+                    self.inner.as_handle()
+                }
+            }
+
+            impl AsRawHandle for $t {
+                fn as_raw_handle(&self) -> RawHandle {
+                    self.inner.as_handle().as_raw_handle()
+                }
+            }
+
+            impl From<$t> for OwnedHandle {
+                fn from(end: $t) -> Self {
+                    end.inner.into_handle()
+                }
+            }
+
+            impl IntoRawHandle for $t {
+                fn into_raw_handle(self) -> RawHandle {
+                    self.inner.into_handle().into_raw_handle()
+                }
+            }
+
+            /// The handle should be the matching end of a pipe (any handle that `ReadFile`
+            /// or `WriteFile` takes works, overlapped or not: each call waits for its
+            /// operation to end).
+            impl From<OwnedHandle> for $t {
+                fn from(handle: OwnedHandle) -> Self {
+                    Self {
+                        inner: sys::pipe::$t::from_handle(handle),
+                    }
+                }
+            }
+
+            impl FromRawHandle for $t {
+                /// # Safety
+                /// `handle` must be an open handle that nothing else owns or closes.
+                unsafe fn from_raw_handle(handle: RawHandle) -> Self {
+                    // SAFETY: the caller's promise, as above.
+                    Self::from(unsafe { OwnedHandle::from_raw_handle(handle) })
+                }
+            }
+        };
+    }
+
+    handle_conv!(Sender);
+    handle_conv!(Recver);
 }

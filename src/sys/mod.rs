@@ -23,12 +23,18 @@
 //! - `MessageListener`/`MessageStream`: message-framed local sockets (`bind_with`, `accept`,
 //!   `connect_with`, `send`, `recv -> Option<RecvResult>`, `recv_vec`), with the same name,
 //!   mode and reclaim rules as `Listener`/`Stream`.
-//! - `pipe::{pipe, Sender, Recver}`: unnamed pipes (and `pipe::tokio` with feature `tokio`).
+//! - `pipe::{pipe, Sender, Recver}`: unnamed pipes (`write`/`write_vectored`, `read`/
+//!   `read_vectored` on `&self`; `AsFd` and `from_fd`/`into_fd` on Unix, `AsHandle` and
+//!   `from_handle`/`into_handle` on Windows), and with feature `tokio`
+//!   `pipe::tokio::{pipe, Sender, Recver}` (`from_sync`/`into_sync`, `poll_write`/
+//!   `poll_write_vectored`, `poll_read`). Both backends provide these; on Windows the
+//!   sync↔async conversions return `Unsupported`.
 //! - With feature `tokio`: `tokio::{Listener, Stream}`, the async twins (`poll_accept`,
 //!   `poll_read`/`poll_write`/`poll_write_vectored`/`poll_shutdown` on `&self`, `connect`).
 //!
-//! The Windows backend provides the local-socket items so far; the items after them are
-//! Unix-only until it grows them (their portable wrappers are `cfg(unix)` meanwhile).
+//! The Windows backend provides the local-socket items and `pipe` so far; the other items
+//! after them are Unix-only until it grows them (their portable wrappers are `cfg(unix)`
+//! meanwhile).
 //!
 //! Errors are `io::Error`s whose kind fits and whose message names the offending name.
 

@@ -1,11 +1,22 @@
 //! Async unnamed pipes for tokio (feature `tokio`): tokio's `AsyncWrite` on [`Sender`] and
 //! `AsyncRead` on [`Recver`] (and on their references).
 //!
-//! Built on `tokio::net::unix::pipe`, on tokio's reactor. Writes keep the sync ends' rule:
-//! no reader left gives `BrokenPipe`, never `SIGPIPE`. The ends convert to and from the
-//! sync ones with `TryFrom` (for instance to give the sync end to a child process).
+//! Writes keep the sync ends' rule: no reader left gives `BrokenPipe`, never `SIGPIPE`.
 //! Constructors must be called from within a tokio runtime with I/O enabled; outside one
 //! they return an error instead of panicking.
+//!
+//! - Unix: a `pipe2` pipe in nonblocking mode on tokio's reactor (`tokio::net::unix::pipe`).
+//!   The ends convert to and from the sync ones with `TryFrom` (for instance to give the
+//!   sync end to a child process).
+//! - Windows: `CreatePipe` handles cannot do overlapped I/O, which tokio's completion port
+//!   needs, so the pair is a private named pipe instead: a fresh name
+//!   (`\\.\pipe\localipc-anon-<pid>-<counter>-<random>`), one-way, a single instance, remote
+//!   clients rejected, its client end opened at once; the ends are tokio's
+//!   `NamedPipeClient` (write) and `NamedPipeServer` (read). The `TryFrom` conversions
+//!   to and from the sync ends return [`io::ErrorKind::Unsupported`] there: a sync end is a
+//!   `CreatePipe` handle, and tokio does not give its handles back. To give a child one end,
+//!   make a sync pipe. A write returns once tokio has taken the data; it reaches the pipe
+//!   in the background while the runtime runs, also after the `Sender` is dropped.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -33,10 +44,14 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Creates an unnamed pipe registered with tokio: `(write end, read end)`.
 ///
-/// Unix: `pipe2(O_CLOEXEC)`, then `fcntl(F_SETFL, O_NONBLOCK)` on both ends.
+/// Unix: `pipe2(O_CLOEXEC)`, then `fcntl(F_SETFL, O_NONBLOCK)` on both ends. Windows:
+/// `CreateNamedPipeW(PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED |
+/// FILE_FLAG_FIRST_PIPE_INSTANCE, PIPE_REJECT_REMOTE_CLIENTS, 1 instance)` and
+/// `CreateFileW(GENERIC_WRITE | FILE_READ_ATTRIBUTES, FILE_FLAG_OVERLAPPED)` on a fresh name (see the module docs),
+/// then `CreateIoCompletionPort` (tokio's registration) for both ends.
 pub fn pipe() -> io::Result<(Sender, Recver)> {
-    let (tx, rx) = sync::pipe()?;
-    Ok((Sender::try_from(tx)?, Recver::try_from(rx)?))
+    let (tx, rx) = sys::pipe::tokio::pipe()?;
+    Ok((Sender { inner: tx }, Recver { inner: rx }))
 }
 
 /// The async write end of an unnamed pipe.
@@ -56,7 +71,8 @@ pub struct Recver {
 
 impl TryFrom<sync::Sender> for Sender {
     type Error = io::Error;
-    /// Registers a sync end with tokio's reactor (within a runtime; an error outside).
+    /// Unix: `fcntl(F_SETFL, O_NONBLOCK)` and registration with tokio's reactor (within a
+    /// runtime; an error outside). Windows: no OS call, always `Unsupported`.
     fn try_from(s: sync::Sender) -> io::Result<Self> {
         Ok(Self {
             inner: sys::pipe::tokio::Sender::from_sync(s.inner)?,
@@ -66,7 +82,8 @@ impl TryFrom<sync::Sender> for Sender {
 
 impl TryFrom<Sender> for sync::Sender {
     type Error = io::Error;
-    /// Deregisters from tokio and returns to blocking mode.
+    /// Unix: deregisters from tokio (`epoll_ctl`/`kevent`) and returns to blocking mode
+    /// (`fcntl(F_SETFL)`). Windows: no OS call, always `Unsupported`.
     fn try_from(s: Sender) -> io::Result<Self> {
         Ok(Self {
             inner: s.inner.into_sync()?,
@@ -76,7 +93,8 @@ impl TryFrom<Sender> for sync::Sender {
 
 impl TryFrom<sync::Recver> for Recver {
     type Error = io::Error;
-    /// Registers a sync end with tokio's reactor (within a runtime; an error outside).
+    /// Unix: `fcntl(F_SETFL, O_NONBLOCK)` and registration with tokio's reactor (within a
+    /// runtime; an error outside). Windows: no OS call, always `Unsupported`.
     fn try_from(r: sync::Recver) -> io::Result<Self> {
         Ok(Self {
             inner: sys::pipe::tokio::Recver::from_sync(r.inner)?,
@@ -86,7 +104,8 @@ impl TryFrom<sync::Recver> for Recver {
 
 impl TryFrom<Recver> for sync::Recver {
     type Error = io::Error;
-    /// Deregisters from tokio and returns to blocking mode.
+    /// Unix: deregisters from tokio (`epoll_ctl`/`kevent`) and returns to blocking mode
+    /// (`fcntl(F_SETFL)`). Windows: no OS call, always `Unsupported`.
     fn try_from(r: Recver) -> io::Result<Self> {
         Ok(Self {
             inner: r.inner.into_sync()?,
@@ -96,7 +115,8 @@ impl TryFrom<Recver> for sync::Recver {
 
 impl AsyncWrite for &Sender {
     /// Unix: `write(2)` with `SIGPIPE` blocked in this thread, when tokio reports
-    /// writability.
+    /// writability. Windows: an overlapped `WriteFile` of a copy of `buf`, started by tokio
+    /// (none for an empty `buf`); its failure is reported by the next write.
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -104,7 +124,8 @@ impl AsyncWrite for &Sender {
     ) -> Poll<io::Result<usize>> {
         self.inner.poll_write(cx, buf)
     }
-    /// Unix: `writev(2)` with `SIGPIPE` blocked in this thread.
+    /// Unix: `writev(2)` with `SIGPIPE` blocked in this thread. Windows: one overlapped
+    /// `WriteFile` of the buffers copied together.
     fn poll_write_vectored(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -115,16 +136,21 @@ impl AsyncWrite for &Sender {
     fn is_write_vectored(&self) -> bool {
         true
     }
+    /// No OS call: nothing is buffered in user space (Unix); tokio's write in flight, if
+    /// any, completes on its own (Windows).
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
+    /// No OS call: a pipe has no half-close; drop the `Sender` instead.
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
 }
 
 impl AsyncRead for &Recver {
-    /// Unix: `read(2)` when tokio reports readability.
+    /// Unix: `read(2)` when tokio reports readability. Windows: copies from the data of
+    /// the overlapped `ReadFile` tokio keeps in flight; the writer gone
+    /// (`ERROR_BROKEN_PIPE`) is end of file.
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -163,6 +189,36 @@ mod fd_conv {
     impl AsRawFd for Recver {
         fn as_raw_fd(&self) -> RawFd {
             self.inner.as_fd().as_raw_fd()
+        }
+    }
+}
+
+#[cfg(windows)]
+mod handle_conv {
+    use super::{Recver, Sender};
+    use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, RawHandle};
+
+    impl AsHandle for Sender {
+        fn as_handle(&self) -> BorrowedHandle<'_> {
+            self.inner.as_handle()
+        }
+    }
+
+    impl AsRawHandle for Sender {
+        fn as_raw_handle(&self) -> RawHandle {
+            self.inner.as_handle().as_raw_handle()
+        }
+    }
+
+    impl AsHandle for Recver {
+        fn as_handle(&self) -> BorrowedHandle<'_> {
+            self.inner.as_handle()
+        }
+    }
+
+    impl AsRawHandle for Recver {
+        fn as_raw_handle(&self) -> RawHandle {
+            self.inner.as_handle().as_raw_handle()
         }
     }
 }

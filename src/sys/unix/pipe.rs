@@ -242,6 +242,14 @@ pub(crate) mod tokio {
             })
     }
 
+    /// `pipe2(O_CLOEXEC)`, then both ends registered as by `from_sync`:
+    /// `(write end, read end)`.
+    pub(crate) fn pipe() -> io::Result<(Sender, Recver)> {
+        in_runtime("creating a tokio unnamed pipe")?;
+        let (tx, rx) = super::pipe()?;
+        Ok((Sender::from_sync(tx)?, Recver::from_sync(rx)?))
+    }
+
     /// The async write end.
     #[derive(Debug)]
     pub(crate) struct Sender(pipe::Sender);

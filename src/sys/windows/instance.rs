@@ -1,11 +1,11 @@
 //! Creating pipe instances (server side) and opening them (client side): the only
-//! `CreateNamedPipeW` and `CreateFileW` calls in the crate, shared by local sockets and
-//! `os::windows::named_pipe`.
+//! `CreateNamedPipeW` and `CreateFileW` calls in the crate, shared by local sockets,
+//! `os::windows::named_pipe` and the tokio unnamed pipes (`pipe::tokio`).
 
 use super::name::show_path;
 use super::security::SecurityDescriptor;
 use std::io;
-use std::os::windows::io::{FromRawHandle, OwnedHandle};
+use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use std::ptr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -207,6 +207,29 @@ fn instances(h: HANDLE) -> u32 {
     }
 }
 
+/// One attempt at opening the client end of the pipe at `path` (NUL-terminated UTF-16), as
+/// [`open_client`] does (overlapped, identification only), without waiting or retrying:
+/// the OS error as it is (`ERROR_PIPE_BUSY` when the instances are taken).
+pub(crate) fn try_open_client(path: &[u16], direction: Direction) -> io::Result<OwnedHandle> {
+    // SAFETY: `path` is NUL-terminated; no security attributes, no template.
+    let h = unsafe {
+        CreateFileW(
+            path.as_ptr(),
+            direction.client_access(),
+            0,
+            ptr::null(),
+            OPEN_EXISTING,
+            FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
+            ptr::null_mut(),
+        )
+    };
+    if h == INVALID_HANDLE_VALUE {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `h` is a fresh handle owned by nobody else.
+    Ok(unsafe { OwnedHandle::from_raw_handle(h) })
+}
+
 /// Opens the client end of the pipe at `path` (NUL-terminated UTF-16).
 ///
 /// `CreateFileW(OPEN_EXISTING, FILE_FLAG_OVERLAPPED, SECURITY_SQOS_PRESENT |
@@ -229,38 +252,33 @@ pub(crate) fn open_client(
     let mut backoff = Duration::from_millis(1);
     let shown = show_path(path);
     loop {
-        // SAFETY: `path` is NUL-terminated; no security attributes, no template.
-        let h = unsafe {
-            CreateFileW(
-                path.as_ptr(),
-                direction.client_access(),
-                0,
-                ptr::null(),
-                OPEN_EXISTING,
-                FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
-                ptr::null_mut(),
-            )
-        };
-        if h != INVALID_HANDLE_VALUE {
-            // SAFETY: `h` is a fresh handle owned by nobody else.
-            let handle = unsafe { OwnedHandle::from_raw_handle(h) };
-            if message_reads {
-                let mode = PIPE_READMODE_MESSAGE;
-                // SAFETY: `handle` is an open pipe handle; `mode` is a valid u32.
-                let ok = unsafe { SetNamedPipeHandleState(h, &mode, ptr::null(), ptr::null()) };
-                if ok == 0 {
-                    let e = io::Error::last_os_error();
-                    return Err(io::Error::new(
-                        e.kind(),
-                        format!(
+        let e = match try_open_client(path, direction) {
+            Ok(handle) => {
+                if message_reads {
+                    let mode = PIPE_READMODE_MESSAGE;
+                    // SAFETY: `handle` is an open pipe handle; `mode` is a valid u32.
+                    let ok = unsafe {
+                        SetNamedPipeHandleState(
+                            handle.as_raw_handle(),
+                            &mode,
+                            ptr::null(),
+                            ptr::null(),
+                        )
+                    };
+                    if ok == 0 {
+                        let e = io::Error::last_os_error();
+                        return Err(io::Error::new(
+                            e.kind(),
+                            format!(
                             "connecting to {what} ({shown}): cannot switch to message reads: {e}"
                         ),
-                    ));
+                        ));
+                    }
                 }
+                return Ok(handle);
             }
-            return Ok(handle);
-        }
-        let e = io::Error::last_os_error();
+            Err(e) => e,
+        };
         let code = e.raw_os_error().map(|c| c as u32);
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if left == Some(Duration::ZERO) {

@@ -2,7 +2,9 @@
 //!
 //! - `name`: local socket names → `\\.\pipe\…` paths.
 //! - `instance`: `CreateNamedPipeW` (server instances) and `CreateFileW` (clients), the only
-//!   places pipes are made; `security`: SDDL → security attributes for them.
+//!   places named pipes are made; `security`: SDDL → security attributes for them.
+//! - `pipe`: unnamed pipes (`CreatePipe`), and their tokio ends (`pipe::tokio`: a private,
+//!   single-instance named pipe from `instance`).
 //! - `overlapped`: blocking calls built from overlapped I/O with one event per thread, so
 //!   that a read and a write on one handle run at the same time.
 //! - `conn` and `acceptor`: a connected end and a listening name, shared by local sockets
@@ -14,6 +16,7 @@ pub(crate) mod instance;
 mod listener;
 pub(crate) mod name;
 mod overlapped;
+pub(crate) mod pipe;
 pub(crate) mod security;
 mod stream;
 #[cfg(feature = "tokio")]

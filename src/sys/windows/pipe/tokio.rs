@@ -1,0 +1,243 @@
+//! The async ends on Windows: a one-way named pipe that nobody else can join, on tokio's
+//! reactor (`tokio::net::windows::named_pipe`).
+//!
+//! `CreatePipe` makes synchronous handles, which cannot be registered with an I/O completion
+//! port, so the async pair is one instance of a named pipe instead, made and connected in
+//! one go:
+//! - the name `\\.\pipe\localipc-anon-<pid>-<counter>-<random>` is fresh;
+//! - the read end: `CreateNamedPipeW(PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED |
+//!   FILE_FLAG_FIRST_PIPE_INSTANCE, PIPE_TYPE_BYTE | PIPE_REJECT_REMOTE_CLIENTS, 1 instance)`
+//!   (through [`create_instance`]);
+//! - at once the write end: `CreateFileW(GENERIC_WRITE | FILE_READ_ATTRIBUTES,
+//!   FILE_FLAG_OVERLAPPED)` (through [`try_open_client`]). With a single instance, this open
+//!   succeeding means nobody else holds the pipe; if somebody did (or took the name first),
+//!   the pair is discarded and made again under a new name, up to [`ATTEMPTS`] times.
+//!
+//! The name lasts until the read end is closed; with its only instance taken, nobody else
+//! can open it meanwhile. Security is the named-pipe default, as for `CreatePipe`.
+//!
+//! Converting between sync and async ends is not possible on Windows (`Unsupported`): a
+//! sync end is a `CreatePipe` handle (see above), and tokio does not give its handles back.
+
+use super::super::instance::{create_instance, try_open_client, Direction, PipeSpec};
+use super::super::name::LOCAL_PREFIX;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, IoSlice};
+use std::os::windows::io::{AsHandle, BorrowedHandle, IntoRawHandle, OwnedHandle};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{ready, Context, Poll};
+use tokio::io::ReadBuf;
+use tokio::net::windows::named_pipe::{NamedPipeClient, NamedPipeServer};
+use windows_sys::Win32::Foundation::{
+    ERROR_BROKEN_PIPE, ERROR_NO_DATA, ERROR_PIPE_BUSY, ERROR_PIPE_NOT_CONNECTED,
+};
+
+/// How many fresh names [`pipe`] tries before giving up.
+const ATTEMPTS: u32 = 4;
+
+fn in_runtime(what: &str) -> io::Result<()> {
+    tokio::runtime::Handle::try_current()
+        .map(drop)
+        .map_err(|_| {
+            io::Error::other(format!(
+                "{what} must be called from within a tokio runtime with I/O enabled"
+            ))
+        })
+}
+
+/// `\\.\pipe\localipc-anon-<pid>-<counter>-<random>`, NUL-terminated UTF-16. The random part
+/// comes from std's `RandomState` (seeded by the OS's random source).
+fn fresh_path() -> Vec<u16> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(n);
+    let name = format!(
+        "{LOCAL_PREFIX}localipc-anon-{}-{n}-{:016x}",
+        std::process::id(),
+        h.finish()
+    );
+    name.encode_utf16().chain(Some(0)).collect()
+}
+
+/// The connected pair of handles: `(client = write end, server = read end)`.
+fn named_pair() -> io::Result<(OwnedHandle, OwnedHandle)> {
+    let mut spec = PipeSpec::new(Direction::ClientToServer, false, false);
+    spec.max_instances = 1;
+    let mut last = None;
+    for _ in 0..ATTEMPTS {
+        let path = fresh_path();
+        let server = match create_instance(&path, &spec, true) {
+            Ok(h) => h,
+            // The name is taken: try another.
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                last = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        match try_open_client(&path, Direction::ClientToServer) {
+            Ok(client) => return Ok((client, server)),
+            // Somebody else opened our instance first: discard it.
+            Err(e) if e.raw_os_error() == Some(ERROR_PIPE_BUSY as i32) => last = Some(e),
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot open the write end of a new tokio unnamed pipe: {e}"),
+                ))
+            }
+        }
+    }
+    let e = last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AddrInUse));
+    Err(io::Error::new(
+        e.kind(),
+        format!("cannot create a tokio unnamed pipe: {ATTEMPTS} fresh pipe names were all taken by others ({e})"),
+    ))
+}
+
+/// [`named_pair`], registered with the current runtime: `(write end, read end)`.
+pub(crate) fn pipe() -> io::Result<(Sender, Recver)> {
+    in_runtime("creating a tokio unnamed pipe")?;
+    let (client, server) = named_pair()?;
+    // SAFETY: both are open, overlapped pipe handles that we own; tokio takes them over
+    // (and closes them if registration fails).
+    let (tx, rx) = unsafe {
+        (
+            NamedPipeClient::from_raw_handle(client.into_raw_handle()),
+            NamedPipeServer::from_raw_handle(server.into_raw_handle()),
+        )
+    };
+    Ok((Sender(tx?), Recver(rx?)))
+}
+
+fn unsupported(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("{what} on Windows: the sync ends are CreatePipe handles, which cannot do overlapped I/O with tokio's completion port, and tokio does not give its pipe handles back; make the end you need with the matching pipe() instead"),
+    )
+}
+
+/// The async write end: the client of the named pipe.
+#[derive(Debug)]
+pub(crate) struct Sender(NamedPipeClient);
+
+impl Sender {
+    /// Not possible on Windows: `Unsupported`.
+    pub(crate) fn from_sync(_s: super::Sender) -> io::Result<Self> {
+        Err(unsupported(
+            "a sync unnamed pipe sender cannot become a tokio one",
+        ))
+    }
+
+    /// Not possible on Windows: `Unsupported`.
+    pub(crate) fn into_sync(self) -> io::Result<super::Sender> {
+        Err(unsupported(
+            "a tokio unnamed pipe sender cannot become a sync one",
+        ))
+    }
+
+    /// `WriteFile` through tokio; no reader left gives `BrokenPipe`.
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_send(cx, buf.is_empty(), |p| p.try_write(buf))
+    }
+
+    /// `WriteFile` of the gathered buffers through tokio.
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let empty = bufs.iter().all(|b| b.is_empty());
+        self.poll_send(cx, empty, |p| p.try_write_vectored(bufs))
+    }
+
+    /// An empty write returns 0 without touching the pipe (a zero-length write would reach
+    /// a waiting reader as a 0-byte read, end of file to it).
+    fn poll_send(
+        &self,
+        cx: &mut Context<'_>,
+        empty: bool,
+        mut send: impl FnMut(&NamedPipeClient) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        if empty {
+            return Poll::Ready(Ok(0));
+        }
+        loop {
+            ready!(self.0.poll_write_ready(cx))?;
+            match send(&self.0) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) if is_gone(&e) => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::BrokenPipe,
+                        format!("writing to an unnamed pipe whose read end is closed: {e}"),
+                    )))
+                }
+                r => return Poll::Ready(r),
+            }
+        }
+    }
+}
+
+impl AsHandle for Sender {
+    fn as_handle(&self) -> BorrowedHandle<'_> {
+        self.0.as_handle()
+    }
+}
+
+/// The async read end: the server of the named pipe.
+#[derive(Debug)]
+pub(crate) struct Recver(NamedPipeServer);
+
+impl Recver {
+    /// Not possible on Windows: `Unsupported`.
+    pub(crate) fn from_sync(_r: super::Recver) -> io::Result<Self> {
+        Err(unsupported(
+            "a sync unnamed pipe receiver cannot become a tokio one",
+        ))
+    }
+
+    /// Not possible on Windows: `Unsupported`.
+    pub(crate) fn into_sync(self) -> io::Result<super::Recver> {
+        Err(unsupported(
+            "a tokio unnamed pipe receiver cannot become a sync one",
+        ))
+    }
+
+    /// `ReadFile` through tokio; the writer gone (`ERROR_BROKEN_PIPE`) is end of file.
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        loop {
+            ready!(self.0.poll_read_ready(cx))?;
+            match self.0.try_read(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) if is_gone(&e) => return Poll::Ready(Ok(())),
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl AsHandle for Recver {
+    fn as_handle(&self) -> BorrowedHandle<'_> {
+        self.0.as_handle()
+    }
+}
+
+/// The other end is closed.
+fn is_gone(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error().map(|c| c as u32),
+        Some(ERROR_BROKEN_PIPE | ERROR_PIPE_NOT_CONNECTED | ERROR_NO_DATA)
+    )
+}
