@@ -58,3 +58,14 @@ pub(crate) fn err_with_name(
 ) -> io::Error {
     io::Error::new(err.kind(), format!("{op} local socket \"{name}\": {err}"))
 }
+
+/// The current tokio runtime, or a clear error (naming `what` was attempted) rather than
+/// tokio's panic outside one.
+#[cfg(feature = "tokio")]
+pub(crate) fn in_runtime(what: &str) -> io::Result<::tokio::runtime::Handle> {
+    ::tokio::runtime::Handle::try_current().map_err(|_| {
+        io::Error::other(format!(
+            "{what} must be called from within a tokio runtime with I/O enabled"
+        ))
+    })
+}

@@ -226,21 +226,12 @@ pub(crate) mod tokio {
     //! [`without_sigpipe`](super::without_sigpipe) (tokio's own use plain `write(2)`).
 
     use super::without_sigpipe;
+    use crate::sys::in_runtime;
     use std::io::{self, IoSlice};
     use std::os::fd::{AsFd, BorrowedFd};
     use std::task::{ready, Context, Poll};
     use tokio::io::ReadBuf;
     use tokio::net::unix::pipe;
-
-    fn in_runtime(what: &str) -> io::Result<()> {
-        tokio::runtime::Handle::try_current()
-            .map(drop)
-            .map_err(|_| {
-                io::Error::other(format!(
-                    "{what} must be called from within a tokio runtime with I/O enabled"
-                ))
-            })
-    }
 
     /// `pipe2(O_CLOEXEC)`, then both ends registered as by `from_sync`:
     /// `(write end, read end)`.

@@ -11,6 +11,7 @@ use super::connect::{start_nonblocking, Retry};
 use super::{io as sysio, SocketFile};
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
 use crate::sys::err_with_name;
+use crate::sys::in_runtime;
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
@@ -19,15 +20,6 @@ use std::task::{ready, Context, Poll};
 use tokio::io::unix::AsyncFd;
 use tokio::io::{Interest, ReadBuf};
 use tokio::runtime::Handle;
-
-/// The current runtime, or a clear error rather than tokio's panic outside one.
-fn in_runtime(what: &str) -> io::Result<Handle> {
-    Handle::try_current().map_err(|_| {
-        io::Error::other(format!(
-            "{what} must be called from within a tokio runtime with I/O enabled"
-        ))
-    })
-}
 
 /// Registers `sock` with the current runtime's reactor (an error, not tokio's panic, outside
 /// a runtime).

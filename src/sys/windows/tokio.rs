@@ -13,9 +13,10 @@ use super::listener::local_socket_spec;
 use super::name::pipe_path;
 use super::security::SecurityDescriptor;
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
-use crate::sys::err_with_name;
+use crate::sys::{err_with_name, in_runtime};
 use std::ffi::OsString;
 use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
 use std::os::windows::ffi::OsStringExt;
 use std::os::windows::io::{AsHandle, BorrowedHandle, IntoRawHandle, OwnedHandle};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,15 +26,6 @@ use tokio::io::ReadBuf;
 use tokio::net::windows::named_pipe::{ClientOptions, NamedPipeClient, NamedPipeServer};
 use tokio::runtime::Handle;
 use windows_sys::Win32::Foundation::{ERROR_BROKEN_PIPE, ERROR_NO_DATA, ERROR_PIPE_NOT_CONNECTED};
-
-/// The current runtime, or a clear error rather than tokio's panic outside one.
-fn in_runtime(what: &str) -> io::Result<Handle> {
-    Handle::try_current().map_err(|_| {
-        io::Error::other(format!(
-            "{what} must be called from within a tokio runtime with I/O enabled"
-        ))
-    })
-}
 
 /// A listening pipe name with one instance always pending.
 #[derive(Debug)]
@@ -198,20 +190,12 @@ impl Stream {
         }
         loop {
             ready!(on_pipe!(&self.pipe, |p| p.poll_read_ready(cx)))?;
-            // SAFETY: the slice is only written to (`try_read_buf` never de-initializes).
-            let mut unfilled = unsafe { buf.unfilled_mut() };
-            match on_pipe!(&self.pipe, |p| p.try_read_buf(&mut unfilled)) {
+            match read_unfilled(buf, |dst| on_pipe!(&self.pipe, |p| p.try_read_buf(dst))) {
                 Ok(0) => {
                     self.eof.store(true, Ordering::Relaxed);
                     return Poll::Ready(Ok(()));
                 }
-                Ok(n) => {
-                    // SAFETY: `try_read_buf` initialized the first `n` bytes of the unfilled
-                    // part (mio copies what it read into them).
-                    unsafe { buf.assume_init(n) };
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
+                Ok(_) => return Poll::Ready(Ok(())),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) if is_gone(&e) => {
                     self.eof.store(true, Ordering::Relaxed);
@@ -310,6 +294,22 @@ impl AsHandle for Stream {
     fn as_handle(&self) -> BorrowedHandle<'_> {
         on_pipe!(&self.pipe, |p| p.as_handle())
     }
+}
+
+/// Reads with `try_read` (tokio's `try_read_buf`) into the unfilled part of `buf`, without
+/// zeroing it first, and advances `buf` by what was read.
+pub(crate) fn read_unfilled(
+    buf: &mut ReadBuf<'_>,
+    try_read: impl FnOnce(&mut &mut [MaybeUninit<u8>]) -> io::Result<usize>,
+) -> io::Result<usize> {
+    // SAFETY: the slice is only written to (`try_read_buf` never de-initializes).
+    let mut unfilled = unsafe { buf.unfilled_mut() };
+    let n = try_read(&mut unfilled)?;
+    // SAFETY: `try_read_buf` initialized the first `n` bytes of the unfilled part (mio
+    // copies what it read into them).
+    unsafe { buf.assume_init(n) };
+    buf.advance(n);
+    Ok(n)
 }
 
 /// The peer closed or disconnected: end of file for a reader.

@@ -21,6 +21,8 @@
 
 use super::super::instance::{create_instance, try_open_client, Direction, PipeSpec};
 use super::super::name::LOCAL_PREFIX;
+use super::super::tokio::read_unfilled;
+use crate::sys::in_runtime;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, IoSlice};
@@ -35,16 +37,6 @@ use windows_sys::Win32::Foundation::{
 
 /// How many fresh names [`pipe`] tries before giving up.
 const ATTEMPTS: u32 = 4;
-
-fn in_runtime(what: &str) -> io::Result<()> {
-    tokio::runtime::Handle::try_current()
-        .map(drop)
-        .map_err(|_| {
-            io::Error::other(format!(
-                "{what} must be called from within a tokio runtime with I/O enabled"
-            ))
-        })
-}
 
 /// `\\.\pipe\localipc-anon-<pid>-<counter>-<random>`, NUL-terminated UTF-16. The random part
 /// comes from std's `RandomState` (seeded by the OS's random source).
@@ -215,11 +207,8 @@ impl Recver {
         }
         loop {
             ready!(self.0.poll_read_ready(cx))?;
-            match self.0.try_read(buf.initialize_unfilled()) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
+            match read_unfilled(buf, |dst| self.0.try_read_buf(dst)) {
+                Ok(_) => return Poll::Ready(Ok(())),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) if is_gone(&e) => return Poll::Ready(Ok(())),
                 Err(e) => return Poll::Ready(Err(e)),
