@@ -209,12 +209,8 @@ impl MessageStream {
     fn skip(&self, rest: &mut Rest) -> io::Result<()> {
         *rest = Rest::Skip;
         let mut scratch = vec![0; SKIP_CHUNK];
-        loop {
-            match self.conn.recv_message(&mut scratch)? {
-                Some((_, true)) => {}
-                Some((_, false)) | None => break,
-            }
-        }
+        // Until the message ends (or, which cannot happen with data still queued, the pipe).
+        while let Some((_, true)) = self.conn.recv_message(&mut scratch)? {}
         *rest = Rest::None;
         Ok(())
     }
