@@ -1,14 +1,19 @@
-//! 20,000 sequential connections leave the open descriptor/handle count unchanged. Alone in
-//! its own test binary, since the count is process-wide. Linux and Windows: where the count
-//! can be read.
+//! 20,000 sequential connections leave the open descriptor/handle count unchanged (and
+//! 5,000 message connections). In its own test binary, its tests one at a time, since the
+//! count is process-wide. Linux and Windows: where the count can be read.
 #![cfg(any(target_os = "linux", windows))]
 
 mod util;
 
+use localipc::local_socket::message::{MessageListener, MessageStream};
 use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
 use std::io::{Read, Write};
+use std::sync::Mutex;
 use std::time::Duration;
 use util::{any_name, bounded, TestDir};
+
+/// Held by each test: the count is process-wide.
+static ALONE: Mutex<()> = Mutex::new(());
 
 /// Open descriptors (Linux: `/proc/self/fd`) or handles (Windows: `GetProcessHandleCount`).
 fn open_handles() -> usize {
@@ -32,6 +37,7 @@ fn open_handles() -> usize {
 
 #[test]
 fn twenty_thousand_sequential_connections_leak_nothing() {
+    let _alone = ALONE.lock().unwrap_or_else(|p| p.into_inner());
     bounded(Duration::from_secs(120), || {
         let dir = TestDir::new("seq");
         let name = any_name(&dir, "seq");
@@ -69,6 +75,54 @@ fn twenty_thousand_sequential_connections_leak_nothing() {
         assert!(
             after <= before,
             "open descriptors/handles grew from {before} to {after} over {N} connections"
+        );
+    });
+}
+
+#[test]
+fn five_thousand_message_connections_leak_nothing() {
+    let _alone = ALONE.lock().unwrap_or_else(|p| p.into_inner());
+    bounded(Duration::from_secs(120), || {
+        let dir = TestDir::new("msgseq");
+        let name = any_name(&dir, "msgseq");
+        let listener = MessageListener::bind(name.as_str()).unwrap();
+        const N: usize = 5_000;
+        // Each connection: a message cut to a small buffer (the rest dropped), an empty one,
+        // a reply. Until a connection brings "Q".
+        let server = std::thread::spawn(move || loop {
+            let conn = listener.accept().unwrap();
+            let mut small = [0u8; 8];
+            let got = conn.recv(&mut small).unwrap().unwrap();
+            if &small[..got.len] == b"Q" {
+                break listener;
+            }
+            assert!(got.truncated);
+            assert_eq!(conn.recv_vec().unwrap().unwrap(), b"");
+            conn.send(b"ok").unwrap();
+        });
+        let one = |i: usize| {
+            let c = MessageStream::connect(name.as_str())
+                .unwrap_or_else(|e| panic!("message connection {i}: {e}"));
+            c.send(&[1; 100]).unwrap();
+            c.send(b"").unwrap();
+            assert_eq!(c.recv_vec().unwrap().unwrap(), b"ok");
+        };
+        for i in 0..10 {
+            one(i);
+        }
+        let before = open_handles();
+        for i in 0..N {
+            one(i);
+        }
+        MessageStream::connect(name.as_str())
+            .unwrap()
+            .send(b"Q")
+            .unwrap();
+        drop(server.join().unwrap());
+        let after = open_handles();
+        assert!(
+            after <= before,
+            "open descriptors/handles grew from {before} to {after} over {N} message connections"
         );
     });
 }

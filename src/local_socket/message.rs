@@ -2,20 +2,29 @@
 //! message boundaries — one [`send`](MessageStream::send) is one
 //! [`recv`](MessageStream::recv) on the other side, empty messages included.
 //!
-//! Same names, [`ListenerOptions`] (mode, reclaim, nonblocking), [`ConnectOptions`] and
-//! reclaim rules as the byte-stream local sockets.
+//! Same names, [`ListenerOptions`] (mode, reclaim, nonblocking; security descriptor on
+//! Windows), [`ConnectOptions`] and reclaim rules as the byte-stream local sockets.
 //!
 //! | platform | how |
 //! |---|---|
 //! | Linux, Android | `SOCK_SEQPACKET` Unix domain sockets (tested) |
 //! | macOS, FreeBSD, other Unix | length-prefixed frames over `SOCK_STREAM`: a 4-byte little-endian length, then the message (type-checked; the framing is tested on Linux) |
-//! | Windows | message-mode named pipes (`PIPE_TYPE_MESSAGE`), in progress |
+//! | Windows | named pipes of message type read in message mode (`PIPE_TYPE_MESSAGE`, `PIPE_READMODE_MESSAGE`; tested under Wine) |
 //!
 //! Both ends must use these types: a message listener is not a stream listener (on Linux a
-//! stream client is refused; with framing it would see the length prefixes).
+//! stream client is refused; with framing it would see the length prefixes; on Windows
+//! nothing refuses it, as both are pipes of message type: each `write` of a stream client
+//! arrives as one message, and it reads the messages sent to it as bytes run together, an
+//! empty message as end of file).
 //!
 //! Message size: on Linux a message must fit the socket's send buffer (`SO_SNDBUF`, about
-//! 208 KiB by default; larger is `InvalidInput`); framed messages may be up to 16 MiB.
+//! 208 KiB by default; larger is `InvalidInput`); framed messages may be up to 16 MiB. On
+//! Windows a message may be up to 4 GiB - 1 bytes (one `WriteFile`; larger is
+//! `InvalidInput`); the pipe's 64 KiB buffer is a quota, not a limit: a message that does
+//! not fit in its free room makes `send` wait until the receiver reads it. So in nonblocking
+//! mode (or past a write timeout) such a send fails with `WouldBlock` (`TimedOut`) unless
+//! the receiver reads in time; the message is then withdrawn (tested under Wine with 1 MiB
+//! and no reader: the receiver sees none of it).
 //!
 //! ```
 //! use localipc::local_socket::message::{MessageListener, MessageStream};
@@ -54,14 +63,18 @@ impl MessageListener {
     /// Creates a listener bound to `name` with default [`ListenerOptions`].
     ///
     /// Linux: `socket(AF_UNIX, SOCK_SEQPACKET)`, `bind`, `listen`; elsewhere on Unix the same
-    /// with `SOCK_STREAM`. Errors as for
+    /// with `SOCK_STREAM`. Windows: `CreateNamedPipeW(FILE_FLAG_FIRST_PIPE_INSTANCE |
+    /// FILE_FLAG_OVERLAPPED, PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE |
+    /// PIPE_REJECT_REMOTE_CLIENTS)` and `CreateEventW`. Errors as for
     /// [`LocalSocketListener::bind`](super::LocalSocketListener::bind).
     pub fn bind<'a>(name: impl ToLocalSocketName<'a>) -> io::Result<Self> {
         Self::bind_with(name, &ListenerOptions::new())
     }
 
-    /// Creates a listener bound to `name` with `options` (nonblocking, reclaim, mode: the
-    /// same rules as for stream listeners).
+    /// Creates a listener bound to `name` with `options` (nonblocking, reclaim, mode; on
+    /// Windows the security descriptor, converted with
+    /// `ConvertStringSecurityDescriptorToSecurityDescriptorW`: the same rules as for stream
+    /// listeners). OS calls as for [`bind`](Self::bind).
     pub fn bind_with<'a>(
         name: impl ToLocalSocketName<'a>,
         options: &ListenerOptions,
@@ -75,7 +88,8 @@ impl MessageListener {
     /// Waits for a client and returns its stream (in blocking mode).
     ///
     /// Unix: `accept4(SOCK_CLOEXEC)`; Linux also `setsockopt(SO_PASSCRED)` on the new
-    /// socket (see [`MessageStream::recv`]).
+    /// socket (see [`MessageStream::recv`]). Windows: `ConnectNamedPipe` (overlapped), then
+    /// `CreateNamedPipeW` for the next instance, as the stream listener does.
     pub fn accept(&self) -> io::Result<MessageStream> {
         Ok(MessageStream {
             inner: self.inner.accept()?,
@@ -83,6 +97,7 @@ impl MessageListener {
     }
 
     /// Moves `accept` into or out of nonblocking mode. Unix: `fcntl(F_SETFL, O_NONBLOCK)`.
+    /// Windows: no OS call (a nonblocking `accept` leaves its `ConnectNamedPipe` in flight).
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.inner.set_nonblocking(nonblocking)
     }
@@ -114,7 +129,8 @@ impl MessageStream {
     /// Connects to the message listener on `name`, failing at once if there is none.
     ///
     /// Linux: `socket(AF_UNIX, SOCK_SEQPACKET)` + `connect` + `setsockopt(SO_PASSCRED)`;
-    /// elsewhere on Unix `SOCK_STREAM`.
+    /// elsewhere on Unix `SOCK_STREAM`. Windows: `CreateFileW` (`WaitNamedPipeW` while
+    /// every instance is busy), then `SetNamedPipeHandleState(PIPE_READMODE_MESSAGE)`.
     pub fn connect<'a>(name: impl ToLocalSocketName<'a>) -> io::Result<Self> {
         Self::connect_with(name, &ConnectOptions::new())
     }
@@ -135,6 +151,9 @@ impl MessageStream {
     /// out, the rest follows even past a timeout or in nonblocking mode).
     ///
     /// Linux: `send(MSG_NOSIGNAL)`; framed: `sendmsg(MSG_NOSIGNAL)` of length + message.
+    /// Windows: one overlapped `WriteFile`; if a timeout or nonblocking mode cancels it
+    /// (`CancelIoEx`) after the receiver had read part of the message, the error says so
+    /// and the receiver may get that part as a shorter message.
     /// A vanished peer gives `BrokenPipe`, never `SIGPIPE`; a message over the size limit
     /// (see the [module docs](self)) gives `InvalidInput`.
     pub fn send(&self, msg: &[u8]) -> io::Result<()> {
@@ -151,7 +170,9 @@ impl MessageStream {
     /// empty message and end of file both read 0 bytes, and only a message carries the
     /// credentials the kernel then attaches. Framed: `read(2)` until the frame is in; a
     /// timeout or `WouldBlock` in the middle of a frame keeps what was read for the next
-    /// call.
+    /// call. Windows: one overlapped `ReadFile`; an empty message reads as 0 bytes and end of
+    /// file as `ERROR_BROKEN_PIPE`. A longer message fails it with `ERROR_MORE_DATA`, and
+    /// more `ReadFile`s drop the rest (if one of them times out, the next call finishes it).
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<RecvResult>> {
         Ok(self
             .inner
@@ -162,32 +183,57 @@ impl MessageStream {
     /// Receives one message into a `Vec` of exactly its size; `Ok(None)` at end of stream.
     ///
     /// Linux: `recvmsg(MSG_PEEK | MSG_TRUNC)` for the size, then `recvmsg`. Framed: the
-    /// length prefix gives the size.
+    /// length prefix gives the size. Windows: `ReadFile` into a 4 KiB buffer; if the message
+    /// is longer (`ERROR_MORE_DATA`), `PeekNamedPipe` for the size of its rest and one more
+    /// `ReadFile` (a timeout in between keeps what was read for the next call).
     pub fn recv_vec(&self) -> io::Result<Option<Vec<u8>>> {
         self.inner.recv_vec()
     }
 
     /// The credentials of the peer; see
-    /// [`LocalSocketStream::peer_creds`](super::LocalSocketStream::peer_creds).
+    /// [`LocalSocketStream::peer_creds`](super::LocalSocketStream::peer_creds). Windows:
+    /// the process id only (`GetNamedPipeClientProcessId` on the server end,
+    /// `GetNamedPipeServerProcessId` on the client end).
     pub fn peer_creds(&self) -> io::Result<PeerCreds> {
         self.inner.peer_creds()
     }
 
     /// Moves the stream into or out of nonblocking mode (`WouldBlock` instead of waiting).
-    /// Unix: `fcntl(F_SETFL, O_NONBLOCK)`.
+    /// Unix: `fcntl(F_SETFL, O_NONBLOCK)`. Windows: no OS call; I/O that cannot complete at
+    /// once is cancelled (`CancelIoEx`).
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.inner.set_nonblocking(nonblocking)
     }
 
     /// Bounds how long `recv` may wait (`None`: forever). Unix: `setsockopt(SO_RCVTIMEO)`.
+    /// Windows: no OS call; a `ReadFile` still waiting then is cancelled (`CancelIoEx`).
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.inner.set_read_timeout(timeout)
     }
 
     /// Bounds how long `send` may wait before any of the message is out (`None`: forever).
-    /// Unix: `setsockopt(SO_SNDTIMEO)`.
+    /// Unix: `setsockopt(SO_SNDTIMEO)`. Windows: no OS call; a `WriteFile` still waiting
+    /// then is cancelled (`CancelIoEx`).
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.inner.set_write_timeout(timeout)
+    }
+}
+
+#[cfg(windows)]
+mod handle_conv {
+    use super::MessageStream;
+    use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, RawHandle};
+
+    impl AsHandle for MessageStream {
+        fn as_handle(&self) -> BorrowedHandle<'_> {
+            self.inner.as_handle()
+        }
+    }
+
+    impl AsRawHandle for MessageStream {
+        fn as_raw_handle(&self) -> RawHandle {
+            self.inner.as_handle().as_raw_handle()
+        }
     }
 }
 

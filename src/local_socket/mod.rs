@@ -55,11 +55,10 @@
 //!   creator owner, read-only access for Everyone and anonymous — so other users cannot open
 //!   the pipe for reading and writing, which local sockets need.
 
-// The Windows halves of these two are pending (sys::windows); the Unix backend has them.
+// The Windows half of this one is pending (sys::windows); the Unix backend has it.
 #[cfg(unix)]
 mod handles;
 mod listener;
-#[cfg(unix)]
 pub mod message;
 mod name;
 mod stream;

@@ -20,9 +20,14 @@
 //!   signal.
 //! - `Stream::{send_with_handles, recv_with_handles}` and `ancillary::MAX_HANDLES`: passing
 //!   open files/sockets along with bytes (Unix: `SCM_RIGHTS`).
-//! - `MessageListener`/`MessageStream`: message-framed local sockets (`bind_with`, `accept`,
-//!   `connect_with`, `send`, `recv -> Option<RecvResult>`, `recv_vec`), with the same name,
-//!   mode and reclaim rules as `Listener`/`Stream`.
+//! - `MessageListener`/`MessageStream`: message-framed local sockets. `MessageListener`:
+//!   `bind(&LocalSocketName, &ListenerOptions)`, `accept`, `set_nonblocking`, `name`;
+//!   `MessageStream`: `connect(&LocalSocketName, &ConnectOptions)`, `send` (whole message or
+//!   error), `recv -> Option<(len, truncated)>` (the rest of a truncated message discarded),
+//!   `recv_vec` (sized to the message), `peer_creds`, `set_nonblocking`,
+//!   `set_read_timeout`/`set_write_timeout`. An empty message is a message, `None` is end of
+//!   stream. Same name, mode/security descriptor and reclaim rules as `Listener`/`Stream`.
+//!   Both backends (Windows: message-mode named pipes).
 //! - `pipe::{pipe, Sender, Recver}`: unnamed pipes (`write`/`write_vectored`, `read`/
 //!   `read_vectored` on `&self`; `AsFd` and `from_fd`/`into_fd` on Unix, `AsHandle` and
 //!   `from_handle`/`into_handle` on Windows), and with feature `tokio`
@@ -32,9 +37,8 @@
 //! - With feature `tokio`: `tokio::{Listener, Stream}`, the async twins (`poll_accept`,
 //!   `poll_read`/`poll_write`/`poll_write_vectored`/`poll_shutdown` on `&self`, `connect`).
 //!
-//! The Windows backend provides the local-socket items and `pipe` so far; the other items
-//! after them are Unix-only until it grows them (their portable wrappers are `cfg(unix)`
-//! meanwhile).
+//! The Windows backend provides every item except handle passing so far; its portable
+//! wrapper is `cfg(unix)` until it does.
 //!
 //! Errors are `io::Error`s whose kind fits and whose message names the offending name.
 

@@ -177,7 +177,9 @@ impl Conn {
         }
     }
 
-    fn expired(&self) -> io::Error {
+    /// The error for an operation that ran out of time: `WouldBlock` in nonblocking mode,
+    /// else `TimedOut`.
+    pub(crate) fn expired(&self) -> io::Error {
         if self.shared.nonblocking.load(Ordering::Relaxed) {
             would_block()
         } else {
@@ -215,12 +217,23 @@ impl Conn {
 
     /// One `ReadFile`. Returns the bytes read and whether the current message goes on
     /// (`ERROR_MORE_DATA`, message reads only). A broken or disconnected pipe reads as end
-    /// of file: `Ok((0, false))`.
+    /// of file: `Ok((0, false))`; so does an empty `buf`, without an OS call.
     pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, bool)> {
+        if buf.is_empty() {
+            self.check_direction(true)?;
+            return Ok((0, false));
+        }
+        Ok(self.recv_message(buf)?.unwrap_or((0, false)))
+    }
+
+    /// One `ReadFile`, even into an empty `buf` (on a message pipe in message-read mode that
+    /// tells an empty message, `Some((0, false))`, from a longer one, `Some((0, true))`).
+    /// `None` is end of file: the pipe is broken or disconnected, or was seen so before.
+    pub(crate) fn recv_message(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>> {
         self.check_direction(true)?;
         let s = &self.shared;
-        if buf.is_empty() || s.eof.load(Ordering::Relaxed) || s.read_shut.load(Ordering::Relaxed) {
-            return Ok((0, false));
+        if s.eof.load(Ordering::Relaxed) || s.read_shut.load(Ordering::Relaxed) {
+            return Ok(None);
         }
         let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
         let h = self.raw();
@@ -234,13 +247,14 @@ impl Conn {
             0 => {
                 if done.bytes == 0 && s.kind.latch_eof {
                     s.eof.store(true, Ordering::Relaxed);
+                    return Ok(None);
                 }
-                Ok((done.bytes as usize, false))
+                Ok(Some((done.bytes as usize, false)))
             }
-            ERROR_MORE_DATA => Ok((done.bytes as usize, true)),
+            ERROR_MORE_DATA => Ok(Some((done.bytes as usize, true))),
             ERROR_BROKEN_PIPE | ERROR_PIPE_NOT_CONNECTED | ERROR_NO_DATA => {
                 s.eof.store(true, Ordering::Relaxed);
-                Ok((0, false))
+                Ok(None)
             }
             EXPIRED => Err(self.expired()),
             e => Err(io::Error::from_raw_os_error(e as i32)),

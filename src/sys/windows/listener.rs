@@ -8,6 +8,7 @@ use super::Stream;
 use crate::local_socket::{ListenerOptions, LocalSocketName};
 use crate::sys::err_with_name;
 use std::io;
+use std::os::windows::io::OwnedHandle;
 use std::sync::Arc;
 
 /// A listening pipe name.
@@ -29,17 +30,8 @@ impl Listener {
     /// given, then `CreateNamedPipeW(FILE_FLAG_FIRST_PIPE_INSTANCE | FILE_FLAG_OVERLAPPED,
     /// PIPE_TYPE_MESSAGE | PIPE_REJECT_REMOTE_CLIENTS)` and `CreateEventW`.
     pub(crate) fn bind(name: &LocalSocketName<'_>, opts: &ListenerOptions) -> io::Result<Self> {
-        let path = pipe_path(name)?;
-        let mut spec = local_socket_spec();
-        if let Some(sddl) = &opts.security_descriptor {
-            let sd = SecurityDescriptor::from_sddl(sddl)
-                .map_err(|e| err_with_name(e, "binding", name))?;
-            spec.security = Some(Arc::new(sd));
-        }
-        let acceptor = Acceptor::bind(path, spec).map_err(|e| bind_error(e, name))?;
-        acceptor.set_nonblocking(opts.nonblocking);
         Ok(Self {
-            acceptor,
+            acceptor: bind_acceptor(name, opts, local_socket_spec())?,
             name: name.clone().into_owned(),
         })
     }
@@ -47,13 +39,7 @@ impl Listener {
     /// See [`Acceptor::accept`]: `ConnectNamedPipe`, then `CreateNamedPipeW` for the next
     /// instance.
     pub(crate) fn accept(&self) -> io::Result<Stream> {
-        let h = self.acceptor.accept().map_err(|e| {
-            if e.kind() == io::ErrorKind::WouldBlock {
-                e
-            } else {
-                io::Error::new(e.kind(), format!("local socket \"{}\": {e}", self.name))
-            }
-        })?;
+        let h = accept_handle(&self.acceptor, &self.name)?;
         Ok(Stream::from_handle(h, Some(End::Server)))
     }
 
@@ -72,6 +58,38 @@ impl Listener {
     pub(crate) fn spec(&self) -> &PipeSpec {
         self.acceptor.spec()
     }
+}
+
+/// An [`Acceptor`] for `name` with `spec`, plus what `opts` says (security descriptor,
+/// nonblocking): what local socket listeners of either kind are made of.
+pub(super) fn bind_acceptor(
+    name: &LocalSocketName<'_>,
+    opts: &ListenerOptions,
+    mut spec: PipeSpec,
+) -> io::Result<Acceptor> {
+    let path = pipe_path(name)?;
+    if let Some(sddl) = &opts.security_descriptor {
+        let sd =
+            SecurityDescriptor::from_sddl(sddl).map_err(|e| err_with_name(e, "binding", name))?;
+        spec.security = Some(Arc::new(sd));
+    }
+    let acceptor = Acceptor::bind(path, spec).map_err(|e| bind_error(e, name))?;
+    acceptor.set_nonblocking(opts.nonblocking);
+    Ok(acceptor)
+}
+
+/// [`Acceptor::accept`], with errors other than `WouldBlock` naming the local socket.
+pub(super) fn accept_handle(
+    acceptor: &Acceptor,
+    name: &LocalSocketName<'_>,
+) -> io::Result<OwnedHandle> {
+    acceptor.accept().map_err(|e| {
+        if e.kind() == io::ErrorKind::WouldBlock {
+            e
+        } else {
+            io::Error::new(e.kind(), format!("local socket \"{name}\": {e}"))
+        }
+    })
 }
 
 pub(crate) fn bind_error(e: io::Error, name: &LocalSocketName<'_>) -> io::Error {

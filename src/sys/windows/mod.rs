@@ -8,12 +8,14 @@
 //! - `overlapped`: blocking calls built from overlapped I/O with one event per thread, so
 //!   that a read and a write on one handle run at the same time.
 //! - `conn` and `acceptor`: a connected end and a listening name, shared by local sockets
-//!   (`listener`, `stream`) and `os::windows::named_pipe`.
+//!   (`listener`, `stream`), message local sockets (`message`: the same pipes read in
+//!   message mode) and `os::windows::named_pipe`.
 
 pub(crate) mod acceptor;
 pub(crate) mod conn;
 pub(crate) mod instance;
 mod listener;
+mod message;
 pub(crate) mod name;
 mod overlapped;
 pub(crate) mod pipe;
@@ -23,4 +25,5 @@ mod stream;
 pub(crate) mod tokio;
 
 pub(crate) use listener::Listener;
+pub(crate) use message::{MessageListener, MessageStream};
 pub(crate) use stream::Stream;

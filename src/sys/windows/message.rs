@@ -1,0 +1,294 @@
+//! Message-framed local sockets on Windows: the local socket pipes (`listener`, `stream`),
+//! read in message mode on both ends.
+//!
+//! The pipes are of message type already (see [`local_socket_spec`]); here the server's
+//! instances are also created with `PIPE_READMODE_MESSAGE` and the client switches to it with
+//! `SetNamedPipeHandleState`, so that a `ReadFile` returns (part of) one message. An empty
+//! message reads as 0 bytes with success; end of file is `ERROR_BROKEN_PIPE` (or
+//! `ERROR_PIPE_NOT_CONNECTED`), so the two never mix.
+//!
+//! A message longer than the buffer makes `ReadFile` fail with `ERROR_MORE_DATA` after
+//! filling it; the rest of the message stays at the head of the pipe. `recv` then reads and
+//! drops that rest (Unix semantics: the rest of a truncated message is discarded);
+//! `recv_vec` asks `PeekNamedPipe` how much is left and reads it into the grown `Vec`. If
+//! one of these follow-up reads is cut short (timeout, nonblocking), what is left to do is
+//! remembered and done first by the next `recv`/`recv_vec`, so the stream never
+//! desynchronises.
+
+use super::acceptor::Acceptor;
+use super::conn::{Conn, Kind};
+use super::instance::{open_client, Direction, End, PipeSpec};
+use super::listener::{accept_handle, bind_acceptor, local_socket_spec};
+use super::name::pipe_path;
+use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
+use std::io;
+use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle};
+use std::ptr;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+use windows_sys::Win32::System::Pipes::PeekNamedPipe;
+
+/// Message pipes are the local socket pipes with message reads on the server's handles.
+fn message_spec() -> PipeSpec {
+    let mut spec = local_socket_spec();
+    spec.message_reads = true;
+    spec
+}
+
+/// Duplex; a zero-byte read is an empty message, not end of file; no end-of-file marker.
+const KIND: Kind = Kind {
+    direction: Direction::Duplex,
+    latch_eof: false,
+    eof_marker: false,
+};
+
+/// The first read of `recv_vec` goes to a buffer of this size on the stack; a longer message
+/// is continued in a `Vec` of its size.
+const HEAD: usize = 4 * 1024;
+
+/// Bytes read per `ReadFile` while dropping the rest of a truncated message.
+const SKIP_CHUNK: usize = 64 * 1024;
+
+/// A listening message pipe name.
+#[derive(Debug)]
+pub(crate) struct MessageListener {
+    acceptor: Acceptor,
+    name: LocalSocketName<'static>,
+}
+
+impl MessageListener {
+    /// As the stream listener's `bind`, with `PIPE_READMODE_MESSAGE` added to the instances.
+    pub(crate) fn bind(name: &LocalSocketName<'_>, opts: &ListenerOptions) -> io::Result<Self> {
+        Ok(Self {
+            acceptor: bind_acceptor(name, opts, message_spec())?,
+            name: name.clone().into_owned(),
+        })
+    }
+
+    /// `ConnectNamedPipe`, then `CreateNamedPipeW` for the next instance.
+    pub(crate) fn accept(&self) -> io::Result<MessageStream> {
+        let h = accept_handle(&self.acceptor, &self.name)?;
+        Ok(MessageStream::new(Conn::new(h, Some(End::Server), KIND)))
+    }
+
+    /// No OS call.
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.acceptor.set_nonblocking(nonblocking);
+        Ok(())
+    }
+
+    pub(crate) fn name(&self) -> &LocalSocketName<'static> {
+        &self.name
+    }
+}
+
+/// What a receive must finish before it reads a new message.
+#[derive(Debug)]
+enum Rest {
+    /// Nothing: the next `ReadFile` starts a message.
+    None,
+    /// The rest of a truncated message is to be dropped.
+    Skip,
+    /// The start of a message `recv_vec` was reading; its rest is unread.
+    Keep(Vec<u8>),
+}
+
+/// A connected message pipe end.
+#[derive(Debug)]
+pub(crate) struct MessageStream {
+    conn: Conn,
+    /// Held by `recv`/`recv_vec` for a whole message.
+    rest: Mutex<Rest>,
+}
+
+impl MessageStream {
+    fn new(conn: Conn) -> Self {
+        Self {
+            conn,
+            rest: Mutex::new(Rest::None),
+        }
+    }
+
+    /// `CreateFileW` as the stream `connect` (same waits and timeout), then
+    /// `SetNamedPipeHandleState(PIPE_READMODE_MESSAGE)`.
+    pub(crate) fn connect(name: &LocalSocketName<'_>, opts: &ConnectOptions) -> io::Result<Self> {
+        let path = pipe_path(name)?;
+        let what = format!("message local socket \"{name}\"");
+        let h = open_client(&path, Direction::Duplex, true, opts.timeout, &what)?;
+        Ok(Self::new(Conn::new(h, Some(End::Client), KIND)))
+    }
+
+    /// One `WriteFile` of the whole message (an empty one included).
+    pub(crate) fn send(&self, msg: &[u8]) -> io::Result<()> {
+        if u32::try_from(msg.len()).is_err() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a message of {} bytes is larger than a named pipe message can be \
+                     (4 GiB - 1 bytes)",
+                    msg.len()
+                ),
+            ));
+        }
+        let n = self.conn.write_message(msg)?;
+        if n == msg.len() {
+            return Ok(());
+        }
+        // Only a write cancelled by its timeout (or nonblocking mode) after the reader had
+        // taken part of it ends early.
+        let e = self.conn.expired();
+        Err(io::Error::new(
+            e.kind(),
+            format!(
+                "the send of a {}-byte message was cut short ({e}) after {n} bytes had gone: \
+                 the receiver may get them as a shorter message",
+                msg.len()
+            ),
+        ))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Rest> {
+        self.rest.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One `ReadFile` into `buf` (after finishing what an earlier call left); on
+    /// `ERROR_MORE_DATA`, more `ReadFile`s drop the rest of the message.
+    pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>> {
+        let mut rest = self.lock();
+        match std::mem::replace(&mut *rest, Rest::None) {
+            Rest::None => {}
+            Rest::Skip => self.skip(&mut rest)?,
+            Rest::Keep(head) => {
+                let msg = self.finish(&mut rest, head)?;
+                let n = msg.len().min(buf.len());
+                buf[..n].copy_from_slice(&msg[..n]);
+                return Ok(Some((n, msg.len() > n)));
+            }
+        }
+        let Some((n, more)) = self.conn.recv_message(buf)? else {
+            return Ok(None);
+        };
+        if more {
+            // An error here leaves `Rest::Skip` for the next call, which reports it then;
+            // this message was received.
+            let _ = self.skip(&mut rest);
+        }
+        Ok(Some((n, more)))
+    }
+
+    /// `ReadFile` into a stack buffer; if the message is longer, `PeekNamedPipe` for the
+    /// size of its rest and `ReadFile` into a `Vec` grown to fit.
+    pub(crate) fn recv_vec(&self) -> io::Result<Option<Vec<u8>>> {
+        let mut rest = self.lock();
+        let head = match std::mem::replace(&mut *rest, Rest::None) {
+            Rest::None => None,
+            Rest::Skip => {
+                self.skip(&mut rest)?;
+                None
+            }
+            Rest::Keep(head) => Some(head),
+        };
+        let head = match head {
+            Some(head) => head,
+            None => {
+                let mut first = [0; HEAD];
+                let Some((n, more)) = self.conn.recv_message(&mut first)? else {
+                    return Ok(None);
+                };
+                if !more {
+                    return Ok(Some(first[..n].to_vec()));
+                }
+                first[..n].to_vec()
+            }
+        };
+        self.finish(&mut rest, head).map(Some)
+    }
+
+    /// Reads and drops the rest of a truncated message. On an error, `rest` says to go on
+    /// next time.
+    fn skip(&self, rest: &mut Rest) -> io::Result<()> {
+        *rest = Rest::Skip;
+        let mut scratch = vec![0; SKIP_CHUNK];
+        // Until the message ends (or, which cannot happen with data still queued, the pipe).
+        while let Some((_, true)) = self.conn.recv_message(&mut scratch)? {}
+        *rest = Rest::None;
+        Ok(())
+    }
+
+    /// Reads the rest of the message that `msg` starts. On an error, `rest` keeps `msg` for
+    /// the next call.
+    fn finish(&self, rest: &mut Rest, mut msg: Vec<u8>) -> io::Result<Vec<u8>> {
+        loop {
+            let left = self.bytes_left_in_message();
+            // Without an answer from PeekNamedPipe, grow geometrically.
+            let grow = if left > 0 { left } else { msg.len().max(HEAD) };
+            let start = msg.len();
+            msg.resize(start + grow, 0);
+            match self.conn.recv_message(&mut msg[start..]) {
+                Ok(Some((n, more))) => {
+                    msg.truncate(start + n);
+                    if !more {
+                        return Ok(msg);
+                    }
+                }
+                Ok(None) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the pipe closed in the middle of a message, after {start} bytes"),
+                    ))
+                }
+                Err(e) => {
+                    msg.truncate(start);
+                    *rest = Rest::Keep(msg);
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// `PeekNamedPipe`: the unread bytes of the message at the head of the pipe (0 if there
+    /// is none or the call fails).
+    fn bytes_left_in_message(&self) -> usize {
+        let mut left = 0u32;
+        // SAFETY: the handle is an open pipe handle; no buffer is passed (size 0) and `left`
+        // is valid for writes; the other outputs are not wanted.
+        let ok = unsafe {
+            PeekNamedPipe(
+                self.conn.as_handle().as_raw_handle(),
+                ptr::null_mut(),
+                0,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                &mut left,
+            )
+        };
+        if ok == 0 {
+            0
+        } else {
+            left as usize
+        }
+    }
+
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.conn.set_nonblocking(nonblocking)
+    }
+
+    pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        self.conn.set_read_timeout(t)
+    }
+
+    pub(crate) fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        self.conn.set_write_timeout(t)
+    }
+
+    /// `GetNamedPipeClientProcessId` / `GetNamedPipeServerProcessId`: the pid only.
+    pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
+        Ok(PeerCreds::new(Some(self.conn.peer_pid()?), None, None))
+    }
+}
+
+impl AsHandle for MessageStream {
+    fn as_handle(&self) -> BorrowedHandle<'_> {
+        self.conn.as_handle()
+    }
+}
