@@ -55,10 +55,9 @@
 //!   creator owner, read-only access for Everyone and anonymous — so other users cannot open
 //!   the pipe for reading and writing, which local sockets need.
 
-// The Windows halves of these two are pending (sys::windows); the Unix backend has them.
-#[cfg(unix)]
 mod handles;
 mod listener;
+// The Windows half is pending (sys::windows); the Unix backend has it.
 #[cfg(unix)]
 pub mod message;
 mod name;
@@ -67,7 +66,6 @@ mod stream;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 
-#[cfg(unix)]
 pub use handles::MAX_HANDLES;
 pub use listener::{Incoming, ListenerOptions, LocalSocketListener};
 pub use name::{LocalSocketName, NameTypeSupport, ToLocalSocketName};

@@ -7,9 +7,13 @@
 //!   that a read and a write on one handle run at the same time.
 //! - `conn` and `acceptor`: a connected end and a listening name, shared by local sockets
 //!   (`listener`, `stream`) and `os::windows::named_pipe`.
+//! - `handles`: passing handles with the bytes of a local socket stream (duplicated into
+//!   the peer process, their values sent in a framed record); also named `ancillary`, the
+//!   name the backend contract and the Unix backend use.
 
 pub(crate) mod acceptor;
 pub(crate) mod conn;
+pub(crate) mod handles;
 pub(crate) mod instance;
 mod listener;
 pub(crate) mod name;
@@ -19,5 +23,6 @@ mod stream;
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio;
 
+pub(crate) use handles as ancillary;
 pub(crate) use listener::Listener;
 pub(crate) use stream::Stream;
