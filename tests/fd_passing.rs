@@ -409,6 +409,83 @@ fn rest_of_data_comes_with_later_calls_and_plain_reads() {
     });
 }
 
+/// 1 MiB with a handle, and 1 MiB without, more than the pipe or socket buffers hold: the
+/// writer blocks until the reader has taken it all, every byte arrives, the handle with
+/// the first bytes.
+#[test]
+fn large_data_arrives_whole_with_its_handle() {
+    bounded(LIMIT, || {
+        let (a, b) = pair();
+        let data: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+        let writer = std::thread::spawn({
+            let data = data.clone();
+            move || {
+                let f = some_file();
+                assert_eq!(
+                    a.send_with_handles(&data, &[borrow(&f)]).unwrap(),
+                    data.len()
+                );
+                assert_eq!(a.send_with_handles(&data, &[]).unwrap(), data.len());
+            }
+        });
+        for with_handle in [true, false] {
+            let mut got = Vec::with_capacity(1);
+            let mut received = Vec::new();
+            let mut buf = vec![0; 100_000];
+            while received.len() < data.len() {
+                let want = buf.len().min(data.len() - received.len());
+                let n = b.recv_with_handles(&mut buf[..want], &mut got).unwrap();
+                assert!(n > 0, "end of file after {} bytes", received.len());
+                if received.is_empty() {
+                    assert_eq!(got.len(), usize::from(with_handle));
+                }
+                received.extend_from_slice(&buf[..n]);
+            }
+            assert!(received == data, "data corrupted");
+            assert_eq!(got.len(), usize::from(with_handle));
+        }
+        writer.join().unwrap();
+    });
+}
+
+/// Windows: a read timeout in the middle of a record (its head, then its data) loses
+/// nothing: the next call goes on where the last stopped, and the record's handle comes
+/// with its first bytes.
+#[cfg(windows)]
+#[test]
+fn record_cut_by_read_timeouts_resumes() {
+    use std::os::windows::io::{AsRawHandle, IntoRawHandle};
+    use std::time::Duration;
+    bounded(LIMIT, || {
+        let (a, b) = pair();
+        b.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        // A record made by hand: its one handle is a duplicate this process owns, given up.
+        let value = OwnedHandle::from(some_file()).into_raw_handle() as usize as u64;
+        let mut rec = b"LIPH".to_vec();
+        rec.extend_from_slice(&[1, 0]);
+        rec.extend_from_slice(&1u16.to_le_bytes());
+        rec.extend_from_slice(&4u32.to_le_bytes());
+        rec.extend_from_slice(&std::process::id().to_le_bytes());
+        rec.extend_from_slice(&value.to_le_bytes());
+        rec.extend_from_slice(b"data");
+        let mut got = Vec::with_capacity(1);
+        let mut buf = [0; 16];
+        for part in [&rec[..10], &rec[10..20], &rec[20..24]] {
+            (&a).write_all(part).unwrap();
+            let err = b.recv_with_handles(&mut buf, &mut got).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+            assert!(got.is_empty());
+        }
+        (&a).write_all(&rec[24..26]).unwrap();
+        assert_eq!(b.recv_with_handles(&mut buf, &mut got).unwrap(), 2);
+        assert_eq!((&buf[..2], got.len()), (&b"da"[..], 1));
+        (&a).write_all(&rec[26..]).unwrap();
+        assert_eq!(b.recv_with_handles(&mut buf, &mut got).unwrap(), 2);
+        assert_eq!(&buf[..2], b"ta");
+        assert_eq!(got[0].as_raw_handle() as usize as u64, value);
+    });
+}
+
 #[test]
 fn bad_input_is_invalid_input() {
     bounded(LIMIT, || {
