@@ -14,26 +14,42 @@ impl LocalSocketStream {
     /// [`recv_with_handles`](Self::recv_with_handles) as new handles to the same open files,
     /// sockets or pipes (like `dup`, across processes). Returns how many bytes of `data`
     /// were sent; if fewer than all, the handles went with those, and the rest of `data` is
-    /// for plain writes.
+    /// for later calls.
     ///
     /// Handles must travel with at least one byte: non-empty `handles` with empty `data` is
-    /// `InvalidInput`, as is more than [`MAX_HANDLES`]. Without handles this is a plain
-    /// `send`.
+    /// `InvalidInput`, as is more than [`MAX_HANDLES`]. Empty `data` without handles sends
+    /// nothing and returns 0.
     ///
     /// # Platform differences
-    /// - Unix: `sendmsg` with one `SCM_RIGHTS` control message (`MSG_NOSIGNAL`); the kernel
-    ///   installs the descriptors in the receiver when it reads the bytes they came with.
-    ///   Descriptors sent but never received are closed by the kernel.
-    /// - Windows (in progress): the handles are duplicated into the peer process
-    ///   (`DuplicateHandle` with the peer's pid) and their values sent with the data, so the
-    ///   sender must be allowed to open the peer process; a handle the peer never receives
-    ///   stays open there until it exits.
+    /// - Unix: `sendmsg` with one `SCM_RIGHTS` control message (`MSG_NOSIGNAL`); without
+    ///   handles a plain `send`. The kernel installs the descriptors in the receiver when it
+    ///   reads the bytes they came with. Descriptors sent but never received are closed by
+    ///   the kernel.
+    /// - Windows: pipes carry bytes only, so every call writes a *record* (`WriteFile`): a
+    ///   16-byte header (tag `LIPH`, version, handle count, data length, the id of the process
+    ///   the handles were duplicated into), 8 bytes per handle value, then `data` — all of it
+    ///   up to 4 GiB - 1. The handles are duplicated into the peer process first
+    ///   (`GetNamedPipeClientProcessId`/`GetNamedPipeServerProcessId`, then
+    ///   `OpenProcess(PROCESS_DUP_HANDLE)` and `PeekNamedPipe` on the first call of a stream,
+    ///   the process handle kept while it lives; `DuplicateHandle` with the same access, not
+    ///   inheritable), so the sender must be allowed to open the peer process that way (a
+    ///   process of the same user usually is, one of a more privileged user usually not:
+    ///   `PermissionDenied`). If the handles cannot all be duplicated or their values cannot
+    ///   be written, the duplicates are closed in the peer again
+    ///   (`DuplicateHandle(DUPLICATE_CLOSE_SOURCE)`); handles whose record the peer never
+    ///   reads stay open there until it exits. A record is written whole however long that
+    ///   takes: the write timeout and nonblocking mode do not apply to this call (a cut
+    ///   record would put the stream out of step). See
+    ///   [`recv_with_handles`](Self::recv_with_handles) for what may be mixed with plain
+    ///   reads and writes.
     ///
     /// ```
-    /// # #[cfg(unix)] {
     /// use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
     /// use std::io::{Read, Seek, Write};
-    /// use std::os::fd::AsFd;
+    /// #[cfg(unix)]
+    /// use std::os::fd::AsFd as _;
+    /// #[cfg(windows)]
+    /// use std::os::windows::io::AsHandle as _;
     ///
     /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
     /// #     format!("@localipc-doc-handles-{}", std::process::id())
@@ -45,7 +61,11 @@ impl LocalSocketStream {
     /// let path = std::env::temp_dir().join(format!("localipc-doc-fd-{}", std::process::id()));
     /// let mut file = std::fs::File::options()
     ///     .read(true).write(true).create(true).truncate(true).open(&path)?;
-    /// client.send_with_handles(b"here", &[file.as_fd()])?;
+    /// #[cfg(unix)]
+    /// let handle = file.as_fd();
+    /// #[cfg(windows)]
+    /// let handle = file.as_handle();
+    /// client.send_with_handles(b"here", &[handle])?;
     ///
     /// let mut buf = [0; 4];
     /// let mut handles = Vec::with_capacity(1); // room for one handle
@@ -56,8 +76,8 @@ impl LocalSocketStream {
     /// file.rewind()?; // the same open file: the peer's write is there
     /// file.read_to_string(&mut text)?;
     /// assert_eq!(text, "written by the peer");
+    /// # drop(file);
     /// # std::fs::remove_file(&path)?;
-    /// # }
     /// # std::io::Result::Ok(())
     /// ```
     pub fn send_with_handles(
@@ -69,7 +89,8 @@ impl LocalSocketStream {
     }
 
     /// Receives bytes into `buf` and the handles sent with them, appended to `handles`.
-    /// Returns the number of bytes (0 at end of file).
+    /// Returns the number of bytes (0 at end of file). The handles are the caller's to
+    /// close (by dropping them).
     ///
     /// At most `handles.capacity() - handles.len()` handles are accepted (capped at
     /// [`MAX_HANDLES`]): reserve room for what the peer sends (`Vec::with_capacity`). If more
@@ -80,15 +101,54 @@ impl LocalSocketStream {
     ///
     /// Handles arrive with the bytes they were sent with: one call returns at most the
     /// bytes of one `send_with_handles` that carried handles (it may return fewer; the rest
-    /// come with the next call, without handles).
+    /// come with the next calls, without handles).
     ///
     /// # Platform differences
     /// - Unix: `recvmsg` with room for that many `SCM_RIGHTS` descriptors and
     ///   `MSG_CMSG_CLOEXEC`; on macOS (no `MSG_CMSG_CLOEXEC`), `fcntl(F_SETFD, FD_CLOEXEC)`
     ///   right after, so a child spawned by another thread at that instant may inherit one.
-    ///   Too many for the room shows as `MSG_CTRUNC`.
-    /// - Windows (in progress): handle values arrive in the data and are already open in this
-    ///   process (non-inheritable).
+    ///   Too many for the room shows as `MSG_CTRUNC`. Handle calls and plain reads and
+    ///   writes mix freely: the descriptors ride on the bytes.
+    /// - Windows: reads one record written by `send_with_handles` (see there), or the rest of
+    ///   one (`ReadFile`): its header and handle values, then at most `buf.len()` bytes of
+    ///   its data; the rest of the data comes with the next calls, without handles. One call
+    ///   returns at most one record's bytes, with or without handles. The handles are
+    ///   already open in this process (duplicated by the sender, non-inheritable). A read
+    ///   timeout or nonblocking mode applies to each `ReadFile`; a call that stops early keeps
+    ///   what it read of the record for the next call. A malformed record — another tag (the
+    ///   bytes were written with plain `write`), another version, more than
+    ///   [`MAX_HANDLES`] handles, no data, handles duplicated into another process (this end
+    ///   was handed on after it connected), an impossible handle value — fails with
+    ///   `InvalidData` naming the problem, none of its handles is taken, and every later call
+    ///   fails the same way: the stream is out of step. The peer closing the stream inside a
+    ///   record is `UnexpectedEof`.
+    ///
+    /// ## Mixing with plain reads and writes on Windows
+    /// The records share the byte stream with plain I/O, so in each direction of a stream:
+    /// - every byte read with `recv_with_handles` must have been sent with
+    ///   `send_with_handles` (with no handles when there are none): bytes of a plain `write`
+    ///   are taken for a record header and fail with `InvalidData`;
+    /// - every byte sent with `send_with_handles` must be read with `recv_with_handles`,
+    ///   except that once a call has returned the start of a record's data, plain reads may
+    ///   take the rest of that data (and only that: the next plain read after it reads past
+    ///   the record as usual);
+    /// - bytes of plain writes are read with plain reads, so a direction may switch between
+    ///   the two at record boundaries when both ends know where those are (e.g. a protocol
+    ///   that sends a record and then a plain body whose length it gave).
+    ///
+    /// Code that follows these rules works the same on Unix. Clones of a stream share its
+    /// record state; a stream converted into a handle or an async stream in the middle of a
+    /// record loses it.
+    ///
+    /// ## Trust
+    /// On Unix the kernel installs the descriptors: a peer can only pass what it has. On
+    /// Windows the handle values are data written by the peer, and this call takes ownership
+    /// of whatever values a well-formed record names, trusting the peer to have duplicated
+    /// them into this process: a hostile peer can forge a record naming handles this
+    /// process already owns, which then get closed twice. Receive handles only from peers you
+    /// trust (check [`peer_pid`](Self::peer_pid), or who may connect at all); a peer that
+    /// could open this process with `PROCESS_DUP_HANDLE` could do that and more anyway, but
+    /// a less privileged one cannot.
     pub fn recv_with_handles(
         &self,
         buf: &mut [u8],

@@ -55,8 +55,6 @@
 //!   creator owner, read-only access for Everyone and anonymous — so other users cannot open
 //!   the pipe for reading and writing, which local sockets need.
 
-// The Windows half of this one is pending (sys::windows); the Unix backend has it.
-#[cfg(unix)]
 mod handles;
 mod listener;
 pub mod message;
@@ -66,7 +64,6 @@ mod stream;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 
-#[cfg(unix)]
 pub use handles::MAX_HANDLES;
 pub use listener::{Incoming, ListenerOptions, LocalSocketListener};
 pub use name::{LocalSocketName, NameTypeSupport, ToLocalSocketName};

@@ -18,8 +18,11 @@
 //!   `set_nonblocking(bool)`, `set_read_timeout`/`set_write_timeout` and their getters,
 //!   `peer_creds() -> PeerCreds`. Writing to a vanished peer yields `BrokenPipe`, never a
 //!   signal.
-//! - `Stream::{send_with_handles, recv_with_handles}` and `ancillary::MAX_HANDLES`: passing
-//!   open files/sockets along with bytes (Unix: `SCM_RIGHTS`).
+//! - `Stream::{send_with_handles, recv_with_handles}` and `ancillary::MAX_HANDLES` (253 on
+//!   both): passing open files/sockets along with bytes, with the semantics documented on
+//!   `LocalSocketStream` (Unix: `SCM_RIGHTS`; Windows, module `handles` re-exported as
+//!   `ancillary`: handles duplicated into the peer process, their values sent in a framed
+//!   record ahead of the data).
 //! - `MessageListener`/`MessageStream`: message-framed local sockets. `MessageListener`:
 //!   `bind(&LocalSocketName, &ListenerOptions)`, `accept`, `set_nonblocking`, `name`;
 //!   `MessageStream`: `connect(&LocalSocketName, &ConnectOptions)`, `send` (whole message or
@@ -37,8 +40,7 @@
 //! - With feature `tokio`: `tokio::{Listener, Stream}`, the async twins (`poll_accept`,
 //!   `poll_read`/`poll_write`/`poll_write_vectored`/`poll_shutdown` on `&self`, `connect`).
 //!
-//! The Windows backend provides every item except handle passing so far; its portable
-//! wrapper is `cfg(unix)` until it does.
+//! Both backends provide every item.
 //!
 //! Errors are `io::Error`s whose kind fits and whose message names the offending name.
 

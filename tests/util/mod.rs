@@ -207,6 +207,11 @@ impl Peer {
         }
     }
 
+    /// The process id of the peer.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the process (SIGKILL / TerminateProcess) and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -292,12 +292,29 @@ impl Conn {
 
     /// One `WriteFile`, even of 0 bytes (on a message pipe, an empty message).
     pub(crate) fn write_message(&self, buf: &[u8]) -> io::Result<usize> {
+        self.write_with(buf, self.wait(&self.shared.write_timeout))
+    }
+
+    /// One `WriteFile` that waits as long as it takes, whatever the write timeout and
+    /// nonblocking mode say: for writes that must not be cut short, since a cancelled pipe
+    /// write does not say how much of it the reader already took (handle records,
+    /// `handles.rs`). Fails after `shutdown(Write)` like [`write`](Self::write).
+    pub(crate) fn write_unbounded(&self, buf: &[u8]) -> io::Result<usize> {
+        if self.shared.write_shut.load(Ordering::Relaxed) {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "cannot write: the write half of this pipe was shut down",
+            ));
+        }
+        self.write_with(buf, Wait::Forever)
+    }
+
+    fn write_with(&self, buf: &[u8], wait: Wait) -> io::Result<usize> {
         self.check_direction(false)?;
-        let s = &self.shared;
         let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
         let h = self.raw();
         let ptr = buf.as_ptr();
-        let done = overlapped::run(h, self.wait(&s.write_timeout), |ov| {
+        let done = overlapped::run(h, wait, |ov| {
             // SAFETY: `ptr` is valid for reads of `len` bytes until `run` returns, and `run`
             // returns only once the write has ended.
             unsafe { WriteFile(h, ptr, len, ptr::null_mut(), ov) }

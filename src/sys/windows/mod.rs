@@ -10,9 +10,13 @@
 //! - `conn` and `acceptor`: a connected end and a listening name, shared by local sockets
 //!   (`listener`, `stream`), message local sockets (`message`: the same pipes read in
 //!   message mode) and `os::windows::named_pipe`.
+//! - `handles`: passing handles with the bytes of a local socket stream (duplicated into
+//!   the peer process, their values sent in a framed record); also named `ancillary`, the
+//!   name the backend contract and the Unix backend use.
 
 pub(crate) mod acceptor;
 pub(crate) mod conn;
+pub(crate) mod handles;
 pub(crate) mod instance;
 mod listener;
 mod message;
@@ -24,6 +28,7 @@ mod stream;
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio;
 
+pub(crate) use handles as ancillary;
 pub(crate) use listener::Listener;
 pub(crate) use message::{MessageListener, MessageStream};
 pub(crate) use stream::Stream;

@@ -1,12 +1,14 @@
 //! Local socket streams on Windows: a [`Conn`] on a local socket pipe.
 
 use super::conn::{Conn, Kind};
+use super::handles::Records;
 use super::instance::{open_client, Direction, End};
 use super::name::pipe_path;
 use crate::local_socket::{ConnectOptions, LocalSocketName, PeerCreds};
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::Shutdown;
 use std::os::windows::io::{AsHandle, BorrowedHandle, OwnedHandle};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What local socket streams are: duplex; a zero-byte read is end of file and stays so;
@@ -20,7 +22,9 @@ const KIND: Kind = Kind {
 /// A connected local socket: one end of a named pipe.
 #[derive(Debug)]
 pub(crate) struct Stream {
-    conn: Conn,
+    pub(super) conn: Conn,
+    /// Handle-record state (`handles.rs`), shared by clones as the byte stream is.
+    pub(super) records: Arc<Records>,
 }
 
 impl Stream {
@@ -28,6 +32,7 @@ impl Stream {
     pub(crate) fn from_handle(handle: OwnedHandle, end: Option<End>) -> Self {
         Self {
             conn: Conn::new(handle, end, KIND),
+            records: Arc::default(),
         }
     }
 
@@ -40,13 +45,23 @@ impl Stream {
         Ok(Self::from_handle(h, Some(End::Client)))
     }
 
-    /// `ReadFile` (overlapped).
+    /// `ReadFile` (overlapped); while a handle record is partly received, only from the
+    /// rest of its data (`handles.rs`).
     pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.records.in_record() {
+            return self.read_record_rest(buf);
+        }
         self.conn.read(buf)
     }
 
     /// `ReadFile` into the first non-empty buffer.
     pub(crate) fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        if self.records.in_record() {
+            return match bufs.iter_mut().find(|b| !b.is_empty()) {
+                Some(b) => self.read_record_rest(b),
+                None => Ok(0),
+            };
+        }
         self.conn.read_vectored(bufs)
     }
 
@@ -68,6 +83,7 @@ impl Stream {
     pub(crate) fn try_clone(&self) -> io::Result<Self> {
         Ok(Self {
             conn: self.conn.try_clone()?,
+            records: Arc::clone(&self.records),
         })
     }
 
