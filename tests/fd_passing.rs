@@ -8,6 +8,8 @@ mod util;
 use localipc::handle::{BorrowedHandle, OwnedHandle};
 use localipc::local_socket::{LocalSocketListener, LocalSocketStream, MAX_HANDLES};
 use std::io::{ErrorKind, Read, Seek, Write};
+#[cfg(any(target_os = "linux", target_os = "android", windows))]
+use util::handles::open_handles;
 use util::{any_name, bounded, peer_role, Peer, TestDir, LIMIT};
 
 /// The portable borrow: `as_fd` on Unix, `as_handle` on Windows.
@@ -70,46 +72,6 @@ fn not_inherited(h: &OwnedHandle) -> bool {
         assert_ne!(ok, 0, "GetHandleInformation failed");
         flags & HANDLE_FLAG_INHERIT == 0
     }
-}
-
-/// Open descriptors (Linux: `/proc/self/fd`) or handles (Windows: `GetProcessHandleCount`)
-/// of this process.
-#[cfg(any(target_os = "linux", target_os = "android", windows))]
-fn open_handles() -> usize {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    let count = std::fs::read_dir("/proc/self/fd").unwrap().count();
-    #[cfg(windows)]
-    let count = {
-        use windows_sys::Win32::System::Threading::{GetCurrentProcess, GetProcessHandleCount};
-        let mut n = 0u32;
-        // SAFETY: `n` is valid for writes; the pseudo-handle needs no closing.
-        let ok = unsafe { GetProcessHandleCount(GetCurrentProcess(), &mut n) };
-        assert_ne!(ok, 0, "GetProcessHandleCount failed");
-        match n {
-            0 => probe_handles(),
-            n => n as usize,
-        }
-    };
-    count
-}
-
-/// Counts open handles by asking about each value (`GetHandleInformation`), up to 1024
-/// values past the highest open one: for Wine (8.0), whose `GetProcessHandleCount` is a
-/// stub that reports 0. Wine hands out the lowest free multiple of 4, so handles are dense.
-#[cfg(windows)]
-fn probe_handles() -> usize {
-    use windows_sys::Win32::Foundation::GetHandleInformation;
-    let (mut open, mut last_open, mut v) = (0, 0, 4usize);
-    while v <= last_open + 4 * 1024 {
-        let mut flags = 0;
-        // SAFETY: a query about a handle value that may or may not be open; nothing is used.
-        if unsafe { GetHandleInformation(v as _, &mut flags) } != 0 {
-            open += 1;
-            last_open = v;
-        }
-        v += 4;
-    }
-    open
 }
 
 /// The child gets an open file over the socket, writes through it, and says so; this

@@ -1,6 +1,7 @@
 //! 20,000 sequential connections leave the open descriptor/handle count unchanged (and
 //! 5,000 message connections). In its own test binary, its tests one at a time, since the
-//! count is process-wide. Linux and Windows: where the count can be read.
+//! count is process-wide. Linux and Windows: where the count can be read (under Wine by
+//! probing handle values, see `util::handles`).
 #![cfg(any(target_os = "linux", windows))]
 
 mod util;
@@ -10,30 +11,11 @@ use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
 use std::io::{Read, Write};
 use std::sync::Mutex;
 use std::time::Duration;
+use util::handles::open_handles;
 use util::{any_name, bounded, TestDir};
 
 /// Held by each test: the count is process-wide.
 static ALONE: Mutex<()> = Mutex::new(());
-
-/// Open descriptors (Linux: `/proc/self/fd`) or handles (Windows: `GetProcessHandleCount`).
-fn open_handles() -> usize {
-    #[cfg(target_os = "linux")]
-    let count = std::fs::read_dir("/proc/self/fd").unwrap().count();
-    #[cfg(windows)]
-    let count = {
-        let mut n = 0u32;
-        // SAFETY: `n` is valid for writes; the pseudo-handle needs no closing.
-        let ok = unsafe {
-            windows_sys::Win32::System::Threading::GetProcessHandleCount(
-                windows_sys::Win32::System::Threading::GetCurrentProcess(),
-                &mut n,
-            )
-        };
-        assert_ne!(ok, 0, "GetProcessHandleCount failed");
-        n as usize
-    };
-    count
-}
 
 #[test]
 fn twenty_thousand_sequential_connections_leak_nothing() {

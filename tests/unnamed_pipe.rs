@@ -8,6 +8,8 @@ use localipc::unnamed_pipe::{self, Recver, Sender};
 use std::io::{ErrorKind, IoSlice, Read, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+#[cfg(any(target_os = "linux", windows))]
+use util::handles::open_handles;
 use util::{bounded, LIMIT};
 
 const CHILD_ENV: &str = "LOCALIPC_UNNAMED_PIPE_CHILD";
@@ -264,25 +266,6 @@ fn sigpipe_child() {
         });
         check(true);
     }
-}
-
-/// Open descriptors (Linux: `/proc/self/fd`) or handles (Windows: `GetProcessHandleCount`).
-#[cfg(any(target_os = "linux", windows))]
-fn open_handles() -> usize {
-    #[cfg(target_os = "linux")]
-    let count = std::fs::read_dir("/proc/self/fd").unwrap().count();
-    #[cfg(windows)]
-    let count = {
-        use windows_sys::Win32::System::Threading::{GetCurrentProcess, GetProcessHandleCount};
-        let mut n = 0u32;
-        // SAFETY: `n` is valid for writes; the pseudo-handle needs no closing.
-        assert_ne!(
-            unsafe { GetProcessHandleCount(GetCurrentProcess(), &mut n) },
-            0
-        );
-        n as usize
-    };
-    count
 }
 
 /// Making, using and dropping 500 pipes (and 200 tokio pipes) leaves the open descriptor or

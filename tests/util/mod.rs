@@ -1,6 +1,7 @@
 //! Test helpers: unique names, a leak-checking temp dir, bounded waits.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod handles;
 use localipc::local_socket::NameTypeSupport;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
