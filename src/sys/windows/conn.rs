@@ -1,25 +1,21 @@
 //! A connected pipe end, shared by local sockets and `os::windows::named_pipe`: reads and
 //! writes through `&self` that run concurrently (see `overlapped.rs`), timeouts, nonblocking
-//! mode, half-close, the peer's process id.
+//! mode, half-close (the marker itself is in `ends`).
 
+use super::ends::{duplicate, peer_pid_of, query_end, send_eof_marker};
 use super::instance::{Direction, End};
 use super::overlapped::{self, Wait, EXPIRED};
 use std::io;
 use std::mem::ManuallyDrop;
-use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, FromRawHandle, OwnedHandle};
+use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, OwnedHandle};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use windows_sys::Win32::Foundation::{
-    DuplicateHandle, DUPLICATE_SAME_ACCESS, ERROR_BROKEN_PIPE, ERROR_MORE_DATA, ERROR_NO_DATA,
-    ERROR_PIPE_NOT_CONNECTED, HANDLE,
+    ERROR_BROKEN_PIPE, ERROR_MORE_DATA, ERROR_NO_DATA, ERROR_PIPE_NOT_CONNECTED, HANDLE,
 };
-use windows_sys::Win32::Storage::FileSystem::{FlushFileBuffers, ReadFile, WriteFile};
-use windows_sys::Win32::System::Pipes::{
-    GetNamedPipeClientProcessId, GetNamedPipeInfo, GetNamedPipeServerProcessId, PIPE_SERVER_END,
-};
-use windows_sys::Win32::System::Threading::GetCurrentProcess;
+use windows_sys::Win32::Storage::FileSystem::{ReadFile, WriteFile};
 use windows_sys::Win32::System::IO::CancelIoEx;
 
 /// What kind of stream a connected end carries; fixed when it is made.
@@ -80,51 +76,6 @@ fn timeout_nanos(t: Option<Duration>) -> io::Result<u64> {
 
 fn nanos_timeout(n: u64) -> Option<Duration> {
     (n != 0).then(|| Duration::from_nanos(n))
-}
-
-/// `DuplicateHandle(DUPLICATE_SAME_ACCESS)` within this process, not inheritable.
-pub(crate) fn duplicate(h: BorrowedHandle<'_>) -> io::Result<OwnedHandle> {
-    let mut new: HANDLE = ptr::null_mut();
-    // SAFETY: `h` is open; GetCurrentProcess is a pseudo-handle; `new` is valid for writes.
-    let ok = unsafe {
-        DuplicateHandle(
-            GetCurrentProcess(),
-            h.as_raw_handle(),
-            GetCurrentProcess(),
-            &mut new,
-            0,
-            0,
-            DUPLICATE_SAME_ACCESS,
-        )
-    };
-    if ok == 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `new` is a fresh handle owned by nobody else.
-    Ok(unsafe { OwnedHandle::from_raw_handle(new) })
-}
-
-/// `GetNamedPipeInfo`: which end `h` is.
-pub(crate) fn query_end(h: BorrowedHandle<'_>) -> io::Result<End> {
-    let mut flags = 0;
-    // SAFETY: `flags` is valid for writes; the other outputs are not wanted.
-    let ok = unsafe {
-        GetNamedPipeInfo(
-            h.as_raw_handle(),
-            &mut flags,
-            ptr::null_mut(),
-            ptr::null_mut(),
-            ptr::null_mut(),
-        )
-    };
-    if ok == 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(if flags & PIPE_SERVER_END != 0 {
-        End::Server
-    } else {
-        End::Client
-    })
 }
 
 impl Conn {
@@ -498,47 +449,4 @@ impl Drop for Conn {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
-}
-
-/// `GetNamedPipeClientProcessId` on a server end, `GetNamedPipeServerProcessId` on a client
-/// end.
-pub(crate) fn peer_pid_of(h: BorrowedHandle<'_>, end: End) -> io::Result<u32> {
-    let mut pid = 0;
-    // SAFETY: the handle is an open pipe handle; `pid` is valid for writes.
-    let ok = unsafe {
-        match end {
-            End::Server => GetNamedPipeClientProcessId(h.as_raw_handle(), &mut pid),
-            End::Client => GetNamedPipeServerProcessId(h.as_raw_handle(), &mut pid),
-        }
-    };
-    if ok == 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(pid)
-}
-
-/// `FlushFileBuffers` (returns once the peer has read everything), then a zero-length
-/// `WriteFile`. Gives up quietly if told to stop, if the pipe broke or if the flush was
-/// cancelled.
-pub(crate) fn send_eof_marker(h: &OwnedHandle, stop: &AtomicBool) {
-    let raw = h.as_raw_handle();
-    if stop.load(Ordering::Acquire) {
-        return;
-    }
-    // SAFETY: `h` is an open pipe handle owned by this thread.
-    if unsafe { FlushFileBuffers(raw) } == 0 || stop.load(Ordering::Acquire) {
-        return;
-    }
-    let _ = overlapped::run(raw, Wait::Forever, |ov| {
-        // SAFETY: a zero-length write reads no memory; `run` waits for it to end.
-        unsafe {
-            WriteFile(
-                raw,
-                ptr::NonNull::<u8>::dangling().as_ptr(),
-                0,
-                ptr::null_mut(),
-                ov,
-            )
-        }
-    });
 }

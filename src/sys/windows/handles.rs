@@ -36,13 +36,11 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use windows_sys::Win32::Foundation::{
-    DuplicateHandle, DUPLICATE_CLOSE_SOURCE, DUPLICATE_SAME_ACCESS, ERROR_BROKEN_PIPE,
-    ERROR_NO_DATA, ERROR_PIPE_NOT_CONNECTED, HANDLE,
+    DuplicateHandle, DUPLICATE_CLOSE_SOURCE, ERROR_BROKEN_PIPE, ERROR_NO_DATA,
+    ERROR_PIPE_NOT_CONNECTED, HANDLE,
 };
 use windows_sys::Win32::System::Pipes::PeekNamedPipe;
-use windows_sys::Win32::System::Threading::{
-    GetCurrentProcess, GetCurrentProcessId, OpenProcess, PROCESS_DUP_HANDLE,
-};
+use windows_sys::Win32::System::Threading::{GetCurrentProcessId, OpenProcess, PROCESS_DUP_HANDLE};
 
 /// The most handles one call sends or receives: Linux's `SCM_MAX_FD`, the same on every
 /// platform so programs stay portable.
@@ -148,23 +146,8 @@ fn parse_header(h: &[u8]) -> Result<(usize, u32), String> {
 
 /// `DuplicateHandle(DUPLICATE_SAME_ACCESS)` into `peer`, not inheritable: the new value.
 fn duplicate_into(peer: HANDLE, h: BorrowedHandle<'_>) -> io::Result<u64> {
-    let mut new: HANDLE = ptr::null_mut();
-    // SAFETY: `h` is open, `peer` is a process handle with PROCESS_DUP_HANDLE, `new` is
-    // valid for writes.
-    let ok = unsafe {
-        DuplicateHandle(
-            GetCurrentProcess(),
-            h.as_raw_handle(),
-            peer,
-            &mut new,
-            0,
-            0,
-            DUPLICATE_SAME_ACCESS,
-        )
-    };
-    if ok == 0 {
-        return Err(io::Error::last_os_error());
-    }
+    // SAFETY: `peer` was opened with PROCESS_DUP_HANDLE (`peer_process`).
+    let new = unsafe { super::ends::duplicate_into(peer, h) }?;
     Ok(new as usize as u64)
 }
 

@@ -7,6 +7,8 @@
 //!   single-instance named pipe from `instance`).
 //! - `overlapped`: blocking calls built from overlapped I/O with one event per thread, so
 //!   that a read and a write on one handle run at the same time.
+//! - `ends`: a pipe handle as such: duplicates, which end, the peer's pid, the end-of-file
+//!   marker.
 //! - `conn` and `acceptor`: a connected end and a listening name, shared by local sockets
 //!   (`listener`, `stream`), message local sockets (`message`: the same pipes read in
 //!   message mode) and `os::windows::named_pipe`.
@@ -16,6 +18,7 @@
 
 pub(crate) mod acceptor;
 pub(crate) mod conn;
+pub(crate) mod ends;
 pub(crate) mod handles;
 pub(crate) mod instance;
 mod listener;

@@ -7,7 +7,7 @@
 //! end-of-file marker (a zero-length message once the peer has read everything), so sync and
 //! async ends talk to each other.
 
-use super::conn::{duplicate, send_eof_marker};
+use super::ends::{duplicate, send_eof_marker};
 use super::instance::{create_instance, open_client, Direction, End, PipeSpec};
 use super::listener::local_socket_spec;
 use super::name::pipe_path;
@@ -264,7 +264,7 @@ impl Stream {
 
     /// `GetNamedPipeClientProcessId` / `GetNamedPipeServerProcessId`.
     pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
-        let pid = super::conn::peer_pid_of(self.as_handle(), self.end)?;
+        let pid = super::ends::peer_pid_of(self.as_handle(), self.end)?;
         Ok(PeerCreds::new(Some(pid), None, None))
     }
 

@@ -1,7 +1,8 @@
 //! [`PipeStream`], [`PipeClientOptions`] and [`Recv`].
 
 use super::{pipe_path, PipeDirection, PipeMode};
-use crate::sys::conn::{query_end, Conn, Kind};
+use crate::sys::conn::{Conn, Kind};
+use crate::sys::ends::query_end;
 use crate::sys::instance::{open_client, End};
 use std::ffi::OsStr;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
