@@ -2,10 +2,10 @@
 //! names, options and error rules.
 //!
 //! Built on tokio's own `UnixListener`/`UnixStream` (and on Windows its named pipes), so it
-//! runs on tokio's reactor with no thread of its own. Constructors must be called from within
-//! a tokio runtime with I/O enabled (and the time driver, for
-//! [`ConnectOptions::timeout`](super::ConnectOptions::timeout)); outside one they return an
-//! error instead of panicking.
+//! runs on tokio's reactor with no thread of its own (except the Windows half-close, below).
+//! Constructors must be called from within a tokio runtime with I/O enabled (and the time
+//! driver, for [`ConnectOptions::timeout`](super::ConnectOptions::timeout)); outside one they
+//! return an error instead of panicking.
 //!
 //! With the feature `futures-io`, the streams and their halves also implement
 //! `futures_io::AsyncRead`/`AsyncWrite`, for tasks on other executors (smol, async-std); the
@@ -19,8 +19,9 @@
 //! last `block_on` returns, a stream dropped there stays open, and the peer does not see end
 //! of file until the runtime runs again (or is dropped). To signal the end regardless, call
 //! `shutdown().await` (tokio's `AsyncWriteExt`) first: the half-close is sent by a
-//! thread of its own, after the peer has read everything written before. Writes are never
-//! lost on drop: a write still in flight completes first.
+//! thread of its own, after the peer has read everything written before; that thread (with a
+//! handle to the pipe) lasts until the peer has read it all or closed its end, even if the
+//! stream is dropped. Writes are never lost on drop: a write still in flight completes first.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
