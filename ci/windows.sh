@@ -7,7 +7,7 @@
 #   ci/windows.sh -- --nocapture           #   `-- <libtest args>`, ...)
 # Env knobs:
 #   LOCALIPC_CARGO_ARGS="--all-features"   extra args for every cargo command (clippy, build, test)
-#   LOCALIPC_SKIP_CLIPPY=1                 skip the clippy step
+#   LOCALIPC_SKIP_CLIPPY=1                 skip the clippy and doc steps
 #   LOCALIPC_CLIPPY_TIMEOUT=900            seconds for clippy (includes building std)
 #   LOCALIPC_BUILD_TIMEOUT=900             seconds for building the test binaries
 #   LOCALIPC_TEST_TIMEOUT=600              seconds for running all tests + doctests under Wine
@@ -36,6 +36,12 @@ say "windows: $(rustc -V), $(wine --version), WINEPREFIX=$WINEPREFIX, CARGO_TARG
 if [ "${LOCALIPC_SKIP_CLIPPY:-0}" != 1 ]; then
     run_step "clippy $TARGET" "${LOCALIPC_CLIPPY_TIMEOUT:-900}" \
         cargo clippy --workspace --all-targets "${XFLAGS[@]}" -- -D warnings
+fi
+
+# Docs for this target: the Windows-only items and links must build without warnings too.
+if [ "${LOCALIPC_SKIP_CLIPPY:-0}" != 1 ]; then
+    RUSTDOCFLAGS="-D warnings" run_step "doc $TARGET" "${LOCALIPC_CLIPPY_TIMEOUT:-900}" \
+        cargo doc -p localipc --no-deps "${XFLAGS[@]}"
 fi
 
 # Build first, under its own limit, so the test timeout measures only the tests.
