@@ -49,6 +49,9 @@ pub(crate) mod unix;
 #[cfg(unix)]
 pub(crate) use unix::*;
 
+#[cfg(any(windows, test))]
+pub(crate) mod record;
+
 #[cfg(windows)]
 pub(crate) mod windows;
 #[cfg(windows)]

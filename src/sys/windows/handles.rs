@@ -4,18 +4,8 @@
 //! receiver parses records and takes ownership of the values.
 //!
 //! # Wire format
-//! A record is a 16-byte header, the handle values, then the data (integers little-endian):
-//!
-//! | bytes | field |
-//! |---|---|
-//! | 0..4 | tag `LIPH` |
-//! | 4 | version: 1 |
-//! | 5 | flags: 0 |
-//! | 6..8 | handle count `n` (u16), at most [`MAX_HANDLES`] |
-//! | 8..12 | data length (u32), at least 1 |
-//! | 12..16 | id of the process the handles were duplicated into (u32; 0 if `n` is 0) |
-//! | 16..16+8n | the handle values (u64 each), valid in that process |
-//! | then | the data |
+//! A record is a 16-byte header, the handle values, then the data: see `sys::record`, where
+//! the format is parsed and built (and unit-tested on every platform).
 //!
 //! With handles, the header and values (the *head*) go in one `WriteFile` and the data in
 //! a second: the receiver adopts the values only once it has read the whole head, so if
@@ -30,6 +20,7 @@
 //! reads can take the rest of a record's data.
 
 use super::Stream;
+use crate::sys::record::{self, Header, HEADER};
 use std::io;
 use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, FromRawHandle, OwnedHandle};
 use std::ptr;
@@ -44,11 +35,7 @@ use windows_sys::Win32::System::Threading::{GetCurrentProcessId, OpenProcess, PR
 
 /// The most handles one call sends or receives: Linux's `SCM_MAX_FD`, the same on every
 /// platform so programs stay portable.
-pub(crate) const MAX_HANDLES: usize = 253;
-
-const TAG: [u8; 4] = *b"LIPH";
-const VERSION: u8 = 1;
-const HEADER: usize = 16;
+pub(crate) const MAX_HANDLES: usize = record::MAX_HANDLES;
 /// Records without handles up to this much data are copied into one write.
 const ONE_WRITE: usize = 64 * 1024;
 
@@ -102,48 +89,6 @@ fn malformed(st: &mut RecvState, why: String) -> io::Error {
     err
 }
 
-/// The fields of a header that passed the checks: (handle count, data length).
-fn parse_header(h: &[u8]) -> Result<(usize, u32), String> {
-    let u16_at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]);
-    let u32_at = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-    if h[..4] != TAG {
-        return Err(format!(
-            "the bytes {:02x?} are not the tag \"LIPH\"; on Windows every byte read with \
-             recv_with_handles must have been sent with send_with_handles",
-            &h[..4]
-        ));
-    }
-    if h[4] != VERSION {
-        return Err(format!(
-            "version {} (this build reads version {VERSION})",
-            h[4]
-        ));
-    }
-    if h[5] != 0 {
-        return Err(format!("unknown flags {:#04x}", h[5]));
-    }
-    let count = usize::from(u16_at(6));
-    if count > MAX_HANDLES {
-        return Err(format!(
-            "{count} handles announced, more than MAX_HANDLES ({MAX_HANDLES})"
-        ));
-    }
-    let len = u32_at(8);
-    if len == 0 {
-        return Err("no data (handles travel with at least one byte)".into());
-    }
-    // SAFETY: GetCurrentProcessId has no preconditions.
-    let me = unsafe { GetCurrentProcessId() };
-    let pid = u32_at(12);
-    if count > 0 && pid != me {
-        return Err(format!(
-            "its {count} handles were duplicated into process {pid}, not this one ({me}): \
-             this end of the pipe is not where the peer thinks it is"
-        ));
-    }
-    Ok((count, len))
-}
-
 /// `DuplicateHandle(DUPLICATE_SAME_ACCESS)` into `peer`, not inheritable: the new value.
 fn duplicate_into(peer: HANDLE, h: BorrowedHandle<'_>) -> io::Result<u64> {
     // SAFETY: `peer` was opened with PROCESS_DUP_HANDLE (`peer_process`).
@@ -195,13 +140,13 @@ impl Stream {
         }
         let data = &data[..data.len().min(u32::MAX as usize)];
         let _one_at_a_time = self.records.send.lock().unwrap_or_else(|p| p.into_inner());
-        let mut head = Vec::with_capacity(HEADER + 8 * handles.len());
-        head.extend_from_slice(&TAG);
-        head.extend_from_slice(&[VERSION, 0]);
-        head.extend_from_slice(&(handles.len() as u16).to_le_bytes());
-        head.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        let mut header = Header {
+            count: handles.len(),
+            len: data.len() as u32,
+            pid: 0,
+        };
         if handles.is_empty() {
-            head.extend_from_slice(&0u32.to_le_bytes());
+            let mut head = header.encode().to_vec();
             if data.len() <= ONE_WRITE {
                 head.extend_from_slice(data);
                 self.write_whole(&head)?;
@@ -212,7 +157,7 @@ impl Stream {
             return Ok(data.len());
         }
         let (peer, pid) = self.peer_process()?;
-        head.extend_from_slice(&pid.to_le_bytes());
+        header.pid = pid;
         let mut values = Vec::with_capacity(handles.len());
         for (i, h) in handles.iter().enumerate() {
             match duplicate_into(peer, *h) {
@@ -226,9 +171,8 @@ impl Stream {
                 }
             }
         }
-        for v in &values {
-            head.extend_from_slice(&v.to_le_bytes());
-        }
+        let mut head = header.encode().to_vec();
+        head.extend(record::encode_values(&values));
         if let Err(e) = self.write_whole(&head) {
             // The head did not reach the pipe whole: the peer cannot have taken the values.
             close_in_peer(peer, &values);
@@ -365,13 +309,15 @@ impl Stream {
     /// Reads the next record's head (resuming one read in part) and adopts its handles.
     /// `Ok(false)`: end of file before the record.
     fn read_head(&self, st: &mut RecvState) -> io::Result<bool> {
-        let count = loop {
+        // SAFETY: GetCurrentProcessId has no preconditions.
+        let me = unsafe { GetCurrentProcessId() };
+        let header = loop {
             let mut want = HEADER;
             if st.head.len() >= HEADER {
-                let (count, _) = parse_header(&st.head).map_err(|why| malformed(st, why))?;
-                want += 8 * count;
+                let header = Header::parse(&st.head, me).map_err(|why| malformed(st, why))?;
+                want = header.head_len();
                 if st.head.len() == want {
-                    break count;
+                    break header;
                 }
             }
             let have = st.head.len();
@@ -390,19 +336,7 @@ impl Stream {
                 _ => {}
             }
         };
-        let (_, len) = parse_header(&st.head).map_err(|why| malformed(st, why))?;
-        let mut values = Vec::with_capacity(count);
-        for chunk in st.head[HEADER..].chunks_exact(8) {
-            let mut b = [0; 8];
-            b.copy_from_slice(chunk);
-            let v = u64::from_le_bytes(b);
-            // Handle values are small multiples of 4; 0 is none, pseudo-handles are
-            // negative (above u32::MAX as u64).
-            match usize::try_from(v) {
-                Ok(v) if v != 0 && v <= u32::MAX as usize => values.push(v),
-                _ => return Err(malformed(st, format!("impossible handle value {v:#x}"))),
-            }
-        }
+        let values = record::parse_values(&st.head[HEADER..]).map_err(|why| malformed(st, why))?;
         st.head.clear();
         st.handles = values
             .into_iter()
@@ -411,7 +345,7 @@ impl Stream {
             // name handles this process already owns: the documented trust model.
             .map(|v| unsafe { OwnedHandle::from_raw_handle(v as HANDLE) })
             .collect();
-        st.left = len;
+        st.left = header.len;
         self.records.in_record.store(true, Ordering::Release);
         Ok(true)
     }
