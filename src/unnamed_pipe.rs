@@ -136,62 +136,59 @@ impl From<Recver> for Stdio {
 mod fd_conv {
     use super::{Recver, Sender};
     use crate::sys;
-    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
-    impl AsFd for Sender {
-        fn as_fd(&self) -> BorrowedFd<'_> {
-            self.inner.as_fd()
-        }
-    }
-
-    impl AsRawFd for Sender {
-        fn as_raw_fd(&self) -> RawFd {
-            self.inner.as_fd().as_raw_fd()
-        }
-    }
-
-    impl From<Sender> for OwnedFd {
-        fn from(s: Sender) -> Self {
-            s.inner.into_fd()
-        }
-    }
-
-    /// The descriptor should be the write end of a pipe or FIFO (anything writable works;
-    /// the no-`SIGPIPE` guarantee is about pipes). On macOS this sets `F_SETNOSIGPIPE`.
-    impl From<OwnedFd> for Sender {
-        fn from(fd: OwnedFd) -> Self {
-            Self {
-                inner: sys::pipe::Sender::from_fd(fd),
+    /// The descriptor conversions of one end; none makes an OS call, except that on macOS
+    /// `From<OwnedFd> for Sender` sets `F_SETNOSIGPIPE`.
+    macro_rules! fd_conv {
+        ($t:ident) => {
+            impl AsFd for $t {
+                fn as_fd(&self) -> BorrowedFd<'_> {
+                    self.inner.as_fd()
+                }
             }
-        }
-    }
 
-    impl AsFd for Recver {
-        fn as_fd(&self) -> BorrowedFd<'_> {
-            self.inner.as_fd()
-        }
-    }
-
-    impl AsRawFd for Recver {
-        fn as_raw_fd(&self) -> RawFd {
-            self.inner.as_fd().as_raw_fd()
-        }
-    }
-
-    impl From<Recver> for OwnedFd {
-        fn from(r: Recver) -> Self {
-            r.inner.into_fd()
-        }
-    }
-
-    /// The descriptor should be the read end of a pipe or FIFO (anything readable works).
-    impl From<OwnedFd> for Recver {
-        fn from(fd: OwnedFd) -> Self {
-            Self {
-                inner: sys::pipe::Recver::from_fd(fd),
+            impl AsRawFd for $t {
+                fn as_raw_fd(&self) -> RawFd {
+                    self.inner.as_fd().as_raw_fd()
+                }
             }
-        }
+
+            impl From<$t> for OwnedFd {
+                fn from(end: $t) -> Self {
+                    end.inner.into_fd()
+                }
+            }
+
+            impl IntoRawFd for $t {
+                fn into_raw_fd(self) -> RawFd {
+                    self.inner.into_fd().into_raw_fd()
+                }
+            }
+
+            /// The descriptor should be the matching end of a pipe or FIFO (anything
+            /// readable or writable works; the no-`SIGPIPE` guarantee is about pipes).
+            impl From<OwnedFd> for $t {
+                fn from(fd: OwnedFd) -> Self {
+                    Self {
+                        inner: sys::pipe::$t::from_fd(fd),
+                    }
+                }
+            }
+
+            impl FromRawFd for $t {
+                /// # Safety
+                /// `fd` must be an open descriptor that nothing else owns or closes.
+                unsafe fn from_raw_fd(fd: RawFd) -> Self {
+                    // SAFETY: the caller's promise, as above.
+                    Self::from(unsafe { OwnedFd::from_raw_fd(fd) })
+                }
+            }
+        };
     }
+
+    fd_conv!(Sender);
+    fd_conv!(Recver);
 }
 
 #[cfg(windows)]

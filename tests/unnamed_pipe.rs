@@ -114,6 +114,17 @@ fn handle_conversions_round_trip() {
             )
         }
     };
+    #[cfg(unix)]
+    let (tx, rx) = {
+        use std::os::fd::{FromRawFd, IntoRawFd};
+        // SAFETY: the raw descriptors were just released by their owners.
+        unsafe {
+            (
+                Sender::from_raw_fd(tx.into_raw_fd()),
+                Recver::from_raw_fd(rx.into_raw_fd()),
+            )
+        }
+    };
     let mut rx = rx;
     (&tx).write_all(b"ok").unwrap();
     drop(tx);
