@@ -27,6 +27,15 @@ fn child_cmd(test: &str, role: &str) -> Command {
     cmd
 }
 
+/// Runs `body` in a child process of its own (this test binary re-run for `test` alone):
+/// in the child (`CHILD_ENV=role`) runs it, in the parent waits for the child to pass.
+fn in_child(test: &str, role: &str, body: fn()) {
+    if std::env::var(CHILD_ENV).as_deref() == Ok(role) {
+        return body();
+    }
+    wait_ok(&mut child_cmd(test, role).spawn().unwrap());
+}
+
 /// Waits for `child` for up to 20 s (killing it after that) and checks that it exited
 /// normally (on Unix: not by a signal).
 fn wait_ok(child: &mut std::process::Child) {
@@ -216,13 +225,11 @@ fn empty_write_is_not_end_of_file() {
 #[cfg(unix)]
 #[test]
 fn write_without_reader_is_broken_pipe_not_sigpipe() {
-    if std::env::var(CHILD_ENV).as_deref() == Ok("sigpipe") {
-        return sigpipe_child();
-    }
-    let mut child = child_cmd("write_without_reader_is_broken_pipe_not_sigpipe", "sigpipe")
-        .spawn()
-        .unwrap();
-    wait_ok(&mut child);
+    in_child(
+        "write_without_reader_is_broken_pipe_not_sigpipe",
+        "sigpipe",
+        sigpipe_child,
+    );
 }
 
 #[cfg(unix)]
@@ -285,13 +292,7 @@ fn sigpipe_child() {
 #[cfg(any(target_os = "linux", windows))]
 #[test]
 fn dropped_pipes_leak_no_handles() {
-    if std::env::var(CHILD_ENV).as_deref() == Ok("leak") {
-        return leak_child();
-    }
-    let mut child = child_cmd("dropped_pipes_leak_no_handles", "leak")
-        .spawn()
-        .unwrap();
-    wait_ok(&mut child);
+    in_child("dropped_pipes_leak_no_handles", "leak", leak_child);
 }
 
 #[cfg(any(target_os = "linux", windows))]
