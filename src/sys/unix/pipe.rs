@@ -222,16 +222,20 @@ fn consume_sigpipe(set: &libc::sigset_t) {
 
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio {
-    //! The async ends over tokio's `pipe::{Sender, Receiver}`; writes go through
-    //! [`without_sigpipe`](super::without_sigpipe) (tokio's own use plain `write(2)`).
+    //! The async ends: the pipe's descriptors registered with tokio's reactor (`AsyncFd`),
+    //! read and written by the same code as the async sockets (`sys::unix::tokio`), so a
+    //! short read or write clears the readiness; writes go through
+    //! [`without_sigpipe`](super::without_sigpipe) (tokio's own pipe type writes with plain
+    //! `write(2)` and keeps the readiness after a short read or write).
 
     use super::without_sigpipe;
     use crate::sys::in_runtime;
+    use crate::sys::unix::tokio::{poll_read_fd, poll_write_fd, register};
     use std::io::{self, IoSlice};
-    use std::os::fd::{AsFd, BorrowedFd};
-    use std::task::{ready, Context, Poll};
-    use tokio::io::ReadBuf;
-    use tokio::net::unix::pipe;
+    use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+    use std::task::{Context, Poll};
+    use tokio::io::unix::AsyncFd;
+    use tokio::io::{Interest, ReadBuf};
 
     /// `pipe2(O_CLOEXEC)`, then both ends registered as by `from_sync`:
     /// `(write end, read end)`.
@@ -241,20 +245,34 @@ pub(crate) mod tokio {
         Ok((Sender::from_sync(tx)?, Recver::from_sync(rx)?))
     }
 
+    /// `ioctl(FIONBIO)`, then registration with the current runtime.
+    fn to_async(fd: OwnedFd, interest: Interest, what: &str) -> io::Result<AsyncFd<OwnedFd>> {
+        in_runtime(what)?;
+        rustix::io::ioctl_fionbio(&fd, true)?;
+        register(fd, interest)
+    }
+
+    /// Deregisters and returns to blocking mode (`ioctl(FIONBIO)`).
+    fn to_sync(fd: AsyncFd<OwnedFd>) -> io::Result<OwnedFd> {
+        let fd = fd.into_inner();
+        rustix::io::ioctl_fionbio(&fd, false)?;
+        Ok(fd)
+    }
+
     /// The async write end.
     #[derive(Debug)]
-    pub(crate) struct Sender(pipe::Sender);
+    pub(crate) struct Sender(AsyncFd<OwnedFd>);
 
     impl Sender {
-        /// `fcntl(F_SETFL, O_NONBLOCK)`, then registration with tokio's reactor.
+        /// `ioctl(FIONBIO)`, then registration with tokio's reactor.
         pub(crate) fn from_sync(s: super::Sender) -> io::Result<Self> {
-            in_runtime("converting to a tokio pipe sender")?;
-            Ok(Self(pipe::Sender::from_owned_fd(s.into_fd())?))
+            let what = "converting to a tokio pipe sender";
+            Ok(Self(to_async(s.into_fd(), Interest::WRITABLE, what)?))
         }
 
         /// Deregisters and returns to blocking mode.
         pub(crate) fn into_sync(self) -> io::Result<super::Sender> {
-            Ok(super::Sender::from_fd(self.0.into_blocking_fd()?))
+            Ok(super::Sender::from_fd(to_sync(self.0)?))
         }
 
         /// `write(2)` (with `SIGPIPE` blocked) when tokio reports writability.
@@ -263,7 +281,9 @@ pub(crate) mod tokio {
             cx: &mut Context<'_>,
             buf: &[u8],
         ) -> Poll<io::Result<usize>> {
-            self.poll_with(cx, |fd| super::write_fd(fd, buf))
+            poll_write_fd(&self.0, cx, buf.len(), |fd| {
+                without_sigpipe(|| super::write_fd(fd, buf))
+            })
         }
 
         /// `writev(2)` (with `SIGPIPE` blocked) when tokio reports writability.
@@ -272,45 +292,33 @@ pub(crate) mod tokio {
             cx: &mut Context<'_>,
             bufs: &[IoSlice<'_>],
         ) -> Poll<io::Result<usize>> {
-            self.poll_with(cx, |fd| super::writev_fd(fd, bufs))
-        }
-
-        fn poll_with(
-            &self,
-            cx: &mut Context<'_>,
-            mut op: impl FnMut(BorrowedFd<'_>) -> io::Result<usize>,
-        ) -> Poll<io::Result<usize>> {
-            loop {
-                ready!(self.0.poll_write_ready(cx))?;
-                let fd = self.0.as_fd();
-                match self.0.try_io(|| without_sigpipe(|| op(fd))) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    r => return Poll::Ready(r),
-                }
-            }
+            let len = bufs.iter().map(|b| b.len()).sum();
+            poll_write_fd(&self.0, cx, len, |fd| {
+                without_sigpipe(|| super::writev_fd(fd, bufs))
+            })
         }
     }
 
     impl AsFd for Sender {
         fn as_fd(&self) -> BorrowedFd<'_> {
-            self.0.as_fd()
+            self.0.get_ref().as_fd()
         }
     }
 
     /// The async read end.
     #[derive(Debug)]
-    pub(crate) struct Recver(pipe::Receiver);
+    pub(crate) struct Recver(AsyncFd<OwnedFd>);
 
     impl Recver {
-        /// `fcntl(F_SETFL, O_NONBLOCK)`, then registration with tokio's reactor.
+        /// `ioctl(FIONBIO)`, then registration with tokio's reactor.
         pub(crate) fn from_sync(r: super::Recver) -> io::Result<Self> {
-            in_runtime("converting to a tokio pipe receiver")?;
-            Ok(Self(pipe::Receiver::from_owned_fd(r.into_fd())?))
+            let what = "converting to a tokio pipe receiver";
+            Ok(Self(to_async(r.into_fd(), Interest::READABLE, what)?))
         }
 
         /// Deregisters and returns to blocking mode.
         pub(crate) fn into_sync(self) -> io::Result<super::Recver> {
-            Ok(super::Recver::from_fd(self.0.into_blocking_fd()?))
+            Ok(super::Recver::from_fd(to_sync(self.0)?))
         }
 
         /// `read(2)` when tokio reports readability.
@@ -319,33 +327,13 @@ pub(crate) mod tokio {
             cx: &mut Context<'_>,
             buf: &mut ReadBuf<'_>,
         ) -> Poll<io::Result<()>> {
-            loop {
-                ready!(self.0.poll_read_ready(cx))?;
-                // SAFETY: `read_uninit` only writes into the unfilled part, never
-                // de-initialises.
-                let unfilled = unsafe { buf.unfilled_mut() };
-                let fd = self.0.as_fd();
-                match self
-                    .0
-                    .try_io(|| super::super::io::read_uninit(fd, unfilled))
-                {
-                    Ok(n) => {
-                        // SAFETY: the kernel initialised the first `n` bytes of the unfilled
-                        // part.
-                        unsafe { buf.assume_init(n) };
-                        buf.advance(n);
-                        return Poll::Ready(Ok(()));
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    Err(e) => return Poll::Ready(Err(e)),
-                }
-            }
+            poll_read_fd(&self.0, cx, buf)
         }
     }
 
     impl AsFd for Recver {
         fn as_fd(&self) -> BorrowedFd<'_> {
-            self.0.as_fd()
+            self.0.get_ref().as_fd()
         }
     }
 }

@@ -21,11 +21,11 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::{Interest, ReadBuf};
 use tokio::runtime::Handle;
 
-/// Registers `sock` with the current runtime's reactor (an error, not tokio's panic, outside
-/// a runtime).
-fn register<T: AsRawFd>(sock: T, interest: Interest) -> io::Result<AsyncFd<T>> {
-    in_runtime("registering a local socket with tokio")?;
-    // SAFETY: `sock` is a std socket that owns its descriptor; the `AsyncFd` owns `sock`, so
+/// Registers `sock` (a nonblocking socket or pipe end) with the current runtime's reactor (an
+/// error, not tokio's panic, outside a runtime).
+pub(crate) fn register<T: AsRawFd>(sock: T, interest: Interest) -> io::Result<AsyncFd<T>> {
+    in_runtime("registering with tokio")?;
+    // SAFETY: `sock` owns its descriptor (a std socket or an `OwnedFd`); the `AsyncFd` owns `sock`, so
     // the descriptor stays open and the same until the `AsyncFd` is dropped or unwrapped.
     unsafe { AsyncFd::register_with_interest(sock, interest) }.map_err(|e| e.into_parts().1)
 }
@@ -196,30 +196,12 @@ impl Stream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        loop {
-            let mut guard = ready!(self.sock.poll_read_ready(cx))?;
-            // SAFETY: `read_uninit` only writes into the unfilled part, never de-initialises.
-            let unfilled = unsafe { buf.unfilled_mut() };
-            let len = unfilled.len();
-            match guard.try_io(|s| sysio::read_uninit(s.get_ref().as_fd(), unfilled)) {
-                Ok(Ok(n)) => {
-                    // SAFETY: the kernel initialised the first `n` bytes of the unfilled part.
-                    unsafe { buf.assume_init(n) };
-                    buf.advance(n);
-                    if n > 0 && n < len {
-                        guard.clear_ready(); // drained: no need to try again before an event
-                    }
-                    return Poll::Ready(Ok(()));
-                }
-                Ok(Err(e)) => return Poll::Ready(Err(e)),
-                Err(_would_block) => continue,
-            }
-        }
+        poll_read_fd(&self.sock, cx, buf)
     }
 
     /// `send(MSG_NOSIGNAL)` when tokio reports writability.
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_send(cx, buf.len(), |fd| sysio::send(fd, buf))
+        poll_write_fd(&self.sock, cx, buf.len(), |fd| sysio::send(fd, buf))
     }
 
     /// `sendmsg(MSG_NOSIGNAL)` when tokio reports writability.
@@ -229,29 +211,7 @@ impl Stream {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let len = bufs.iter().map(|b| b.len()).sum();
-        self.poll_send(cx, len, |fd| sysio::send_vectored(fd, bufs))
-    }
-
-    /// Sends when writable; a short send (buffer full) clears the readiness.
-    fn poll_send(
-        &self,
-        cx: &mut Context<'_>,
-        len: usize,
-        mut send: impl FnMut(BorrowedFd<'_>) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        loop {
-            let mut guard = ready!(self.sock.poll_write_ready(cx))?;
-            match guard.try_io(|s| send(s.get_ref().as_fd())) {
-                Ok(Ok(n)) => {
-                    if n > 0 && n < len {
-                        guard.clear_ready();
-                    }
-                    return Poll::Ready(Ok(n));
-                }
-                Ok(Err(e)) => return Poll::Ready(Err(e)),
-                Err(_would_block) => continue,
-            }
-        }
+        poll_write_fd(&self.sock, cx, len, |fd| sysio::send_vectored(fd, bufs))
     }
 
     /// `shutdown(SHUT_WR)`: the peer reads end of file.
@@ -267,5 +227,57 @@ impl Stream {
 impl AsFd for Stream {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.sock.get_ref().as_fd()
+    }
+}
+
+/// `read(2)` into the unfilled part of `buf` when tokio reports `fd` readable. A short read
+/// clears the readiness, as tokio's own types do: the descriptor is drained, so trying again
+/// before the next event would only fail with `EAGAIN`. Shared by the sockets and the pipes.
+pub(crate) fn poll_read_fd<T: AsRawFd + AsFd>(
+    fd: &AsyncFd<T>,
+    cx: &mut Context<'_>,
+    buf: &mut ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    loop {
+        let mut guard = ready!(fd.poll_read_ready(cx))?;
+        // SAFETY: `read_uninit` only writes into the unfilled part, never de-initialises.
+        let unfilled = unsafe { buf.unfilled_mut() };
+        let len = unfilled.len();
+        match guard.try_io(|s| sysio::read_uninit(s.get_ref().as_fd(), unfilled)) {
+            Ok(Ok(n)) => {
+                // SAFETY: the kernel initialised the first `n` bytes of the unfilled part.
+                unsafe { buf.assume_init(n) };
+                buf.advance(n);
+                if n > 0 && n < len {
+                    guard.clear_ready();
+                }
+                return Poll::Ready(Ok(()));
+            }
+            Ok(Err(e)) => return Poll::Ready(Err(e)),
+            Err(_would_block) => continue,
+        }
+    }
+}
+
+/// `write` (a `len`-byte write call on the descriptor) when tokio reports `fd` writable. A
+/// short write clears the readiness (the buffer is full). Shared by the sockets and the pipes.
+pub(crate) fn poll_write_fd<T: AsRawFd + AsFd>(
+    fd: &AsyncFd<T>,
+    cx: &mut Context<'_>,
+    len: usize,
+    mut write: impl FnMut(BorrowedFd<'_>) -> io::Result<usize>,
+) -> Poll<io::Result<usize>> {
+    loop {
+        let mut guard = ready!(fd.poll_write_ready(cx))?;
+        match guard.try_io(|s| write(s.get_ref().as_fd())) {
+            Ok(Ok(n)) => {
+                if n > 0 && n < len {
+                    guard.clear_ready();
+                }
+                return Poll::Ready(Ok(n));
+            }
+            Ok(Err(e)) => return Poll::Ready(Err(e)),
+            Err(_would_block) => continue,
+        }
     }
 }
