@@ -22,37 +22,30 @@ fn send_flags() -> SendFlags {
     return SendFlags::empty();
 }
 
-/// Whether `recvmsg` can make the received descriptors close-on-exec atomically.
-const HAS_CMSG_CLOEXEC: bool = cfg!(any(
+/// `MSG_CMSG_CLOEXEC` where it exists.
+#[cfg(any(
     target_os = "linux",
     target_os = "android",
     target_os = "freebsd",
     target_os = "netbsd",
     target_os = "openbsd",
     target_os = "dragonfly"
-));
+))]
+const RECV_FLAGS: RecvFlags = RecvFlags::CMSG_CLOEXEC;
 
-/// `MSG_CMSG_CLOEXEC` where it exists.
-fn recv_flags() -> RecvFlags {
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly"
-    ))]
-    return RecvFlags::CMSG_CLOEXEC;
-    #[cfg(not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly"
-    )))]
-    return RecvFlags::empty();
-}
+/// No `MSG_CMSG_CLOEXEC` here (macOS and others): the descriptors get `FD_CLOEXEC` after.
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)))]
+const RECV_FLAGS: RecvFlags = RecvFlags::empty();
+
+/// Whether `recvmsg` can make the received descriptors close-on-exec atomically.
+const HAS_CMSG_CLOEXEC: bool = !RECV_FLAGS.is_empty();
 
 /// `sendmsg`, retried on `EINTR`.
 fn sendmsg_retry(
@@ -141,7 +134,7 @@ impl Stream {
         };
         let mut space = vec![MaybeUninit::uninit(); len];
         let mut cmsg = RecvAncillaryBuffer::new(&mut space);
-        let (n, flags) = recvmsg_retry(self.as_fd(), buf, &mut cmsg, recv_flags())?;
+        let (n, flags) = recvmsg_retry(self.as_fd(), buf, &mut cmsg, RECV_FLAGS)?;
         let mut received = Vec::new();
         for msg in cmsg.drain() {
             if let RecvAncillaryMessage::ScmRights(it) = msg {
