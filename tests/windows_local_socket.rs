@@ -18,6 +18,19 @@ use std::thread;
 use std::time::{Duration, Instant};
 use util::{unique, watchdog};
 
+/// Connects to `name` on another thread (with `timeout`, if any, as `ConnectOptions` waits),
+/// so that this one can `accept` meanwhile.
+fn connect_in_thread(
+    name: &str,
+    timeout: Option<Duration>,
+) -> thread::JoinHandle<std::io::Result<LocalSocketStream>> {
+    let name = name.to_owned();
+    thread::spawn(move || match timeout {
+        Some(t) => ConnectOptions::new().timeout(t).connect(name.as_str()),
+        None => LocalSocketStream::connect(name.as_str()),
+    })
+}
+
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
@@ -134,12 +147,9 @@ fn concurrent_read_and_write_through_shared_reference() {
     const LEN: usize = 1 << 20;
     let name = unique("duplex");
     let listener = LocalSocketListener::bind(name.as_str()).unwrap();
-    let client = thread::spawn({
-        let name = name.clone();
-        move || LocalSocketStream::connect(name.as_str()).unwrap()
-    });
+    let client = connect_in_thread(&name, None);
     let server = listener.accept().unwrap();
-    let client = client.join().unwrap();
+    let client = client.join().unwrap().unwrap();
     let run = |conn: &LocalSocketStream, seed: u8, peer_seed: u8| {
         let out = pattern(LEN, seed);
         thread::scope(|s| {
@@ -182,14 +192,7 @@ fn pipe_busy_waits_for_a_free_instance_or_times_out() {
     );
 
     // A client that waits gets the instance `accept` creates.
-    let waiting = thread::spawn({
-        let name = name.clone();
-        move || {
-            ConnectOptions::new()
-                .timeout(Duration::from_secs(10))
-                .connect(name.as_str())
-        }
-    });
+    let waiting = connect_in_thread(&name, Some(Duration::from_secs(10)));
     thread::sleep(Duration::from_millis(200));
     let s1 = listener.accept().unwrap();
     let second = waiting.join().unwrap().unwrap();
@@ -204,10 +207,7 @@ fn pipe_busy_waits_for_a_free_instance_or_times_out() {
 
     // Without a timeout, connect waits (WaitNamedPipeW) while all instances are busy.
     let third = LocalSocketStream::connect(name.as_str()).unwrap();
-    let fourth = thread::spawn({
-        let name = name.clone();
-        move || LocalSocketStream::connect(name.as_str())
-    });
+    let fourth = connect_in_thread(&name, None);
     thread::sleep(Duration::from_millis(200));
     let s3 = listener.accept().unwrap();
     let fourth = fourth.join().unwrap().unwrap();
@@ -226,14 +226,7 @@ fn connect_with_timeout_waits_for_a_server_not_up_yet() {
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
     assert!(err.to_string().contains(&name), "{err}");
 
-    let client = thread::spawn({
-        let name = name.clone();
-        move || {
-            ConnectOptions::new()
-                .timeout(Duration::from_secs(10))
-                .connect(name.as_str())
-        }
-    });
+    let client = connect_in_thread(&name, Some(Duration::from_secs(10)));
     thread::sleep(Duration::from_millis(200));
     let listener = LocalSocketListener::bind(name.as_str()).unwrap();
     let s = listener.accept().unwrap();
