@@ -668,3 +668,80 @@ fn security_descriptor_denies_access() {
     let err = LocalSocketStream::connect(name.as_str()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
 }
+
+/// Issue 10 item 13: names that would leave the machine or the pipe namespace are refused
+/// with `InvalidInput` naming the input, before any OS call, by every way in: listener and
+/// client, sync and tokio, message sockets and `os::windows::named_pipe`. (Before, a client
+/// given `\\host\pipe\x` opened an SMB connection to `host`; under Wine that attempt ended
+/// in `NotFound`.)
+#[test]
+fn names_that_leave_the_machine_or_the_pipe_namespace_are_invalid_input() {
+    use localipc::local_socket::message::{MessageListener, MessageStream};
+    use localipc::os::windows::named_pipe::{PipeListener, PipeStream};
+    let _w = watchdog(
+        "names_that_leave_the_machine_or_the_pipe_namespace_are_invalid_input",
+        30,
+    );
+    let id = unique("remote");
+    let bad = [
+        format!(r"\\host\pipe\{id}"),
+        format!(r"@\\host\pipe\{id}"),
+        format!(r"//host/pipe/{id}"),
+        format!(r"\\localhost\pipe\{id}"),
+        format!(r"\\?\pipe\{id}"),
+        format!(r"\\.\pipe\..\{id}"),
+        format!(r"\\.\pipe\a\{id}"),
+        format!(r"@{id}/x"),
+        format!(r"{id}\x"),
+        format!("{id}..x"),
+        r"\\.\pipe\..".to_string(),
+    ];
+    for name in &bad {
+        let n = name.as_str();
+        let check = |what: &str, r: std::io::Result<()>| {
+            let err = r.expect_err(&format!("{what} took {n:?}"));
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{what} {n:?}: {err}");
+            assert!(
+                err.to_string().contains(n.trim_start_matches('@')),
+                "{what}: {err} does not name {n:?}"
+            );
+        };
+        check("connect", LocalSocketStream::connect(n).map(drop));
+        check(
+            "connect with timeout",
+            ConnectOptions::new()
+                .timeout(Duration::from_millis(200))
+                .connect(n)
+                .map(drop),
+        );
+        check("bind", LocalSocketListener::bind(n).map(drop));
+        check("message bind", MessageListener::bind(n).map(drop));
+        check("message connect", MessageStream::connect(n).map(drop));
+        check("named_pipe create", PipeListener::create(n).map(drop));
+        check("named_pipe connect", PipeStream::connect(n).map(drop));
+        #[cfg(feature = "tokio")]
+        {
+            use localipc::local_socket::tokio as lt;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                check(
+                    "tokio connect",
+                    lt::LocalSocketStream::connect(n).await.map(drop),
+                );
+                check("tokio bind", lt::LocalSocketListener::bind(n).map(drop));
+            });
+        }
+    }
+    // A local full path still works, in either case of "pipe" and with either slash.
+    let name = unique("local-full");
+    let listener = LocalSocketListener::bind(format!(r"\\.\pipe\{name}")).unwrap();
+    let client = LocalSocketStream::connect(format!(r"//./PIPE/{name}")).unwrap();
+    let server = listener.accept().unwrap();
+    (&client).write_all(b"ok").unwrap();
+    let mut buf = [0; 2];
+    (&server).read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"ok");
+}

@@ -50,6 +50,8 @@ pub(crate) mod unix;
 pub(crate) use unix::*;
 
 #[cfg(any(windows, test))]
+pub(crate) mod pipe_name;
+#[cfg(any(windows, test))]
 pub(crate) mod record;
 
 #[cfg(windows)]

@@ -1,24 +1,25 @@
-//! Name rules on Windows: every local socket is a named pipe.
+//! Name rules on Windows: every local socket is a named pipe `\\.\pipe\<name>`. The rules
+//! themselves are pure code in `sys::pipe_name` (compiled, tested and fuzzed on every
+//! platform); this module applies them to `OsStr`s and builds the UTF-16 paths.
 //!
 //! - `@name` and a plain `name` are namespaced and become `\\.\pipe\name` (the `@` stripped).
-//! - A full pipe path, `\\.\pipe\…` or `\\server\pipe\…` (any case, either slash), is
-//!   namespaced too and used verbatim: it is never prefixed a second time.
+//! - A full pipe path `\\.\pipe\…` (any case, either slash) is namespaced too and used as
+//!   it is. Any other server part (`\\host\pipe\x`, `@\\host\pipe\x`) is refused with
+//!   `InvalidInput`: local sockets never leave the machine.
+//! - The pipe's own name must not be empty or `.`, nor contain `\`, `/` or `..`
+//!   (`InvalidInput`).
 //! - A string that looks like a filesystem path (`C:\x`, `\x`, `/tmp/x`, `.\x`, a UNC share) is
 //!   a path, which Windows local sockets do not support (`Unsupported`, from
 //!   `LocalSocketName::check_supported`).
 
 use crate::local_socket::{LocalSocketName, NameTypeSupport};
+use crate::sys::pipe_name;
 use std::borrow::Cow;
 use std::ffi::{CStr, OsStr};
 use std::io;
 use std::os::windows::ffi::OsStrExt;
 
-/// The prefix of local pipe paths.
-pub(crate) const LOCAL_PREFIX: &str = r"\\.\pipe\";
-
-/// Longest full pipe path, in UTF-16 code units: "The entire pipe name string can be up to
-/// 256 characters long" (`CreateNamedPipeW`).
-pub(crate) const MAX_PIPE_PATH_LEN: usize = 256;
+pub(crate) use pipe_name::{LOCAL_PREFIX, MAX_PIPE_PATH_LEN};
 
 pub(crate) const NAME_TYPE_ALWAYS_AVAILABLE: NameTypeSupport = NameTypeSupport::OnlyNamespaced;
 
@@ -28,74 +29,33 @@ pub(crate) fn name_type_support() -> NameTypeSupport {
     NAME_TYPE_ALWAYS_AVAILABLE
 }
 
-/// Splits a user string into the name and whether it is namespaced; see the module docs.
+/// Splits a user string into the name and whether it is namespaced (`pipe_name::classify`).
 pub(crate) fn classify(s: Cow<'_, OsStr>) -> (Cow<'_, OsStr>, bool) {
-    let bytes = s.as_encoded_bytes();
-    if bytes.first() == Some(&b'@') {
-        let rest = match s {
-            // SAFETY: the slice starts right after an ASCII byte of a valid encoded string,
-            // so it is itself a valid encoded string (OsStr's documented split rule).
-            Cow::Borrowed(b) => Cow::Borrowed(unsafe {
-                OsStr::from_encoded_bytes_unchecked(&b.as_encoded_bytes()[1..])
-            }),
-            Cow::Owned(o) => {
-                // SAFETY: as above.
-                let rest =
-                    unsafe { OsStr::from_encoded_bytes_unchecked(&o.as_encoded_bytes()[1..]) };
-                Cow::Owned(rest.to_owned())
-            }
-        };
-        return (rest, true);
+    let (skip, namespaced) = pipe_name::classify(s.as_encoded_bytes());
+    if skip == 0 {
+        return (s, namespaced);
     }
-    if pipe_prefix_len(bytes).is_some() {
-        return (s, true);
-    }
-    let namespaced = !looks_like_fs_path(bytes);
-    (s, namespaced)
+    let rest = match s {
+        // SAFETY: `skip` bytes are the ASCII `@`; a slice that starts right after an ASCII
+        // byte of a valid encoded string is itself a valid encoded string (OsStr's
+        // documented split rule).
+        Cow::Borrowed(b) => Cow::Borrowed(unsafe {
+            OsStr::from_encoded_bytes_unchecked(&b.as_encoded_bytes()[skip..])
+        }),
+        Cow::Owned(o) => {
+            // SAFETY: as above.
+            let rest =
+                unsafe { OsStr::from_encoded_bytes_unchecked(&o.as_encoded_bytes()[skip..]) };
+            Cow::Owned(rest.to_owned())
+        }
+    };
+    (rest, namespaced)
 }
 
 /// Whether a namespaced name is already a full pipe path (`\\<server>\pipe\…`), shown as
 /// it is rather than with an `@`.
 pub(crate) fn is_full_path(inner: &OsStr) -> bool {
-    pipe_prefix_len(inner.as_encoded_bytes()).is_some()
-}
-
-fn is_sep(b: u8) -> bool {
-    b == b'\\' || b == b'/'
-}
-
-/// If `s` starts with `\\<server>\pipe` followed by a separator or the end, the length of
-/// that prefix including the separator (so `s[len..]` is the pipe's own name).
-fn pipe_prefix_len(s: &[u8]) -> Option<usize> {
-    if s.len() < 2 || !is_sep(s[0]) || !is_sep(s[1]) {
-        return None;
-    }
-    let server_len = s[2..].iter().position(|&b| is_sep(b))?;
-    if server_len == 0 {
-        return None;
-    }
-    let after_server = 2 + server_len + 1;
-    let rest = &s[after_server..];
-    if rest.len() < 4 || !rest[..4].eq_ignore_ascii_case(b"pipe") {
-        return None;
-    }
-    match rest.get(4) {
-        None => Some(after_server + 4),
-        Some(&b) if is_sep(b) => Some(after_server + 5),
-        Some(_) => None,
-    }
-}
-
-/// `C:…`, a leading slash or backslash (rooted paths, UNC shares, `\\?\` paths), `.\`, `..\`.
-fn looks_like_fs_path(s: &[u8]) -> bool {
-    match s {
-        [l, b':', ..] if l.is_ascii_alphabetic() => true,
-        [b, ..] if is_sep(*b) => true,
-        [b'.', b, ..] if is_sep(*b) => true,
-        [b'.', b'.', b, ..] if is_sep(*b) => true,
-        [b'.'] | [b'.', b'.'] => true,
-        _ => false,
-    }
+    pipe_name::is_full_path(inner.as_encoded_bytes())
 }
 
 /// Names reach Windows as UTF-16, so a C string must be UTF-8.
@@ -138,8 +98,9 @@ pub(crate) fn limits() -> Vec<(&'static str, String)> {
 }
 
 /// The NUL-terminated UTF-16 pipe path for a local socket name, checked: a namespaced name
-/// (paths give `Unsupported`), a pipe name that is not empty, at most
-/// [`MAX_PIPE_PATH_LEN`] code units in all. Errors are `InvalidInput` naming the input.
+/// (paths give `Unsupported`) that obeys the rules of `sys::pipe_name` (a local pipe, a
+/// pipe name that is not empty and has no separators or `..`, at most
+/// [`MAX_PIPE_PATH_LEN`] code units in all). Errors are `InvalidInput` naming the input.
 pub(crate) fn pipe_path(name: &LocalSocketName<'_>) -> io::Result<Vec<u16>> {
     name.check_supported()?;
     pipe_path_of(name.inner(), &name.to_string())
@@ -148,30 +109,20 @@ pub(crate) fn pipe_path(name: &LocalSocketName<'_>) -> io::Result<Vec<u16>> {
 /// [`pipe_path`] for a string already classified as namespaced; `shown` is how errors name it.
 pub(crate) fn pipe_path_of(inner: &OsStr, shown: &str) -> io::Result<Vec<u16>> {
     let bytes = inner.as_encoded_bytes();
-    let mut path: Vec<u16> = match pipe_prefix_len(bytes) {
-        Some(prefix) => {
-            if prefix == bytes.len() {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("invalid pipe name \"{shown}\": the pipe's own name after the \\pipe\\ prefix is empty"),
-                ));
-            }
-            inner.encode_wide().collect()
-        }
-        None => LOCAL_PREFIX
-            .encode_utf16()
-            .chain(inner.encode_wide())
-            .collect(),
-    };
-    if path.len() > MAX_PIPE_PATH_LEN {
-        return Err(io::Error::new(
+    let name = pipe_name::local_name(bytes).map_err(|why| {
+        io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!(
-                "pipe name \"{shown}\" is too long: the full pipe path is {} UTF-16 code units; Windows allows at most {MAX_PIPE_PATH_LEN}",
-                path.len(),
-            ),
-        ));
-    }
+            format!("invalid pipe name \"{shown}\": {why}"),
+        )
+    })?;
+    // The pipe's own name is the end of `inner`, after an ASCII prefix (if any): as many
+    // UTF-16 code units to skip as bytes.
+    let skip = bytes.len() - name.len();
+    let mut path: Vec<u16> = LOCAL_PREFIX
+        .encode_utf16()
+        .chain(inner.encode_wide().skip(skip))
+        .collect();
+    debug_assert!(path.len() <= MAX_PIPE_PATH_LEN);
     path.push(0);
     Ok(path)
 }
@@ -186,38 +137,16 @@ pub(crate) fn show_path(path: &[u16]) -> String {
 mod tests {
     use super::*;
 
-    fn cls(s: &str) -> (String, bool) {
-        let (n, ns) = classify(Cow::Borrowed(OsStr::new(s)));
-        (n.to_string_lossy().into_owned(), ns)
-    }
-
-    #[test]
-    fn classify_rules() {
-        assert_eq!(cls("@x"), ("x".into(), true));
-        assert_eq!(cls("x"), ("x".into(), true));
-        assert_eq!(cls(r"\\.\pipe\x"), (r"\\.\pipe\x".into(), true));
-        assert_eq!(cls(r"\\.\PIPE\x"), (r"\\.\PIPE\x".into(), true));
-        assert_eq!(cls(r"\\srv\pipe\x"), (r"\\srv\pipe\x".into(), true));
-        assert_eq!(cls(r"//./pipe/x"), (r"//./pipe/x".into(), true));
-        assert_eq!(cls(r"\\.\pipe\"), (r"\\.\pipe\".into(), true));
-        assert_eq!(cls(r"C:\x"), (r"C:\x".into(), false));
-        assert_eq!(cls("/tmp/x"), ("/tmp/x".into(), false));
-        assert_eq!(cls(r"\\srv\share\x"), (r"\\srv\share\x".into(), false));
-        assert_eq!(cls(r".\x"), (r".\x".into(), false));
-        assert_eq!(cls(r"\\.\pipework"), (r"\\.\pipework".into(), false));
-    }
-
     #[test]
     fn paths() {
         let p = pipe_path_of(OsStr::new("x"), "x").unwrap();
         assert_eq!(show_path(&p), r"\\.\pipe\x");
-        let p = pipe_path_of(OsStr::new(r"\\.\pipe\y"), "y").unwrap();
-        assert_eq!(show_path(&p), r"\\.\pipe\y");
-        assert!(pipe_path_of(OsStr::new(r"\\.\pipe\"), "").is_err());
-        assert!(pipe_path_of(OsStr::new(r"\\.\pipe"), "").is_err());
-        let long = "a".repeat(MAX_PIPE_PATH_LEN - LOCAL_PREFIX.len());
-        assert!(pipe_path_of(OsStr::new(&long), "").is_ok());
-        let long = "a".repeat(MAX_PIPE_PATH_LEN - LOCAL_PREFIX.len() + 1);
-        assert!(pipe_path_of(OsStr::new(&long), "").is_err());
+        let p = pipe_path_of(OsStr::new(r"\\.\PIPE\yé"), "y").unwrap();
+        assert_eq!(show_path(&p), r"\\.\pipe\yé");
+        for bad in [r"\\.\pipe\", r"\\host\pipe\x", r"\\.\pipe\a\..\b", "a/b"] {
+            let err = pipe_path_of(OsStr::new(bad), bad).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+            assert!(err.to_string().contains(bad), "{err}");
+        }
     }
 }
