@@ -1,7 +1,7 @@
 //! Passing handles (descriptors on Unix) over local-socket streams: to a peer process that
 //! uses them, a listening socket (Windows: a pending pipe instance) accepting in the peer,
 //! too little room and failed sends (no leak), records split across calls, bad input;
-//! malformed records (Windows); credentials (Linux).
+//! malformed and forged records (Windows); credentials (Linux).
 
 mod util;
 
@@ -416,20 +416,19 @@ fn large_data_arrives_whole_with_its_handle() {
 #[cfg(windows)]
 #[test]
 fn record_cut_by_read_timeouts_resumes() {
-    use std::os::windows::io::{AsRawHandle, IntoRawHandle};
+    use std::os::windows::io::AsRawHandle;
     use std::time::Duration;
     bounded(LIMIT, || {
         let (a, b) = pair();
         b.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
-        // A record made by hand: its one handle is a duplicate this process owns, given up.
-        let value = OwnedHandle::from(some_file()).into_raw_handle() as usize as u64;
-        let mut rec = b"LIPH".to_vec();
-        rec.extend_from_slice(&[1, 0]);
-        rec.extend_from_slice(&1u16.to_le_bytes());
-        rec.extend_from_slice(&4u32.to_le_bytes());
-        rec.extend_from_slice(&std::process::id().to_le_bytes());
-        rec.extend_from_slice(&value.to_le_bytes());
-        rec.extend_from_slice(b"data");
+        // A real record, taken off another pipe with plain reads, to be written in parts:
+        // its one handle is a copy the send gave up (parked: both ends are in this process).
+        let (c, d) = pair();
+        let f = some_file();
+        c.send_with_handles(b"data", &[borrow(&f)]).unwrap();
+        let mut rec = [0; 16 + 8 + 4];
+        (&d).read_exact(&mut rec).unwrap();
+        let value = u64::from_le_bytes(rec[16..24].try_into().unwrap());
         let mut got = Vec::with_capacity(1);
         let mut buf = [0; 16];
         for part in [&rec[..10], &rec[10..20], &rec[20..24]] {
@@ -498,18 +497,32 @@ fn malformed_records_are_invalid_data() {
         };
         let cases: Vec<(Vec<u8>, &str)> = vec![
             (b"plain bytes, not a record".to_vec(), "LIPH"),
-            (header(2, 0, 0, 1, 0), "version 2"),
-            (header(1, 0x80, 0, 1, 0), "flags 0x80"),
-            (header(1, 0, 254, 1, me), "254 handles"),
-            (header(1, 0, 0, 0, 0), "no data"),
-            (with_value(header(1, 0, 1, 1, me ^ 4), 4), "process"),
+            (header(3, 0, 0, 1, 0), "version 3"),
+            // Version 1 named handles already put into the receiver: refused.
+            (with_value(header(1, 0, 1, 1, me), 4), "version 1"),
+            (header(2, 0x80, 0, 1, 0), "flags 0x80"),
+            (header(2, 0, 254, 1, me), "254 handles"),
+            (header(2, 0, 0, 0, 0), "no data"),
+            (with_value(header(2, 0, 1, 1, 0), 4), "process 0"),
             (
-                with_value(header(1, 0, 1, 1, me), 0),
+                with_value(header(2, 0, 1, 1, me ^ 4), 4),
+                "the process at the other end of the pipe is",
+            ),
+            (
+                with_value(header(2, 0, 1, 1, me), 0),
                 "impossible handle value 0x0",
             ),
             (
-                with_value(header(1, 0, 1, 1, me), u64::MAX),
+                with_value(header(2, 0, 1, 1, me), 6),
+                "impossible handle value 0x6",
+            ),
+            (
+                with_value(header(2, 0, 1, 1, me), u64::MAX),
                 "impossible handle value",
+            ),
+            (
+                with_value(header(2, 0, 1, 1, me), 0x7ff0),
+                "was not given up for a record",
             ),
         ];
         for (bytes, needle) in cases {
@@ -525,14 +538,14 @@ fn malformed_records_are_invalid_data() {
 
         // Cut short by the end of the stream: in the header, in the data.
         let (a, b) = pair();
-        (&a).write_all(&header(1, 0, 0, 5, 0)[..7]).unwrap();
+        (&a).write_all(&header(2, 0, 0, 5, 0)[..7]).unwrap();
         drop(a);
         let err = b
             .recv_with_handles(&mut [0; 64], &mut Vec::new())
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UnexpectedEof, "{err}");
         let (a, b) = pair();
-        let mut rec = header(1, 0, 0, 5, 0);
+        let mut rec = header(2, 0, 0, 5, 0);
         rec.extend_from_slice(b"ab");
         (&a).write_all(&rec).unwrap();
         drop(a);
@@ -541,6 +554,123 @@ fn malformed_records_are_invalid_data() {
         let err = b.recv_with_handles(&mut buf, &mut Vec::new()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UnexpectedEof, "{err}");
         assert_eq!(b.recv_with_handles(&mut buf, &mut Vec::new()).unwrap(), 0);
+    });
+}
+
+/// A handle record made by hand: version 2, from process `pid`, naming `values`, data "x".
+#[cfg(windows)]
+fn forged_record(pid: u32, values: &[u64]) -> Vec<u8> {
+    let mut rec = b"LIPH".to_vec();
+    rec.extend_from_slice(&[2, 0]);
+    rec.extend_from_slice(&(values.len() as u16).to_le_bytes());
+    rec.extend_from_slice(&1u32.to_le_bytes());
+    rec.extend_from_slice(&pid.to_le_bytes());
+    for v in values {
+        rec.extend_from_slice(&v.to_le_bytes());
+    }
+    rec.push(b'x');
+    rec
+}
+
+/// Whether `f` still reads as this test binary: its handle was not closed or taken.
+#[cfg(windows)]
+fn still_readable(f: &mut std::fs::File) -> bool {
+    let mut head = [0; 2];
+    f.rewind().is_ok() && f.read_exact(&mut head).is_ok() && &head == b"MZ"
+}
+
+/// Issue 10 item 12, both ends in one process: a forged record naming one of the
+/// receiver's own open handles is refused, and that handle still works afterwards. (Before:
+/// `Ok(1)` with that handle, and the file failed with "Invalid handle" once it was dropped.)
+#[cfg(windows)]
+#[test]
+fn forged_record_naming_own_handle_is_refused_in_one_process() {
+    use std::os::windows::io::AsRawHandle;
+    bounded(LIMIT, || {
+        let mut file = some_file();
+        let value = file.as_raw_handle() as usize as u64;
+        let (a, b) = pair();
+        (&a).write_all(&forged_record(std::process::id(), &[value]))
+            .unwrap();
+        let mut got = Vec::with_capacity(1);
+        let err = b.recv_with_handles(&mut [0; 8], &mut got).unwrap_err();
+        util::assert_err(err, ErrorKind::InvalidData, &format!("{value:#x}"));
+        assert!(got.is_empty());
+        drop(got);
+        assert!(
+            still_readable(&mut file),
+            "the receiver's own handle was taken"
+        );
+        // A real send still works on a new pair (the forged one is out of step).
+        let (a, b) = pair();
+        a.send_with_handles(b"real", &[borrow(&file)]).unwrap();
+        let mut got = Vec::with_capacity(1);
+        assert_eq!(b.recv_with_handles(&mut [0; 8], &mut got).unwrap(), 4);
+        let mut copy = std::fs::File::from(got.pop().unwrap());
+        assert!(still_readable(&mut copy) && still_readable(&mut file));
+    });
+}
+
+/// Issue 10 item 12, across processes: the peer (a child) forges a record naming handle
+/// values that are open in this process, not in the child. They are looked up in the child
+/// only: an error, nothing adopted, and this process's handles still work.
+#[cfg(windows)]
+#[test]
+fn forged_record_from_peer_process_cannot_name_receivers_handles() {
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Foundation::GetHandleInformation;
+    const N: usize = 32;
+    if let Some((_, name)) = peer_role() {
+        let conn = LocalSocketStream::connect(name.as_str()).unwrap();
+        let mut values = [0u8; 8 * N];
+        (&conn).read_exact(&mut values).unwrap();
+        // The first of the receiver's values that is no handle here.
+        let value = values
+            .chunks(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .find(|&v| {
+                let mut flags = 0;
+                // SAFETY: only queries the value; `flags` is valid for writes.
+                unsafe { GetHandleInformation(v as usize as _, &mut flags) == 0 }
+            })
+            .expect("all of the receiver's values are open here too");
+        (&conn)
+            .write_all(&forged_record(std::process::id(), &[value]))
+            .unwrap();
+        let mut rest = Vec::new();
+        let _ = (&conn).read_to_end(&mut rest); // stay alive until the receiver is done
+        return;
+    }
+    bounded(LIMIT, || {
+        let dir = TestDir::new("fdpass-forged");
+        let name = any_name(&dir, "ctl");
+        let listener = LocalSocketListener::bind(name.as_str()).unwrap();
+        let mut child = Peer::spawn(
+            "forged_record_from_peer_process_cannot_name_receivers_handles",
+            "forger",
+            &name,
+        );
+        let conn = listener.accept().unwrap();
+        let mut files: Vec<std::fs::File> = (0..N).map(|_| some_file()).collect();
+        let values: Vec<u8> = files
+            .iter()
+            .flat_map(|f| (f.as_raw_handle() as usize as u64).to_le_bytes())
+            .collect();
+        (&conn).write_all(&values).unwrap();
+        let mut got = Vec::with_capacity(1);
+        let err = conn.recv_with_handles(&mut [0; 8], &mut got).unwrap_err();
+        util::assert_err(
+            err,
+            ErrorKind::InvalidData,
+            "not an open handle in the sending process",
+        );
+        assert!(got.is_empty());
+        drop(got);
+        for f in &mut files {
+            assert!(still_readable(f), "a handle of this process was taken");
+        }
+        drop(conn);
+        assert!(child.wait().success(), "child failed");
     });
 }
 

@@ -26,20 +26,20 @@ impl LocalSocketStream {
     ///   reads the bytes they came with. Descriptors sent but never received are closed by
     ///   the kernel.
     /// - Windows: pipes carry bytes only, so every call writes a *record* (`WriteFile`): a
-    ///   16-byte header (tag `LIPH`, version, handle count, data length, the id of the process
-    ///   the handles were duplicated into), 8 bytes per handle value, then `data` — all of it
-    ///   up to 4 GiB - 1. The handles are duplicated into the peer process first
-    ///   (`GetNamedPipeClientProcessId`/`GetNamedPipeServerProcessId`, then
-    ///   `OpenProcess(PROCESS_DUP_HANDLE)` and `PeekNamedPipe` on the first call of a stream,
-    ///   the process handle kept while it lives; `DuplicateHandle` with the same access, not
-    ///   inheritable), so the sender must be allowed to open the peer process that way (a
-    ///   process of the same user usually is, one of a more privileged user usually not:
-    ///   `PermissionDenied`). If the handles cannot all be duplicated or their values cannot
-    ///   be written, the duplicates are closed in the peer again
-    ///   (`DuplicateHandle(DUPLICATE_CLOSE_SOURCE)`); handles whose record the peer never
-    ///   reads stay open there until it exits. A record is written whole however long that
-    ///   takes: the write timeout and nonblocking mode do not apply to this call (a cut
-    ///   record would put the stream out of step). See
+    ///   16-byte header (tag `LIPH`, version, handle count, data length, the sender's
+    ///   process id), 8 bytes per handle value, then `data` — all of it up to 4 GiB - 1.
+    ///   The handles are duplicated within the sender's own process first (`DuplicateHandle`
+    ///   with the same access, not inheritable) and those copies are given up: the receiver
+    ///   pulls them into its process and closes them here
+    ///   ([`recv_with_handles`](Self::recv_with_handles)). So the sender must stay alive
+    ///   until the peer has received them (handles of a process that has exited are gone),
+    ///   and copies whose record the peer never receives stay open in the sender until it
+    ///   exits: the sender cannot know when a pull happened, and closing later could hit a
+    ///   value reused meanwhile. With both ends in one process the copies wait in a
+    ///   process-wide list instead. If the record's header and values cannot be written
+    ///   whole, nobody saw them and the copies are closed. A record is written whole however
+    ///   long that takes: the write timeout and nonblocking mode do not apply to this call
+    ///   (a cut record would put the stream out of step). See
     ///   [`recv_with_handles`](Self::recv_with_handles) for what may be mixed with plain
     ///   reads and writes.
     ///
@@ -113,15 +113,30 @@ impl LocalSocketStream {
     ///   one (`ReadFile`): its header and handle values, then at most `buf.len()` bytes of
     ///   its data; the rest of the data comes with the next calls, without handles. One call
     ///   returns at most one record's bytes, with or without handles. The handles are
-    ///   already open in this process (duplicated by the sender, non-inheritable). A read
-    ///   timeout or nonblocking mode applies to each `ReadFile`; a call that stops early keeps
-    ///   what it read of the record for the next call. A malformed record — another tag (the
-    ///   bytes were written with plain `write`), another version, more than
-    ///   [`MAX_HANDLES`] handles, no data, handles duplicated into another process (this end
-    ///   was handed on after it connected), an impossible handle value — fails with
-    ///   `InvalidData` naming the problem, none of its handles is taken, and every later call
-    ///   fails the same way: the stream is out of step. The peer closing the stream inside a
-    ///   record is `UnexpectedEof`.
+    ///   *pulled* from the sender: this call opens the process at the other end of the pipe
+    ///   (its id from `GetNamedPipeClientProcessId`/`GetNamedPipeServerProcessId`, never
+    ///   from the record; `OpenProcess(PROCESS_DUP_HANDLE)` once per stream, the process
+    ///   handle kept while the stream lives) and takes each value with
+    ///   `DuplicateHandle(DUPLICATE_SAME_ACCESS | DUPLICATE_CLOSE_SOURCE)`, non-inheritable.
+    ///   So this process needs `PROCESS_DUP_HANDLE` access to the sender: a process of the
+    ///   same user usually has it, a less privileged one on a more privileged sender does
+    ///   not (the `OpenProcess` error, usually `PermissionDenied`). Both ends in one
+    ///   process: the values are taken from the sender's list instead (see
+    ///   [`send_with_handles`](Self::send_with_handles)). A stream end passed to another
+    ///   process after the pipe was opened cannot receive handles there if the other end
+    ///   was opened by the same process as this one (`Unsupported`), or if the record's
+    ///   sender is not the process that opened the other end (`InvalidData`).
+    ///   A read timeout or nonblocking mode applies to each `ReadFile`; a call that stops
+    ///   early keeps what it read of the record for the next call. A malformed record —
+    ///   another tag (the bytes were written with plain `write`), another version, more than
+    ///   [`MAX_HANDLES`] handles, no data, a sender that is not the pipe's peer, an
+    ///   impossible handle value, a value that is not open in the sender (or, in one
+    ///   process, was not given up by a send) — fails with `InvalidData` naming the problem,
+    ///   none of its handles is kept (values that were open in the sender are closed
+    ///   there), and every later call fails the same way: the stream is out of step. So does
+    ///   a record whose handles cannot be pulled (the `OpenProcess` error; `BrokenPipe` if
+    ///   the sender has exited). The peer closing the stream inside a record is
+    ///   `UnexpectedEof`.
     ///
     /// ## Mixing with plain reads and writes on Windows
     /// The records share the byte stream with plain I/O, so in each direction of a stream:
@@ -142,13 +157,14 @@ impl LocalSocketStream {
     ///
     /// ## Trust
     /// On Unix the kernel installs the descriptors: a peer can only pass what it has. On
-    /// Windows the handle values are data written by the peer, and this call takes ownership
-    /// of whatever values a well-formed record names, trusting the peer to have duplicated
-    /// them into this process: a hostile peer can forge a record naming handles this
-    /// process already owns, which then get closed twice. Receive handles only from peers you
-    /// trust (check [`peer_pid`](Self::peer_pid), or who may connect at all); a peer that
-    /// could open this process with `PROCESS_DUP_HANDLE` could do that and more anyway, but
-    /// a less privileged one cannot.
+    /// Windows the handle values are data written by the peer, but they are only ever
+    /// looked up in the peer's own process (or, with both ends in this process, in the list
+    /// of handles a send gave up): whatever a peer writes, this call never takes ownership
+    /// of a handle this process already had, and every handle it returns is new, to an
+    /// object the peer really had open. A peer can still send handles you did not expect
+    /// (check [`peer_pid`](Self::peer_pid), or who may connect at all), and being able to
+    /// pull from the peer means holding `PROCESS_DUP_HANDLE` on it, which is full power
+    /// over that process: a peer that forges records naming its own handles loses them.
     pub fn recv_with_handles(
         &self,
         buf: &mut [u8],

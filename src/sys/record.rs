@@ -5,15 +5,22 @@
 //! | bytes | field |
 //! |---|---|
 //! | 0..4 | tag `LIPH` |
-//! | 4 | version: 1 |
+//! | 4 | version: 2 |
 //! | 5 | flags: 0 |
 //! | 6..8 | handle count `n` (u16), at most [`MAX_HANDLES`] |
 //! | 8..12 | data length (u32), at least 1 |
-//! | 12..16 | id of the process the handles were duplicated into (u32; 0 if `n` is 0) |
-//! | 16..16+8n | the handle values (u64 each), valid in that process |
+//! | 12..16 | id of the sending process (u32; 0 if `n` is 0) |
+//! | 16..16+8n | the handle values (u64 each), valid in the sending process |
 //! | then | the data |
 //!
 //! Integers are little-endian.
+//!
+//! Version 2 (the receiver pulls): the values are duplicates the sender made in its own
+//! process and gave up, and the receiver takes them with `DuplicateHandle(DUPLICATE_CLOSE_SOURCE)`
+//! from the process at the other end of the pipe. The pid field is only checked against
+//! that process (the pipe says who it is, not the record). Version 1 named handles the
+//! sender had already put into the receiver's process, which a receiver cannot verify; it
+//! is refused.
 #![cfg_attr(not(windows), allow(dead_code))] // used by the Windows backend and the tests
 
 /// The most handles one record carries: Linux's `SCM_MAX_FD`, the same on every platform.
@@ -26,7 +33,7 @@ pub(crate) const HEADER: usize = 16;
 pub(crate) const VALUE: usize = 8;
 
 const TAG: [u8; 4] = *b"LIPH";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// A record's header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,7 +42,7 @@ pub(crate) struct Header {
     pub(crate) count: usize,
     /// Bytes of data after the values.
     pub(crate) len: u32,
-    /// The process the handles were duplicated into (0 without handles).
+    /// The sending process, where the values are valid (0 without handles).
     pub(crate) pid: u32,
 }
 
@@ -52,11 +59,11 @@ impl Header {
         h
     }
 
-    /// Parses and checks the first [`HEADER`] bytes of `h` (shorter is an error), as
-    /// received by process `me`: the tag, version and flags, at most [`MAX_HANDLES`]
-    /// handles, at least one byte of data, and handles meant for `me`. The error says what
-    /// is wrong, for an `InvalidData` message.
-    pub(crate) fn parse(h: &[u8], me: u32) -> Result<Self, String> {
+    /// Parses and checks the first [`HEADER`] bytes of `h` (shorter is an error): the tag,
+    /// version and flags, at most [`MAX_HANDLES`] handles, at least one byte of data, and a
+    /// sender's pid if there are handles. The error says what is wrong, for an
+    /// `InvalidData` message. Whether the pid is the pipe's peer is the receiver's check.
+    pub(crate) fn parse(h: &[u8]) -> Result<Self, String> {
         let Some(h) = h.get(..HEADER) else {
             return Err(format!("a header of {} bytes, not {HEADER}", h.len()));
         };
@@ -88,11 +95,8 @@ impl Header {
             return Err("no data (handles travel with at least one byte)".into());
         }
         let pid = u32_at(12);
-        if count > 0 && pid != me {
-            return Err(format!(
-                "its {count} handles were duplicated into process {pid}, not this one ({me}): \
-                 this end of the pipe is not where the peer thinks it is"
-            ));
+        if count > 0 && pid == 0 {
+            return Err(format!("{count} handles from process 0"));
         }
         Ok(Self { count, len, pid })
     }
@@ -104,8 +108,9 @@ impl Header {
 }
 
 /// The handle values in `bytes` (8 each; a multiple of 8 bytes). Values that cannot be
-/// handles — 0, or above `u32::MAX` (pseudo-handles are negative) — are an error, and then
-/// none is returned.
+/// handles a sender made with `DuplicateHandle` — 0, not a multiple of 4 (the low two bits
+/// are tag bits Windows ignores, so `v | 1` would alias `v`), or above `u32::MAX`
+/// (pseudo-handles are negative) — are an error, and then none is returned.
 pub(crate) fn parse_values(bytes: &[u8]) -> Result<Vec<usize>, String> {
     if bytes.len() % VALUE != 0 {
         return Err(format!(
@@ -120,7 +125,7 @@ pub(crate) fn parse_values(bytes: &[u8]) -> Result<Vec<usize>, String> {
             b.copy_from_slice(chunk);
             let v = u64::from_le_bytes(b);
             match usize::try_from(v) {
-                Ok(v) if v != 0 && v <= u32::MAX as usize => Ok(v),
+                Ok(v) if v != 0 && v % 4 == 0 && v <= u32::MAX as usize => Ok(v),
                 _ => Err(format!("impossible handle value {v:#x}")),
             }
         })
@@ -142,7 +147,7 @@ mod tests {
     fn headers_round_trip() {
         for (count, len, pid) in [(0, 1, 0), (1, 5, ME), (MAX_HANDLES, u32::MAX, ME)] {
             let h = Header { count, len, pid };
-            assert_eq!(Header::parse(&h.encode(), ME), Ok(h));
+            assert_eq!(Header::parse(&h.encode()), Ok(h));
             assert_eq!(h.head_len(), 16 + 8 * count);
         }
         let values = [4u64, 8, 0xffff_fffc];
@@ -158,37 +163,39 @@ mod tests {
             pid: ME,
         }
         .encode();
-        let cases: [(usize, u8, &str); 5] = [
+        let cases: [(usize, u8, &str); 4] = [
             (0, b'X', "tag"),
-            (4, 2, "version 2"),
+            (4, 1, "version 1"),
             (5, 1, "flags"),
             (7, 1, "more than MAX_HANDLES"),
-            (12, 0, "not this one"),
         ];
         for (at, byte, says) in cases {
             let mut h = good;
             h[at] = byte;
-            let err = Header::parse(&h, ME).unwrap_err();
+            let err = Header::parse(&h).unwrap_err();
             assert!(err.contains(says), "byte {at} = {byte}: {err}");
         }
+        let mut no_pid = good;
+        no_pid[12..16].fill(0);
+        assert!(Header::parse(&no_pid)
+            .unwrap_err()
+            .contains("from process 0"));
         let mut no_data = good;
         no_data[8..12].fill(0);
-        assert!(Header::parse(&no_data, ME).unwrap_err().contains("no data"));
-        assert!(Header::parse(&good[..15], ME)
-            .unwrap_err()
-            .contains("15 bytes"));
+        assert!(Header::parse(&no_data).unwrap_err().contains("no data"));
+        assert!(Header::parse(&good[..15]).unwrap_err().contains("15 bytes"));
         // Without handles, the pid does not matter.
         let plain = Header {
             count: 0,
             len: 3,
             pid: 0,
         };
-        assert_eq!(Header::parse(&plain.encode(), ME), Ok(plain));
+        assert_eq!(Header::parse(&plain.encode()), Ok(plain));
     }
 
     #[test]
     fn impossible_values_are_refused() {
-        for v in [0u64, u64::MAX - 1, 1 << 32] {
+        for v in [0u64, 5, 6, u64::MAX - 1, 1 << 32] {
             let err = parse_values(&encode_values(&[8, v])).unwrap_err();
             assert!(err.contains("impossible handle value"), "{v:#x}: {err}");
         }
@@ -224,9 +231,9 @@ mod tests {
                 h[at] = next() as u8;
                 h
             };
-            if let Ok(h) = Header::parse(&bytes, ME) {
+            if let Ok(h) = Header::parse(&bytes) {
                 assert!(h.count <= MAX_HANDLES && h.len > 0);
-                assert!(h.count == 0 || h.pid == ME);
+                assert!(h.count == 0 || h.pid != 0);
                 assert_eq!(h.encode()[..], bytes[..HEADER]);
             }
             let _ = parse_values(&bytes);

@@ -1,37 +1,32 @@
 //! Passing handles over local-socket streams. Pipes carry bytes only, so the sender
-//! duplicates each handle into the peer process (`OpenProcess(PROCESS_DUP_HANDLE)`,
-//! `DuplicateHandle`) and writes the new values, with the data, as one *record*; the
-//! receiver parses records and takes ownership of the values.
+//! duplicates each handle within its own process and writes those values, with the data,
+//! as one *record*; the receiver parses records and pulls the values out of the sender's
+//! process (`handoff`: `OpenProcess(PROCESS_DUP_HANDLE)`, `DuplicateHandle` with
+//! `DUPLICATE_CLOSE_SOURCE`), so that it only ever owns handles it really received.
 //!
 //! # Wire format
 //! A record is a 16-byte header, the handle values, then the data: see `sys::record`, where
 //! the format is parsed and built (and unit-tested on every platform).
 //!
 //! With handles, the header and values (the *head*) go in one `WriteFile` and the data in
-//! a second: the receiver adopts the values only once it has read the whole head, so if
-//! the head write fails, the values are still unseen and are closed in the peer
-//! (`DuplicateHandle(DUPLICATE_CLOSE_SOURCE)`). Records without handles go in one write
-//! (two above 64 KiB, to avoid the copy). Record writes wait as long as it takes, whatever
-//! the timeout or nonblocking mode: a cancelled pipe write does not say how much of it was
-//! read, and a cut record would put the stream out of step.
+//! a second: the receiver pulls the values only once it has read the whole head, so if
+//! the head write fails, the values are still unseen and the sender closes its copies.
+//! Records without handles go in one write (two above 64 KiB, to avoid the copy). Record
+//! writes wait as long as it takes, whatever the timeout or nonblocking mode: a cancelled
+//! pipe write does not say how much of it was read, and a cut record would put the stream
+//! out of step.
 //!
 //! The receiving state (a head read in part, data still to come) lives in [`Records`],
 //! shared by the clones of a stream, so a read that times out loses nothing, and plain
 //! reads can take the rest of a record's data.
 
+use super::handoff::{self, Source};
 use super::Stream;
 use crate::sys::record::{self, Header, HEADER};
 use std::io;
-use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, FromRawHandle, OwnedHandle};
-use std::ptr;
+use std::os::windows::io::{AsHandle, BorrowedHandle, OwnedHandle};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use windows_sys::Win32::Foundation::{
-    DuplicateHandle, DUPLICATE_CLOSE_SOURCE, ERROR_BROKEN_PIPE, ERROR_NO_DATA,
-    ERROR_PIPE_NOT_CONNECTED, HANDLE,
-};
-use windows_sys::Win32::System::Pipes::PeekNamedPipe;
-use windows_sys::Win32::System::Threading::{GetCurrentProcessId, OpenProcess, PROCESS_DUP_HANDLE};
 
 /// The most handles one call sends or receives: Linux's `SCM_MAX_FD`, the same on every
 /// platform so programs stay portable.
@@ -47,9 +42,12 @@ pub(crate) struct Records {
     recv: Mutex<RecvState>,
     /// Serialises record writes, so that a head and its data stay together.
     send: Mutex<()>,
-    /// The peer process (`PROCESS_DUP_HANDLE`) and its id, opened on the first send with
-    /// handles and kept, so that the id cannot be reused by another process meanwhile.
-    peer: OnceLock<(OwnedHandle, u32)>,
+    /// Whether the other end was opened by this process (sending: park the copies), asked
+    /// on the first send with handles.
+    peer_is_here: OnceLock<bool>,
+    /// Where received handles come from, found on the first record with handles; an opened
+    /// process stays open, so that its id cannot be reused meanwhile.
+    source: OnceLock<Source>,
 }
 
 #[derive(Debug, Default)]
@@ -87,33 +85,6 @@ fn malformed(st: &mut RecvState, why: String) -> io::Error {
     );
     st.broken = Some(why);
     err
-}
-
-/// `DuplicateHandle(DUPLICATE_SAME_ACCESS)` into `peer`, not inheritable: the new value.
-fn duplicate_into(peer: HANDLE, h: BorrowedHandle<'_>) -> io::Result<u64> {
-    // SAFETY: `peer` was opened with PROCESS_DUP_HANDLE (`peer_process`).
-    let new = unsafe { super::ends::duplicate_into(peer, h) }?;
-    Ok(new as usize as u64)
-}
-
-/// `DuplicateHandle(DUPLICATE_CLOSE_SOURCE)` with no target: closes handles this process
-/// duplicated into `peer` and the peer has not seen.
-fn close_in_peer(peer: HANDLE, values: &[u64]) {
-    for &v in values {
-        // SAFETY: `v` was made by `duplicate_into` for `peer`, which does not know it (its
-        // record head was never written whole), so nothing there uses or closes it.
-        unsafe {
-            DuplicateHandle(
-                peer,
-                v as usize as HANDLE,
-                ptr::null_mut(),
-                ptr::null_mut(),
-                0,
-                0,
-                DUPLICATE_CLOSE_SOURCE,
-            )
-        };
-    }
 }
 
 impl Stream {
@@ -156,29 +127,18 @@ impl Stream {
             }
             return Ok(data.len());
         }
-        let (peer, pid) = self.peer_process()?;
-        header.pid = pid;
-        let mut values = Vec::with_capacity(handles.len());
-        for (i, h) in handles.iter().enumerate() {
-            match duplicate_into(peer, *h) {
-                Ok(v) => values.push(v),
-                Err(e) => {
-                    close_in_peer(peer, &values);
-                    return Err(io::Error::new(
-                        e.kind(),
-                        format!("cannot pass handle #{i} to process {pid} (DuplicateHandle): {e}"),
-                    ));
-                }
-            }
-        }
+        header.pid = handoff::this_process();
+        let copies = handoff::duplicate_all(handles)?;
+        let local = self.peer_is_here()?;
+        let values = handoff::give_up(copies, local);
         let mut head = header.encode().to_vec();
         head.extend(record::encode_values(&values));
         if let Err(e) = self.write_whole(&head) {
             // The head did not reach the pipe whole: the peer cannot have taken the values.
-            close_in_peer(peer, &values);
+            handoff::take_back(&values, local);
             return Err(io::Error::new(
                 e.kind(),
-                format!("cannot send handles: {e} (the duplicates were closed in the peer)"),
+                format!("cannot send handles: {e} (the duplicates were closed)"),
             ));
         }
         self.write_whole(data).map_err(|e| {
@@ -205,14 +165,13 @@ impl Stream {
         Ok(())
     }
 
-    /// The peer process and its id (opened once): `GetNamedPipe{Client,Server}ProcessId`,
-    /// `OpenProcess(PROCESS_DUP_HANDLE)`, then `PeekNamedPipe` to check the pipe is still
-    /// connected, so the id was not that of a peer gone and reused meanwhile.
-    fn peer_process(&self) -> io::Result<(HANDLE, u32)> {
-        if let Some((h, pid)) = self.records.peer.get() {
-            return Ok((h.as_raw_handle(), *pid));
+    /// Whether the other end of the pipe was opened by this process (asked once):
+    /// `GetNamedPipeClientProcessId`/`GetNamedPipeServerProcessId`.
+    fn peer_is_here(&self) -> io::Result<bool> {
+        if let Some(&here) = self.records.peer_is_here.get() {
+            return Ok(here);
         }
-        let pid = self.conn.peer_pid().map_err(|e| {
+        let here = handoff::peer_is_here(self.conn.as_handle(), self.conn.end()?).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!(
@@ -221,48 +180,16 @@ impl Stream {
                 ),
             )
         })?;
-        // SAFETY: plain arguments; a null result is checked.
-        let raw = unsafe { OpenProcess(PROCESS_DUP_HANDLE, 0, pid) };
-        if raw.is_null() {
-            let e = io::Error::last_os_error();
-            return Err(io::Error::new(
-                e.kind(),
-                format!(
-                    "cannot pass handles to process {pid}: OpenProcess(PROCESS_DUP_HANDLE): {e}"
-                ),
-            ));
+        Ok(*self.records.peer_is_here.get_or_init(|| here))
+    }
+
+    /// Where this end receives handles from (found once): see `handoff::Source::of`.
+    fn source(&self) -> io::Result<&Source> {
+        if let Some(source) = self.records.source.get() {
+            return Ok(source);
         }
-        // SAFETY: `raw` is a fresh handle owned by nobody else.
-        let process = unsafe { OwnedHandle::from_raw_handle(raw) };
-        let mut avail = 0u32;
-        // SAFETY: the pipe handle is open; `avail` is valid for writes, the rest is null.
-        let ok = unsafe {
-            PeekNamedPipe(
-                self.conn.as_handle().as_raw_handle(),
-                ptr::null_mut(),
-                0,
-                ptr::null_mut(),
-                &mut avail,
-                ptr::null_mut(),
-            )
-        };
-        if ok == 0 {
-            let e = io::Error::last_os_error();
-            let gone = matches!(
-                e.raw_os_error().map(|c| c as u32),
-                Some(ERROR_BROKEN_PIPE | ERROR_PIPE_NOT_CONNECTED | ERROR_NO_DATA)
-            );
-            return Err(io::Error::new(
-                if gone {
-                    io::ErrorKind::BrokenPipe
-                } else {
-                    e.kind()
-                },
-                format!("cannot pass handles: the peer has closed the pipe (PeekNamedPipe: {e})"),
-            ));
-        }
-        let (h, pid) = self.records.peer.get_or_init(|| (process, pid));
-        Ok((h.as_raw_handle(), *pid))
+        let source = Source::of(self.conn.as_handle(), self.conn.end()?)?;
+        Ok(self.records.source.get_or_init(|| source))
     }
 
     /// Reads one record, or the rest of one (module docs); see
@@ -282,7 +209,7 @@ impl Stream {
         if let Some(why) = &st.broken {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("cannot receive handles: the stream is out of step since a malformed handle record ({why})"),
+                format!("cannot receive handles: the stream is out of step since a handle record that could not be received ({why})"),
             ));
         }
         if st.left == 0 && !self.read_head(&mut st)? {
@@ -309,12 +236,10 @@ impl Stream {
     /// Reads the next record's head (resuming one read in part) and adopts its handles.
     /// `Ok(false)`: end of file before the record.
     fn read_head(&self, st: &mut RecvState) -> io::Result<bool> {
-        // SAFETY: GetCurrentProcessId has no preconditions.
-        let me = unsafe { GetCurrentProcessId() };
         let header = loop {
             let mut want = HEADER;
             if st.head.len() >= HEADER {
-                let header = Header::parse(&st.head, me).map_err(|why| malformed(st, why))?;
+                let header = Header::parse(&st.head).map_err(|why| malformed(st, why))?;
                 want = header.head_len();
                 if st.head.len() == want {
                     break header;
@@ -338,16 +263,40 @@ impl Stream {
         };
         let values = record::parse_values(&st.head[HEADER..]).map_err(|why| malformed(st, why))?;
         st.head.clear();
-        st.handles = values
-            .into_iter()
-            // SAFETY: the header says the peer duplicated these into this process for this
-            // record, so they are open and owned by nobody else here. A peer that lies can
-            // name handles this process already owns: the documented trust model.
-            .map(|v| unsafe { OwnedHandle::from_raw_handle(v as HANDLE) })
-            .collect();
+        if !values.is_empty() {
+            st.handles = self.take_handles(st, header.pid, &values)?;
+        }
         st.left = header.len;
         self.records.in_record.store(true, Ordering::Release);
         Ok(true)
+    }
+
+    /// Pulls a record's handles from the pipe's peer process (module `handoff`): all or
+    /// none. Any failure leaves the stream out of step (the record's data is not read).
+    fn take_handles(
+        &self,
+        st: &mut RecvState,
+        sender: u32,
+        values: &[usize],
+    ) -> io::Result<Vec<OwnedHandle>> {
+        let source = match self.source() {
+            Ok(source) => source,
+            Err(e) => {
+                st.broken = Some(e.to_string());
+                return Err(e);
+            }
+        };
+        if sender != source.pid() {
+            return Err(malformed(
+                st,
+                format!(
+                    "it says its handles are in process {sender}, but the process at the other \
+                     end of the pipe is {}",
+                    source.pid()
+                ),
+            ));
+        }
+        source.take(values).map_err(|why| malformed(st, why))
     }
 
     /// One `ReadFile` of the current record's data, at most `buf.len()` bytes.

@@ -12,14 +12,16 @@
 //! - `conn` and `acceptor`: a connected end and a listening name, shared by local sockets
 //!   (`listener`, `stream`), message local sockets (`message`: the same pipes read in
 //!   message mode) and `os::windows::named_pipe`.
-//! - `handles`: passing handles with the bytes of a local socket stream (duplicated into
-//!   the peer process, their values sent in a framed record); also named `ancillary`, the
-//!   name the backend contract and the Unix backend use.
+//! - `handles`: passing handles with the bytes of a local socket stream (duplicated within
+//!   the sender, their values sent in a framed record, pulled out by the receiver:
+//!   `handoff`); also named `ancillary`, the name the backend contract and the Unix backend
+//!   use.
 
 pub(crate) mod acceptor;
 pub(crate) mod conn;
 pub(crate) mod ends;
 pub(crate) mod handles;
+mod handoff;
 pub(crate) mod instance;
 mod listener;
 mod message;
