@@ -745,3 +745,74 @@ fn names_that_leave_the_machine_or_the_pipe_namespace_are_invalid_input() {
     (&server).read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"ok");
 }
+
+/// Issue 10 item 14: creating the next instance after an accept fails (fault injected).
+/// `accept` reports it, naming the pipe, and keeps the connected client, so the listener
+/// still holds an instance: a second server cannot take the name, even after the client
+/// has gone. The next `accept` creates the instance and hands the kept client out, and the
+/// listener goes on as before. (Before: the error was dropped, the client handed out and
+/// the listener left with no instance; once the client closed, the name was free.)
+#[test]
+fn failed_next_instance_is_reported_and_the_name_stays_taken() {
+    use localipc::os::windows::__fail_pipe_instances;
+    use localipc::os::windows::named_pipe::PipeListener;
+    let _w = watchdog(
+        "failed_next_instance_is_reported_and_the_name_stays_taken",
+        30,
+    );
+    let name = unique("next-instance");
+    let listener = LocalSocketListener::bind(name.as_str()).unwrap();
+    let squat = || {
+        let err =
+            LocalSocketListener::bind(name.as_str()).expect_err("a second server took the name");
+        assert_eq!(err.kind(), ErrorKind::AddrInUse, "{err}");
+        let err =
+            PipeListener::create(name.as_str()).expect_err("a second pipe server took the name");
+        assert_eq!(err.kind(), ErrorKind::AddrInUse, "{err}");
+    };
+
+    __fail_pipe_instances(name.as_str(), 1).unwrap();
+    let client = LocalSocketStream::connect(name.as_str()).unwrap();
+    (&client).write_all(b"one").unwrap();
+    let err = listener
+        .accept()
+        .expect_err("the failed instance was not reported");
+    assert!(err.to_string().contains(&name), "{err}");
+    assert!(err.to_string().contains("next instance"), "{err}");
+    drop(client);
+    squat();
+
+    // Recovered: the kept client (gone since, its bytes still there), then new clients.
+    let kept = listener.accept().unwrap();
+    let mut got = Vec::new();
+    (&kept).read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"one");
+    drop(kept);
+    for round in 0..3u8 {
+        let client = LocalSocketStream::connect(name.as_str()).unwrap();
+        (&client).write_all(&[round]).unwrap();
+        let server = listener.accept().unwrap();
+        let mut byte = [0];
+        (&server).read_exact(&mut byte).unwrap();
+        assert_eq!(byte[0], round);
+    }
+    squat();
+
+    // Twice in a row, nonblocking: still reported each time, then recovered.
+    listener.set_nonblocking(true).unwrap();
+    __fail_pipe_instances(name.as_str(), 2).unwrap();
+    let client = LocalSocketStream::connect(name.as_str()).unwrap();
+    for _ in 0..2 {
+        let err = listener
+            .accept()
+            .expect_err("the failed instance was not reported");
+        assert_ne!(err.kind(), ErrorKind::WouldBlock, "{err}");
+        squat();
+    }
+    let server = listener.accept().unwrap();
+    (&client).write_all(b"x").unwrap();
+    let mut byte = [0];
+    (&server).read_exact(&mut byte).unwrap();
+    let err = listener.accept().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::WouldBlock, "{err}");
+}

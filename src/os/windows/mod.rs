@@ -8,3 +8,18 @@
 
 mod local_socket;
 pub mod named_pipe;
+
+/// Fault injection for tests, not part of the API: the next `count` pipe instances this
+/// process adds to the pipe of `name` (local socket name rules; not a first instance, as
+/// `bind` creates) fail as if `CreateNamedPipeW` had
+/// failed with `ERROR_NO_SYSTEM_RESOURCES`. Costs creating an instance one atomic load
+/// while never used; nothing on reads or writes.
+#[doc(hidden)]
+pub fn __fail_pipe_instances<'a>(
+    name: impl crate::local_socket::ToLocalSocketName<'a>,
+    count: u32,
+) -> std::io::Result<()> {
+    let path = crate::sys::name::pipe_path(&name.to_local_socket_name()?)?;
+    crate::sys::instance::fail_next_instances(path, count);
+    Ok(())
+}

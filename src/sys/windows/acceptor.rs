@@ -1,5 +1,10 @@
 //! The listening side of a pipe, shared by local sockets and `os::windows::named_pipe`:
 //! one instance always pending, `ConnectNamedPipe` kept in flight across nonblocking calls.
+//!
+//! The acceptor holds an instance at every moment of its life, so the pipe — and with it the
+//! name — exists as long as the listener does: nobody else can create a pipe of that name
+//! meanwhile, and an instance this acceptor adds (`CreateNamedPipeW` without
+//! `FILE_FLAG_FIRST_PIPE_INSTANCE`) is always one of its own pipe, never of a squatter's.
 
 use super::instance::{create_instance, PipeSpec};
 use super::overlapped::{self, in_flight};
@@ -25,9 +30,11 @@ pub(crate) struct Acceptor {
 
 /// The instance clients connect to next, and the `ConnectNamedPipe` call on it.
 struct State {
-    /// `None` only if creating the next instance failed after an accept; the next accept
-    /// tries again.
-    instance: Option<OwnedHandle>,
+    /// Always present: an accepted instance is handed out only once its successor exists.
+    instance: OwnedHandle,
+    /// A client is connected on `instance`, but creating the next instance failed: the
+    /// next `accept` creates it and then hands this one out.
+    connected: bool,
     /// Boxed so its address stays put while the kernel holds it; `hEvent` is `event`.
     ov: Box<OVERLAPPED>,
     /// Owns the event `ov.hEvent` names; closed after the OVERLAPPED is done with.
@@ -73,7 +80,8 @@ impl Acceptor {
             spec,
             nonblocking: AtomicBool::new(false),
             state: Mutex::new(State {
-                instance: Some(instance),
+                instance,
+                connected: false,
                 ov,
                 _event: event,
                 listening: false,
@@ -109,55 +117,60 @@ impl Acceptor {
 
     /// Waits for a client (or, nonblocking, fails with `WouldBlock` if none is waiting) and
     /// returns the connected instance, after creating the next instance so that clients can
-    /// keep connecting.
+    /// keep connecting and the name stays taken.
     ///
     /// `ConnectNamedPipe` (overlapped): `ERROR_PIPE_CONNECTED` is a success (the client came
     /// first); `ERROR_NO_DATA` means a client came and already left: that instance is
     /// discarded (replaced by a fresh one from `CreateNamedPipeW`, or failing that reset with
     /// `DisconnectNamedPipe`) and the wait goes on, with no error and no spin. Once a client
     /// is connected, `CreateNamedPipeW` makes the next instance before the connected one is
-    /// handed out. If that fails, the client is still handed out and the next `accept` tries
-    /// again.
+    /// handed out. If that fails, this call returns that error (naming the pipe) and keeps
+    /// the connected instance, so the listener is never without one; the next call creates
+    /// the next instance first and, if that works, returns the client kept.
     pub(crate) fn accept(&self) -> io::Result<OwnedHandle> {
         let nonblocking = self.nonblocking.load(Ordering::Relaxed);
         let mut st = self.lock(nonblocking)?;
-        loop {
-            if st.instance.is_none() {
-                st.instance = Some(create_instance(&self.path, &self.spec, false)?);
-            }
+        while !st.connected {
             match self.step(&mut st, nonblocking)? {
                 Step::Pending => return Err(io::ErrorKind::WouldBlock.into()),
-                Step::Gone => {
-                    // Discard the instance: a fresh one first (so that one always exists),
-                    // then the old one is closed. Only if that fails, reset the old one.
-                    match create_instance(&self.path, &self.spec, false) {
-                        Ok(fresh) => st.instance = Some(fresh),
-                        Err(e) => {
-                            let h = st.instance.as_ref().map(|h| h.as_raw_handle());
-                            // SAFETY: `h` is the open instance; nothing is in flight on it.
-                            let reset = h.is_some_and(|h| unsafe { DisconnectNamedPipe(h) } != 0);
-                            if !reset {
-                                return Err(self.error(e));
-                            }
-                        }
-                    }
-                }
-                Step::Connected => {
-                    let next = create_instance(&self.path, &self.spec, false).ok();
-                    let conn = std::mem::replace(&mut st.instance, next);
-                    return Ok(conn.expect("instance present while connected"));
+                Step::Gone => self.recycle(&mut st)?,
+                Step::Connected => st.connected = true,
+            }
+        }
+        let next = create_instance(&self.path, &self.spec, false).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "accepting on pipe \"{}\": a client is connected, but the next instance \
+                     could not be created ({e}); the listener keeps the client, and the next \
+                     accept hands it out once that instance exists",
+                    super::name::show_path(&self.path)
+                ),
+            )
+        })?;
+        st.connected = false;
+        Ok(std::mem::replace(&mut st.instance, next))
+    }
+
+    /// Discards an instance whose client already left: a fresh one first (so that one always
+    /// exists), then the old one is closed. Only if that fails, the old one is reset
+    /// (`DisconnectNamedPipe`); if that fails too, the error, and the old one stays.
+    fn recycle(&self, st: &mut State) -> io::Result<()> {
+        match create_instance(&self.path, &self.spec, false) {
+            Ok(fresh) => st.instance = fresh,
+            Err(e) => {
+                // SAFETY: `instance` is open; nothing is in flight on it (`step` returned).
+                if unsafe { DisconnectNamedPipe(st.instance.as_raw_handle()) } == 0 {
+                    return Err(self.error(e));
                 }
             }
         }
+        Ok(())
     }
 
     /// Starts `ConnectNamedPipe` if it is not in flight, then waits for it (or not).
     fn step(&self, st: &mut State, nonblocking: bool) -> io::Result<Step> {
-        let h = st
-            .instance
-            .as_ref()
-            .map(|h| h.as_raw_handle())
-            .expect("instance present");
+        let h = st.instance.as_raw_handle();
         if !st.listening {
             st.ov.Internal = 0;
             st.ov.InternalHigh = 0;
@@ -206,9 +219,7 @@ impl State {
     /// `CancelIoEx` on an in-flight `ConnectNamedPipe`, and wait until it has ended.
     fn stop_listening(&mut self) {
         if self.listening {
-            if let Some(h) = &self.instance {
-                overlapped::cancel(h.as_raw_handle(), &self.ov);
-            }
+            overlapped::cancel(self.instance.as_raw_handle(), &self.ov);
             self.listening = false;
         }
     }

@@ -7,11 +7,13 @@ use super::security::SecurityDescriptor;
 use std::io;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use std::ptr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use windows_sys::Win32::Foundation::{
-    ERROR_ACCESS_DENIED, ERROR_BAD_PATHNAME, ERROR_FILE_NOT_FOUND, ERROR_INVALID_NAME,
-    ERROR_PIPE_BUSY, ERROR_SEM_TIMEOUT, GENERIC_READ, GENERIC_WRITE, HANDLE, INVALID_HANDLE_VALUE,
+    SetLastError, ERROR_ACCESS_DENIED, ERROR_BAD_PATHNAME, ERROR_FILE_NOT_FOUND,
+    ERROR_INVALID_NAME, ERROR_NO_SYSTEM_RESOURCES, ERROR_PIPE_BUSY, ERROR_SEM_TIMEOUT,
+    GENERIC_READ, GENERIC_WRITE, HANDLE, INVALID_HANDLE_VALUE,
 };
 use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, FILE_READ_ATTRIBUTES,
@@ -111,6 +113,40 @@ impl PipeSpec {
     }
 }
 
+/// Whether [`FAULTS`] has ever been armed: while not, `create_instance` pays one relaxed
+/// load for the fault hook and nothing else.
+static FAULTS_ARMED: AtomicBool = AtomicBool::new(false);
+/// Pipe paths (NUL-terminated UTF-16) whose next `create_instance` calls fail, and how many.
+static FAULTS: Mutex<Vec<(Vec<u16>, u32)>> = Mutex::new(Vec::new());
+
+/// Fault injection for tests (`os::windows::__fail_pipe_instances`): the next `count` calls
+/// of [`create_instance`] for `path` that add an instance (not a first one) fail as if `CreateNamedPipeW` had failed with
+/// `ERROR_NO_SYSTEM_RESOURCES`.
+pub(crate) fn fail_next_instances(path: Vec<u16>, count: u32) {
+    let mut faults = FAULTS.lock().unwrap_or_else(|p| p.into_inner());
+    faults.retain(|(p, _)| *p != path);
+    if count > 0 {
+        faults.push((path, count));
+    }
+    FAULTS_ARMED.store(true, Ordering::Release);
+}
+
+/// Whether an injected fault is due for `path` (and uses it up).
+fn injected_fault(path: &[u16]) -> bool {
+    if !FAULTS_ARMED.load(Ordering::Relaxed) {
+        return false;
+    }
+    let mut faults = FAULTS.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(at) = faults.iter().position(|(p, _)| p == path) else {
+        return false;
+    };
+    faults[at].1 -= 1;
+    if faults[at].1 == 0 {
+        faults.swap_remove(at);
+    }
+    true
+}
+
 /// `CreateNamedPipeW` for one more instance of the pipe at `path` (NUL-terminated UTF-16),
 /// always overlapped; with `first`, also `FILE_FLAG_FIRST_PIPE_INSTANCE`, so that it fails
 /// if the pipe exists already, whoever created it.
@@ -138,19 +174,25 @@ pub(crate) fn create_instance(
     }
     let attrs = spec.security.as_ref().map(|sd| sd.attributes());
     let attrs_ptr = attrs.as_ref().map_or(ptr::null(), |a| a as *const _);
-    // SAFETY: `path` is NUL-terminated; `attrs` (if any) points at a descriptor that `spec`
-    // keeps alive for the duration of the call.
-    let h = unsafe {
-        CreateNamedPipeW(
-            path.as_ptr(),
-            open_mode,
-            pipe_mode,
-            spec.max_instances,
-            spec.buffer_size,
-            spec.buffer_size,
-            0,
-            attrs_ptr,
-        )
+    let h = if !first && injected_fault(path) {
+        // SAFETY: sets this thread's last-error value, read just below.
+        unsafe { SetLastError(ERROR_NO_SYSTEM_RESOURCES) };
+        INVALID_HANDLE_VALUE
+    } else {
+        // SAFETY: `path` is NUL-terminated; `attrs` (if any) points at a descriptor that
+        // `spec` keeps alive for the duration of the call.
+        unsafe {
+            CreateNamedPipeW(
+                path.as_ptr(),
+                open_mode,
+                pipe_mode,
+                spec.max_instances,
+                spec.buffer_size,
+                spec.buffer_size,
+                0,
+                attrs_ptr,
+            )
+        }
     };
     if h == INVALID_HANDLE_VALUE {
         let e = io::Error::last_os_error();
