@@ -178,6 +178,16 @@ pub async fn tokio_round_trip(name: &str) -> io::Result<(String, u32, u32)> {
     };
     let client = async {
         let conn = LocalSocketStream::connect(name).await?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::io::AsRawFd;
+            assert!(conn.as_raw_fd() >= 0);
+        }
+        #[cfg(windows)]
+        {
+            use std::os::windows::io::AsRawHandle;
+            assert!(!conn.as_raw_handle().is_null());
+        }
         let client_saw = conn.peer_pid()?;
         let (reader, mut writer) = conn.into_split();
         let mut reader = BufReader::new(reader);

@@ -59,3 +59,23 @@ impl FromRawHandle for LocalSocketStream {
         Self::from(unsafe { OwnedHandle::from_raw_handle(handle) })
     }
 }
+
+/// `AsHandle`/`AsRawHandle` on the async stream, as tokio's own pipe types have (and as
+/// `interprocess` 1.x's tokio stream had `AsRawHandle`).
+#[cfg(feature = "tokio")]
+mod tokio_conv {
+    use crate::local_socket::tokio::LocalSocketStream;
+    use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, RawHandle};
+
+    impl AsHandle for LocalSocketStream {
+        fn as_handle(&self) -> BorrowedHandle<'_> {
+            self.inner.as_handle()
+        }
+    }
+
+    impl AsRawHandle for LocalSocketStream {
+        fn as_raw_handle(&self) -> RawHandle {
+            self.inner.as_handle().as_raw_handle()
+        }
+    }
+}
