@@ -67,9 +67,10 @@ impl LocalSocketListener {
         })
     }
 
-    /// An endless iterator of [`accept`](Self::accept) results.
+    /// An endless iterator of [`accept`](Self::accept) results (the same as
+    /// `Incoming::from(&listener)`).
     pub fn incoming(&self) -> Incoming<'_> {
-        Incoming { listener: self }
+        Incoming::from(self)
     }
 
     /// Moves `accept` into or out of nonblocking mode. Streams already accepted are not
@@ -78,7 +79,8 @@ impl LocalSocketListener {
         self.inner.set_nonblocking(nonblocking)
     }
 
-    /// The name this listener was bound to.
+    /// The name this listener was bound to. For one made from a descriptor (Unix,
+    /// `From<OwnedFd>`), the name `getsockname` reports, or an empty path if it has none.
     pub fn local_name(&self) -> LocalSocketName<'_> {
         self.inner.name().borrow()
     }
@@ -112,6 +114,13 @@ impl Iterator for Incoming<'_> {
 }
 
 impl FusedIterator for Incoming<'_> {}
+
+impl<'a> From<&'a LocalSocketListener> for Incoming<'a> {
+    /// The same as [`LocalSocketListener::incoming`] (the conversion `interprocess` 1.x has).
+    fn from(listener: &'a LocalSocketListener) -> Self {
+        Self { listener }
+    }
+}
 
 /// Options for creating a [`LocalSocketListener`], in the manner of tokio's `ServerOptions`.
 ///

@@ -54,6 +54,8 @@
 //!   Windows' default one applies: full control for LocalSystem, administrators and the
 //!   creator owner, read-only access for Everyone and anonymous — so other users cannot open
 //!   the pipe for reading and writing, which local sockets need.
+//!
+#![doc = include_str!("porting.md")]
 
 mod handles;
 mod listener;

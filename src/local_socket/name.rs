@@ -60,6 +60,15 @@ impl<'a> LocalSocketName<'a> {
         Ok(name)
     }
 
+    /// A name as the OS reported it (a bound socket's address), taken as it is, unchecked.
+    #[cfg(unix)]
+    pub(crate) fn from_os(inner: std::ffi::OsString, namespaced: bool) -> LocalSocketName<'static> {
+        LocalSocketName {
+            inner: Cow::Owned(inner),
+            namespaced,
+        }
+    }
+
     fn validate(&self) -> io::Result<()> {
         let bytes = self.inner.as_encoded_bytes();
         if bytes.is_empty() {
@@ -80,13 +89,14 @@ impl<'a> LocalSocketName<'a> {
         Ok(())
     }
 
-    /// Whether this is a namespaced name (not a filesystem path).
-    pub fn is_namespaced(&self) -> bool {
+    /// Whether this is a namespaced name (not a filesystem path). A `const fn`, as in
+    /// `interprocess` 1.x.
+    pub const fn is_namespaced(&self) -> bool {
         self.namespaced
     }
 
-    /// Whether this is a filesystem path.
-    pub fn is_path(&self) -> bool {
+    /// Whether this is a filesystem path. A `const fn`, as in `interprocess` 1.x.
+    pub const fn is_path(&self) -> bool {
         !self.namespaced
     }
 
@@ -98,6 +108,21 @@ impl<'a> LocalSocketName<'a> {
     /// The name as the OS sees it, as an owned string.
     pub fn into_inner(self) -> OsString {
         self.inner.into_owned()
+    }
+
+    /// The name as the OS sees it, as the [`Cow`] it is kept in (borrowed where it was
+    /// borrowed).
+    ///
+    /// ```
+    /// use localipc::local_socket::ToLocalSocketName;
+    /// use std::borrow::Cow;
+    ///
+    /// let name = "@my-daemon".to_local_socket_name()?;
+    /// assert!(matches!(name.inner_cow(), Cow::Borrowed(s) if *s == "my-daemon"));
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub const fn inner_cow(&self) -> &Cow<'a, OsStr> {
+        &self.inner
     }
 
     /// The name as the OS sees it, borrowed where it was borrowed.
@@ -123,16 +148,27 @@ impl<'a> LocalSocketName<'a> {
 
     /// Whether this kind of name can be used on this system ([`NameTypeSupport::query`]).
     pub fn is_supported(&self) -> bool {
-        self.is_supported_by(NameTypeSupport::query())
+        self.is_supported_in_nts_type(NameTypeSupport::query())
     }
 
     /// Whether this kind of name can be used on every system of this OS family
-    /// ([`NameTypeSupport::ALWAYS_AVAILABLE`]).
-    pub fn is_always_supported(&self) -> bool {
-        self.is_supported_by(NameTypeSupport::ALWAYS_AVAILABLE)
+    /// ([`NameTypeSupport::ALWAYS_AVAILABLE`]). A `const fn`, as in `interprocess` 1.x.
+    pub const fn is_always_supported(&self) -> bool {
+        self.is_supported_in_nts_type(NameTypeSupport::ALWAYS_AVAILABLE)
     }
 
-    fn is_supported_by(&self, support: NameTypeSupport) -> bool {
+    /// Whether this kind of name is one that `support` includes (the name `interprocess` 1.x
+    /// gave this check).
+    ///
+    /// ```
+    /// use localipc::local_socket::{NameTypeSupport, ToLocalSocketName};
+    ///
+    /// let name = "@my-daemon".to_local_socket_name()?;
+    /// assert!(name.is_supported_in_nts_type(NameTypeSupport::Both));
+    /// assert!(!name.is_supported_in_nts_type(NameTypeSupport::OnlyPaths));
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub const fn is_supported_in_nts_type(&self, support: NameTypeSupport) -> bool {
         if self.namespaced {
             support.namespace_supported()
         } else {
@@ -147,7 +183,7 @@ impl<'a> LocalSocketName<'a> {
     }
 
     fn check_supported_by(&self, support: NameTypeSupport) -> io::Result<()> {
-        if self.is_supported_by(support) {
+        if self.is_supported_in_nts_type(support) {
             return Ok(());
         }
         let (what, instead) = if self.namespaced {

@@ -7,9 +7,13 @@
 //! driver, for [`ConnectOptions::timeout`](super::ConnectOptions::timeout)); outside one they
 //! return an error instead of panicking.
 //!
-//! With the feature `futures-io`, the streams and their halves also implement
-//! `futures_io::AsyncRead`/`AsyncWrite`, for tasks on other executors (smol, async-std); the
-//! streams still need a tokio runtime alive somewhere for their reactor.
+//! With the feature `futures-io` (or its 1.x-style alias `tokio_support`), the streams and
+//! their halves also implement `futures_io::AsyncRead`/`AsyncWrite`, for tasks on other
+//! executors (smol, async-std); the streams still need a tokio runtime alive somewhere for
+//! their reactor. There, `close()` on a [`LocalSocketStream`] shuts down both directions (as
+//! `interprocess` 1.2.1 did), while on `&LocalSocketStream` and the write halves it shuts
+//! down writing only, like tokio's `shutdown()`. Importing both families' extension traits in
+//! one module makes their methods ambiguous; see [`LocalSocketStream`] for the fix.
 //!
 //! # Windows: when a dropped stream really closes
 //! tokio's named pipes always keep an overlapped read in flight, into a buffer of their own.

@@ -69,6 +69,11 @@ impl OwnedReadHalf {
         Ok(Arc::try_unwrap(self.stream).expect("the two halves were the only owners"))
     }
 
+    /// The peer's process id; see [`LocalSocketStream::peer_pid`].
+    pub fn peer_pid(&self) -> io::Result<u32> {
+        self.stream.peer_pid()
+    }
+
     /// The peer's credentials.
     pub fn peer_creds(&self) -> io::Result<PeerCreds> {
         self.stream.peer_creds()
@@ -79,6 +84,11 @@ impl OwnedWriteHalf {
     /// Puts the stream back together; see [`OwnedReadHalf::reunite`].
     pub fn reunite(self, other: OwnedReadHalf) -> Result<LocalSocketStream, ReuniteError> {
         other.reunite(self)
+    }
+
+    /// The peer's process id; see [`LocalSocketStream::peer_pid`].
+    pub fn peer_pid(&self) -> io::Result<u32> {
+        self.stream.peer_pid()
     }
 
     /// The peer's credentials.

@@ -13,6 +13,42 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 ///
 /// [`AsyncWrite::poll_shutdown`] is a real half-close: the peer reads end of file, and this
 /// side can still read.
+///
+/// With the feature `futures-io` (or `tokio_support`) it also implements
+/// `futures_io::AsyncRead`/`AsyncWrite`, as `interprocess` 1.x's tokio stream did (that one
+/// had only those). The two families have extension traits with the same method names, so
+/// a module that imports both (`tokio::io::AsyncReadExt` and `futures::AsyncReadExt`) gets
+/// error E0034, "multiple applicable items in scope", on `conn.read(..)`. The fix is one line:
+/// import one family's extension traits per module (for code ported from 1.x, keep its
+/// `futures` import and drop tokio's), or call the method through its trait,
+/// `futures::AsyncReadExt::read(&mut conn, &mut buf)`.
+#[cfg_attr(
+    feature = "futures-io",
+    doc = r#"
+```compile_fail,E0034
+use futures_lite::AsyncReadExt;
+use tokio::io::AsyncReadExt as _;
+
+async fn ambiguous(mut conn: localipc::local_socket::tokio::LocalSocketStream) {
+    let mut buf = [0; 4];
+    conn.read(&mut buf).await.unwrap(); // error[E0034]: multiple applicable items in scope
+}
+```
+
+```
+use futures_lite::AsyncReadExt;
+use tokio::io::AsyncWriteExt;
+
+async fn fixed(mut conn: localipc::local_socket::tokio::LocalSocketStream) -> std::io::Result<()> {
+    let mut buf = [0; 4];
+    conn.read(&mut buf).await?; // only futures' AsyncReadExt is in scope for `read`
+    conn.write_all(b"pong").await?; // tokio's, the only AsyncWriteExt in scope
+    tokio::io::AsyncReadExt::read(&mut conn, &mut buf).await?; // or name the trait
+    Ok(())
+}
+```
+"#
+)]
 #[derive(Debug)]
 pub struct LocalSocketStream {
     pub(crate) inner: sys::tokio::Stream,

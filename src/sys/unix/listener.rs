@@ -115,6 +115,18 @@ impl Listener {
         }
         OwnedFd::from(sock)
     }
+
+    /// Takes over a listening socket made elsewhere; its name is what `getsockname` says.
+    /// It has no socket file of its own: nothing is removed on drop.
+    pub(crate) fn from_fd(fd: OwnedFd) -> Self {
+        let sock = UnixListener::from(fd);
+        let name = super::name::bound_name(&sock);
+        Self {
+            sock,
+            name,
+            file: None,
+        }
+    }
 }
 
 impl AsFd for Listener {

@@ -1,10 +1,11 @@
 //! Name rules on Unix: `@name` is namespaced, anything else is a path.
 
-use crate::local_socket::NameTypeSupport;
+use crate::local_socket::{LocalSocketName, NameTypeSupport};
 use std::borrow::Cow;
 use std::ffi::{CStr, OsStr};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::UnixListener;
 
 /// Splits off a leading `@`: `@name` is namespaced, everything else is a path.
 pub(crate) fn classify(s: Cow<'_, OsStr>) -> (Cow<'_, OsStr>, bool) {
@@ -38,6 +39,29 @@ pub(crate) const NAME_TYPE_ALWAYS_AVAILABLE: NameTypeSupport = NameTypeSupport::
 /// Same as [`NAME_TYPE_ALWAYS_AVAILABLE`]: every Linux since 2.2 has the abstract namespace.
 pub(crate) fn name_type_support() -> NameTypeSupport {
     NAME_TYPE_ALWAYS_AVAILABLE
+}
+
+/// The name `sock` is bound to, as the OS reports it (`getsockname`, via std): its path, or
+/// on Linux and Android its abstract name. A socket with no address (or whose address
+/// cannot be read) gets an empty path.
+pub(crate) fn bound_name(sock: &UnixListener) -> LocalSocketName<'static> {
+    let Ok(addr) = sock.local_addr() else {
+        return LocalSocketName::from_os(OsStr::new("").to_owned(), false);
+    };
+    if let Some(path) = addr.as_pathname() {
+        return LocalSocketName::from_os(path.as_os_str().to_owned(), false);
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        #[cfg(target_os = "android")]
+        use std::os::android::net::SocketAddrExt;
+        #[cfg(target_os = "linux")]
+        use std::os::linux::net::SocketAddrExt;
+        if let Some(name) = addr.as_abstract_name() {
+            return LocalSocketName::from_os(OsStr::from_bytes(name).to_owned(), true);
+        }
+    }
+    LocalSocketName::from_os(OsStr::new("").to_owned(), false)
 }
 
 /// Limits worth knowing on this platform, for `localipc probe`.

@@ -219,6 +219,12 @@ impl Stream {
         Poll::Ready(sysio::shutdown(self.as_fd(), Shutdown::Write))
     }
 
+    /// `shutdown(SHUT_RD)`: later reads return end of file (and the peer's writes fail).
+    #[cfg(feature = "futures-io")]
+    pub(crate) fn shutdown_read(&self) -> io::Result<()> {
+        sysio::shutdown(self.as_fd(), Shutdown::Read)
+    }
+
     pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
         super::creds::peer_creds(self.as_fd())
     }

@@ -262,6 +262,14 @@ impl Stream {
         Poll::Ready(Ok(()))
     }
 
+    /// No OS call (named pipes have no half-close): later reads return end of file, as the
+    /// sync `shutdown(Shutdown::Read)`.
+    #[cfg(feature = "futures-io")]
+    pub(crate) fn shutdown_read(&self) -> io::Result<()> {
+        self.eof.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// `GetNamedPipeClientProcessId` / `GetNamedPipeServerProcessId`.
     pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
         let pid = super::ends::peer_pid_of(self.as_handle(), self.end)?;
