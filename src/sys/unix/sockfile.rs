@@ -75,8 +75,9 @@ struct Parent {
 
 impl Parent {
     /// Splits `path` into directory and file name and opens the directory
-    /// (`open(O_RDONLY | O_DIRECTORY | O_CLOEXEC)`; `EACCES` leaves it unopened).
-    fn open(path: &OsStr) -> io::Result<Self> {
+    /// (`open(O_RDONLY | O_DIRECTORY | O_CLOEXEC)`; `EACCES`, or with `lenient` any failure,
+    /// leaves it unopened).
+    fn open(path: &OsStr, lenient: bool) -> io::Result<Self> {
         let bytes = path.as_bytes();
         let (dir, file) = match bytes.iter().rposition(|&b| b == b'/') {
             Some(0) => (&b"/"[..], &bytes[1..]),
@@ -94,6 +95,7 @@ impl Parent {
         let fd = match rfs::openat(CWD, &dir, flags, Mode::empty()) {
             Ok(fd) => Some(fd),
             Err(Errno::ACCESS) => None,
+            Err(_) if lenient => None,
             Err(e) => return Err(e.into()),
         };
         Ok(Self {
@@ -302,7 +304,8 @@ pub(crate) fn bind_path(
     listen: impl FnOnce() -> io::Result<()>,
 ) -> io::Result<SocketFile> {
     let public = SockAddr::new(name)?; // the path fits in sun_path (else InvalidInput)
-    let parent = Parent::open(name.inner()).map_err(|e| err_with_name(e, "binding", name))?;
+    let parent =
+        Parent::open(name.inner(), false).map_err(|e| err_with_name(e, "binding", name))?;
     let private = PrivateDir::create(&parent).map_err(|e| err_with_name(e, "binding", name))?;
     bind_private(fd, &private, name)?;
     if let Some(mode) = mode {
@@ -482,8 +485,9 @@ impl SocketFile {
 }
 
 impl Drop for SocketFile {
-    /// Under the directory's `flock` (as `bind` takes it; without it if it cannot be had
-    /// within a second): `fstatat`, then `unlinkat` if the path still holds our inode.
+    /// Under the directory's `flock` (as `bind` takes it; without it if the directory cannot
+    /// be opened or the lock had within a second): `fstatat`, then `unlinkat` if the path
+    /// still holds our inode.
     ///
     /// Must run while the listening socket is still open: the open socket keeps its inode
     /// alive, so no later file can have the same device and inode, and a reclaiming binder's
@@ -495,7 +499,8 @@ impl Drop for SocketFile {
         let mut path = self.dir.clone().into_os_string().into_vec();
         path.push(b'/');
         path.extend_from_slice(self.file.as_bytes());
-        let Ok(parent) = Parent::open(OsStr::from_bytes(&path)) else {
+        // Lenient: out of descriptors (say), the file is still removed, by path.
+        let Ok(parent) = Parent::open(OsStr::from_bytes(&path), true) else {
             return;
         };
         let _lock = parent.lock();
