@@ -275,3 +275,47 @@ fn mode_is_never_applied_through_a_swapped_in_symlink() {
         assert_eq!(changed, 0, "the victim's mode was changed {changed} times");
     });
 }
+
+/// A directory its user may write and search but not read (`0300`) cannot be opened for
+/// the `flock` that serialises reclaim: binding a fresh path there works, but an existing
+/// (even stale) socket file is never replaced, and no temporary directory is left behind.
+#[test]
+fn unreadable_directory_binds_but_never_replaces() {
+    if run_role() {
+        return;
+    }
+    if !is_root() {
+        eprintln!("note: not root, so no second user to try");
+        return;
+    }
+    let test = "unreadable_directory_binds_but_never_replaces";
+    bounded(LIMIT, move || {
+        let dir = TestDir::new("wxdir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let wx = dir.join("wx");
+        std::fs::create_dir(&wx).unwrap();
+        std::os::unix::fs::chown(&wx, Some(NOBODY), Some(NOBODY)).unwrap();
+        std::fs::set_permissions(&wx, std::fs::Permissions::from_mode(0o300)).unwrap();
+        let as_nobody = |path: &std::path::Path| {
+            let mut peer = Peer::spawn_with(test, "bind", path.to_str().unwrap(), |cmd| {
+                cmd.uid(NOBODY).gid(NOBODY);
+            });
+            let r = peer.expect("RESULT ");
+            peer.wait();
+            r
+        };
+        assert_eq!(as_nobody(&wx.join("fresh.sock")), "ok");
+        let stale = wx.join("stale.sock");
+        drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+        let result = as_nobody(&stale);
+        assert!(result.starts_with("AddrInUse "), "{result}");
+        assert!(result.contains("without a lock"), "{result}");
+        let left: Vec<_> = std::fs::read_dir(&wx)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, [std::ffi::OsString::from("stale.sock")]);
+        std::fs::remove_file(&stale).unwrap();
+    });
+}

@@ -29,6 +29,16 @@ fn reaches(path: &Path, listener: &LocalSocketListener) -> bool {
     ok
 }
 
+/// Nothing is left in `dir` (no socket file, no temporary directory).
+fn assert_no_litter(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
 #[cfg(any(target_os = "linux", target_os = "android"))]
 /// Nonblocking connects to `path` until one fails with `EAGAIN` (the backlog is full); the
 /// connected sockets, which keep it full while they are open.
@@ -165,6 +175,7 @@ fn two_binders_racing_for_a_path_one_wins_and_is_reachable() {
             }
             let _ = std::fs::remove_file(&path); // after an unreachable winner's drop
         }
+        assert_no_litter(dir.path());
         assert_eq!(
             (both_ok, both_failed, other_error, unreachable),
             (0, 0, 0, 0),
@@ -215,6 +226,7 @@ fn drop_racing_a_successors_bind_never_removes_the_successors_file() {
                 lost += 1;
             }
         }
+        assert_no_litter(dir.path());
         assert_eq!(
             (lost, other_error),
             (0, 0),
