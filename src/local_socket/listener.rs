@@ -36,6 +36,10 @@ use std::iter::FusedIterator;
 ///
 /// On Unix, with a path name, the socket file is removed when the listener is dropped, and a
 /// stale file left by a crashed server is replaced at bind; see [`ListenerOptions::reclaim`].
+/// The socket is bound under a temporary name and moved into place once it listens, so its
+/// own address (`getsockname`, shown by the `Debug` output of accepted streams, and a
+/// client's `getpeername`) is that temporary path, not the name; use
+/// [`local_name`](Self::local_name).
 #[derive(Debug)]
 pub struct LocalSocketListener {
     pub(crate) inner: sys::Listener,
