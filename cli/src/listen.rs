@@ -2,14 +2,25 @@
 //!
 //! Without `--echo`, what clients send goes to stdout and stdin goes to the newest client
 //! still open; with `--echo`, each client gets its own bytes back.
+//!
+//! SIGINT and SIGTERM (Unix) stop the server cleanly: the listener is dropped, which removes
+//! its socket file, and the process then ends by the same signal. An `accept` that fails for
+//! a reason other than one client's (out of descriptors or memory, say) is retried every
+//! 100 ms, with at most one line a second on stderr, instead of in a busy loop.
 
 use crate::error::{self, Context};
 use localipc::local_socket::{ListenerOptions, LocalSocketName, LocalSocketStream};
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// The pause after an accept error that does not concern one client only.
+const BACKOFF: Duration = Duration::from_millis(100);
+/// At most one back-off message per this interval.
+const BACKOFF_LOG_EVERY: Duration = Duration::from_secs(1);
 
 /// Size of the relay buffers.
 const BUF_SIZE: usize = 64 * 1024;
@@ -33,6 +44,8 @@ pub struct Args {
 
 /// Binds the name and serves clients until `--once` is met or a fatal error occurs.
 pub fn run(args: Args, verbose: bool) -> io::Result<()> {
+    // Before any thread starts, so that only the signal thread takes SIGINT/SIGTERM.
+    let blocked = crate::signals::block();
     #[allow(unused_mut)] // only Unix sets options
     let mut opts = ListenerOptions::new();
     #[cfg(unix)]
@@ -45,6 +58,8 @@ pub fn run(args: Args, verbose: bool) -> io::Result<()> {
         verbose,
         once: args.once,
         stopping: AtomicBool::new(false),
+        backing_off: AtomicBool::new(false),
+        signal: AtomicI32::new(0),
         failure: Mutex::new(None),
         waker: Mutex::new(None),
         clients: Mutex::new(Clients::default()),
@@ -53,19 +68,31 @@ pub fn run(args: Args, verbose: bool) -> io::Result<()> {
     if verbose {
         error::log(&format!("listening on {}", server.name));
     }
+    {
+        let server = Arc::clone(&server);
+        crate::signals::on_first(&blocked, move |sig| {
+            server.signal.store(sig, Ordering::SeqCst);
+            server.stop(None);
+        });
+    }
     if !args.echo {
         let server = Arc::clone(&server);
         std::thread::spawn(move || server.stdin_to_clients());
     }
     let mut next_id = 0_u64;
-    for accepted in listener.incoming() {
+    let mut backoff = Backoff::default();
+    while !server.stopping.load(Ordering::SeqCst) {
+        let accepted = listener.accept();
         if server.stopping.load(Ordering::SeqCst) {
             break;
         }
         let stream = match accepted {
             Ok(stream) => stream,
             Err(e) if transient(&e) => continue,
-            Err(e) => return Err(e).context(|| format!("accepting on \"{}\"", server.name)),
+            Err(e) => {
+                backoff.pause(&server, &e);
+                continue;
+            }
         };
         next_id += 1;
         let id = next_id;
@@ -89,8 +116,49 @@ pub fn run(args: Args, verbose: bool) -> io::Result<()> {
         }
     }
     drop(listener); // removes the socket file, if any
+    let sig = server.signal.load(Ordering::SeqCst);
+    if sig != 0 {
+        crate::signals::reraise(sig);
+    }
     let failure = lock(&server.failure).take();
     failure.map_or(Ok(()), Err)
+}
+
+/// The back-off after accept errors that recur until something is freed (out of
+/// descriptors, `EMFILE`/`ENFILE`; out of memory, `ENOBUFS`/`ENOMEM`): retrying at once would
+/// spin, so the loop sleeps [`BACKOFF`] each time and says so on stderr at most once every
+/// [`BACKOFF_LOG_EVERY`]. Clients meanwhile wait in the backlog.
+#[derive(Default)]
+struct Backoff {
+    /// When the last message was printed.
+    logged: Option<Instant>,
+    /// Failures since then.
+    unreported: u64,
+}
+
+impl Backoff {
+    fn pause(&mut self, server: &Server, err: &io::Error) {
+        if self
+            .logged
+            .is_none_or(|at| at.elapsed() >= BACKOFF_LOG_EVERY)
+        {
+            let more = match self.unreported {
+                0 => String::new(),
+                n => format!(" ({n} more failures since the last message)"),
+            };
+            error::log(&format!(
+                "{err}; retrying every {} ms{more}",
+                BACKOFF.as_millis()
+            ));
+            self.logged = Some(Instant::now());
+            self.unreported = 0;
+        } else {
+            self.unreported += 1;
+        }
+        server.backing_off.store(true, Ordering::SeqCst);
+        std::thread::sleep(BACKOFF);
+        server.backing_off.store(false, Ordering::SeqCst);
+    }
 }
 
 /// Accept errors that concern one client only.
@@ -157,6 +225,11 @@ struct Server {
     once: bool,
     /// Set once the accept loop should end.
     stopping: AtomicBool,
+    /// Set while the accept loop sleeps after an error: it checks `stopping` before it
+    /// accepts again, so [`stop`](Self::stop) need not wake it.
+    backing_off: AtomicBool,
+    /// The signal (SIGINT/SIGTERM) that stopped the server, or 0.
+    signal: AtomicI32,
     /// The error to exit with, if any.
     failure: Mutex<Option<io::Error>>,
     /// The connection that woke the accept loop, kept open until exit.
@@ -209,6 +282,8 @@ impl Server {
         }
         match LocalSocketStream::connect(&self.name) {
             Ok(waker) => *lock(&self.waker) = Some(waker),
+            // Out of descriptors, say: the loop is backing off and will see the flag.
+            Err(_) if self.backing_off.load(Ordering::SeqCst) => {}
             Err(e) => {
                 // The accept loop cannot be woken: exit from here.
                 if let Some(failure) = lock(&self.failure).take() {

@@ -10,6 +10,7 @@ mod error;
 mod listen;
 mod parse;
 mod probe;
+mod signals;
 mod soak;
 
 use clap::Parser;

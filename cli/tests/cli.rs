@@ -70,15 +70,22 @@ impl Running {
 
     /// Like [`start`](Self::start), with `TMPDIR` set to `tmp` if given.
     fn start_in(args: &[&str], tmp: Option<&Path>) -> Self {
+        Self::start_with(args, |cmd| {
+            if let Some(tmp) = tmp {
+                cmd.env("TMPDIR", tmp);
+            }
+        })
+    }
+
+    /// Like [`start`](Self::start), letting `adjust` change the command first.
+    fn start_with(args: &[&str], adjust: impl FnOnce(&mut Command)) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_localipc"));
         cmd.args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .env_remove("RUST_BACKTRACE");
-        if let Some(tmp) = tmp {
-            cmd.env("TMPDIR", tmp);
-        }
+        adjust(&mut cmd);
         let mut child = cmd.spawn().expect("starting localipc");
         let mut stdout = child.stdout.take().unwrap();
         let mut stderr = child.stderr.take().unwrap();
@@ -242,6 +249,129 @@ fn path_name_with_mode_is_removed_after_exit() {
     assert_eq!(client.stdout, "path\n", "{}", client.stderr);
     let listener = listener.finish();
     assert!(listener.status.success(), "{}", listener.stderr);
+    assert!(!path.exists(), "the socket file was left behind");
+}
+
+/// Waits (bounded) until `path` exists: `listen` puts its socket there once it listens.
+#[cfg(unix)]
+fn wait_for_file(path: &Path) {
+    let deadline = Instant::now() + DEADLINE;
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "the socket file never appeared");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Issue 10.7: stopped by SIGINT or SIGTERM, `listen` removes its socket file (and leaves
+/// nothing else in the directory), then ends by that signal.
+#[cfg(unix)]
+#[test]
+fn listen_removes_its_socket_file_on_sigint_and_sigterm() {
+    use std::os::unix::process::ExitStatusExt;
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let dir = TempDir(unique_dir("signal"));
+        let path = dir.0.join("s.sock");
+        let listener = Running::start(&["listen", path.to_str().unwrap(), "--echo"]);
+        wait_for_file(&path);
+        // SAFETY: plain syscall; the child is ours and not yet reaped.
+        assert_eq!(unsafe { libc::kill(listener.child.id() as i32, sig) }, 0);
+        let out = listener.finish(); // bounded
+        assert_eq!(
+            out.status.signal(),
+            Some(sig),
+            "{:?} {}",
+            out.status,
+            out.stderr
+        );
+        let left: Vec<_> = std::fs::read_dir(&dir.0).unwrap().flatten().collect();
+        assert!(left.is_empty(), "signal {sig} left {left:?}");
+    }
+}
+
+/// CPU time (user + system, in clock ticks) the process `pid` has used so far.
+#[cfg(target_os = "linux")]
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which is in parentheses): state is field 3, utime 14,
+    // stime 15.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// Issue 10.6: out of descriptors, `listen` backs off instead of spinning on `accept` (and
+/// instead of exiting): over two seconds of failing accepts it uses well under a fifth of a
+/// CPU second (a busy loop uses nearly all of it), says so on stderr naming the socket at
+/// most about once a second, and serves again once descriptors are free.
+#[cfg(target_os = "linux")]
+#[test]
+fn listen_backs_off_when_out_of_descriptors() {
+    use std::os::unix::net::UnixStream;
+    use std::os::unix::process::CommandExt;
+    let dir = TempDir(unique_dir("emfile"));
+    let path = dir.0.join("s.sock");
+    let path_str = path.to_str().unwrap();
+    let mut listener = Running::start_with(&["listen", path_str, "--echo"], |cmd| {
+        // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                let lim = libc::rlimit {
+                    rlim_cur: 16,
+                    rlim_max: 16,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    });
+    wait_for_file(&path);
+    // More clients than it has descriptors for: the rest wait in the backlog.
+    let clients: Vec<UnixStream> = (0..40)
+        .map(|_| UnixStream::connect(&path).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300)); // it accepts what it can, then fails
+    let pid = listener.child.id();
+    let before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_ticks(pid) - before;
+    eprintln!("listen used {used} ticks in 2 s of failing accepts");
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    assert!(
+        matches!(listener.child.try_wait(), Ok(None)),
+        "listen exited instead of backing off"
+    );
+    assert!(
+        used * 5 < hz,
+        "listen used {used} ticks (of {hz} a second) in 2 s of failing accepts: spinning"
+    );
+    // Descriptors come back as the clients leave: it serves again.
+    drop(clients);
+    let mut c = UnixStream::connect(&path).unwrap();
+    c.set_read_timeout(Some(DEADLINE)).unwrap();
+    c.write_all(b"back").unwrap();
+    let mut buf = [0; 4];
+    c.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"back");
+    drop(c);
+    // SAFETY: plain syscall; the child is ours and not yet reaped.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
+    listener.close_stdin();
+    let out = listener.finish();
+    let backoffs = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("retrying every"))
+        .collect::<Vec<_>>();
+    assert!(!backoffs.is_empty(), "no back-off message: {}", out.stderr);
+    assert!(backoffs[0].contains(path_str), "{}", backoffs[0]);
+    assert!(
+        backoffs.len() <= 5,
+        "{} back-off messages in ~2.5 s",
+        backoffs.len()
+    );
     assert!(!path.exists(), "the socket file was left behind");
 }
 

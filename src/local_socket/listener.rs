@@ -36,6 +36,10 @@ use std::iter::FusedIterator;
 ///
 /// On Unix, with a path name, the socket file is removed when the listener is dropped, and a
 /// stale file left by a crashed server is replaced at bind; see [`ListenerOptions::reclaim`].
+/// The socket is bound under a temporary name and moved into place once it listens, so its
+/// own address (`getsockname`, shown by the `Debug` output of accepted streams, and a
+/// client's `getpeername`) is that temporary path, not the name; use
+/// [`local_name`](Self::local_name).
 #[derive(Debug)]
 pub struct LocalSocketListener {
     pub(crate) inner: sys::Listener,
@@ -44,7 +48,10 @@ pub struct LocalSocketListener {
 impl LocalSocketListener {
     /// Creates a listener bound to `name`, with default [`ListenerOptions`].
     ///
-    /// Unix: `socket`, `bind`, `listen`. Windows: `CreateNamedPipeW` with
+    /// Unix: `socket`, `bind`, `listen`; for a path, the socket is bound in a private
+    /// directory beside it and put at the path (`linkat`, or `renameat` over a stale file)
+    /// only once it is listening with its final mode (see [`ListenerOptions::reclaim`]).
+    /// Windows: `CreateNamedPipeW` with
     /// `FILE_FLAG_FIRST_PIPE_INSTANCE` and `PIPE_REJECT_REMOTE_CLIENTS`, and `CreateEventW`.
     ///
     /// Errors name the input: `InvalidInput` for a name the OS cannot take (too long),
@@ -61,6 +68,13 @@ impl LocalSocketListener {
     /// by a nonblocking call that found nobody), then `CreateNamedPipeW` for the next
     /// instance before the connected one is handed out, so that clients can always connect;
     /// a client that connected and left before `accept` is skipped (its instance replaced).
+    ///
+    /// Unix: errors name the listener (except `WouldBlock`, passed on as the OS gave it).
+    /// `ConnectionAborted` and `Interrupted` concern one client: accept again at once. Any
+    /// other error, notably running out of descriptors (`EMFILE`/`ENFILE`) or of memory
+    /// (`ENOBUFS`/`ENOMEM`), comes back at once on every call until something is freed, while
+    /// the clients wait in the backlog: a server that keeps accepting should sleep (about
+    /// 100 ms) before trying again, not loop, which would spin at full speed.
     pub fn accept(&self) -> io::Result<LocalSocketStream> {
         Ok(LocalSocketStream {
             inner: self.inner.accept()?,
@@ -68,7 +82,8 @@ impl LocalSocketListener {
     }
 
     /// An endless iterator of [`accept`](Self::accept) results (the same as
-    /// `Incoming::from(&listener)`).
+    /// `Incoming::from(&listener)`). An error does not end it: back off as
+    /// [`accept`](Self::accept) describes before taking the next item.
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming::from(self)
     }
@@ -174,11 +189,25 @@ impl ListenerOptions {
 
     /// Name reclaim for path names on Unix (default: on).
     ///
-    /// On: dropping the listener removes the socket file it created (`unlink`, only if the
-    /// path still holds that same file), and `bind` over an existing socket file replaces it
-    /// **only** if it is a socket that nobody answers on (`connect` is refused): a stale
-    /// file left by a crashed server. A live server's socket gives `AddrInUse`, and a file
-    /// that is not a socket gives `AlreadyExists`; neither is ever removed.
+    /// On: dropping the listener removes the socket file it created (`unlinkat`, only if the
+    /// path still holds that same file, done while the socket is still open so that no later
+    /// file can look the same), and `bind` over an existing socket file replaces it **only**
+    /// if it is a socket that nobody answers on (a nonblocking `connect` is refused): a stale
+    /// file left by a crashed server. It is replaced atomically (`renameat`), so the path
+    /// never goes missing. A live server's socket (one that accepts, or whose backlog is full)
+    /// gives `AddrInUse` at once, as does a socket whose state cannot be told; a file that is
+    /// not a socket gives `AlreadyExists`; none of these is ever removed.
+    ///
+    /// Binders (and removing listeners) in one directory take turns under an exclusive
+    /// `flock` on the directory, and a socket is only put at its path once it is listening:
+    /// of two servers binding one path at once, exactly one succeeds and the other gets
+    /// `AddrInUse`. If the directory cannot be locked (not readable, no locks on the file
+    /// system, or the lock held elsewhere for over a second) an existing file is never
+    /// replaced: `bind` gives `AddrInUse`. The lock is advisory: software that does not take
+    /// it is not serialised with this crate.
+    ///
+    /// On macOS and the BSDs a full backlog makes `connect` refuse, so a live server whose
+    /// backlog stays full while it is probed (four tries over ~20 ms) is taken for stale.
     ///
     /// Off: `bind` over any existing file fails with `AddrInUse` and the socket file is left
     /// in place on drop. Namespaced names and Windows pipes vanish with their last handle
@@ -191,10 +220,16 @@ impl ListenerOptions {
     /// Permission bits for the socket file (Unix, path names only), e.g. `0o600` so that only
     /// the owner may connect.
     ///
-    /// Applied with `chmod` after `bind` and before `listen`: no client can connect while the
-    /// file still has the mode the umask gave it, and the mode is in place when `bind`
-    /// returns. A mode given with a namespaced name is an `InvalidInput` error (the abstract
-    /// namespace has no permissions).
+    /// The socket is bound in a private `0700` directory beside the path, given this mode
+    /// there (`fchmodat` inside that directory, so nothing can have been swapped in and no
+    /// symbolic link is followed), and put at the path only once it is listening: no client
+    /// ever sees the file with the mode the umask gave it, and the mode is in place when
+    /// `bind` returns. The path itself is never `chmod`ed. A mode given with a namespaced
+    /// name is an `InvalidInput` error (the abstract namespace has no permissions).
+    ///
+    /// The private directory is named `.lipc-XXXXXX` (random) and removed before `bind`
+    /// returns. The socket's own address (`getsockname`, or a client's `getpeername`) is the
+    /// path it was bound at in there (on Linux `/proc/self/fd/<n>/s`), not the public path.
     ///
     /// ```no_run
     /// use localipc::local_socket::ListenerOptions;

@@ -43,6 +43,12 @@ impl LocalSocketListener {
     ///
     /// Unix: `accept4` when tokio reports readiness. Windows: `ConnectNamedPipe` on the
     /// pending instance, then `CreateNamedPipeW` for the next one.
+    ///
+    /// Unix: errors name the listener. As with the sync
+    /// [`accept`](sync::LocalSocketListener::accept), an error other than
+    /// `ConnectionAborted`/`Interrupted` (e.g. out of descriptors, `EMFILE`) recurs until
+    /// something is freed: wait (e.g. `tokio::time::sleep` of about 100 ms) before the next
+    /// `accept`.
     pub async fn accept(&self) -> io::Result<LocalSocketStream> {
         let inner = self.inner.accept().await?;
         Ok(LocalSocketStream { inner })

@@ -42,16 +42,27 @@ impl SockAddr {
                 ),
             ));
         }
+        Ok(Self::build(bytes, name.is_namespaced()))
+    }
+
+    /// The address of a file system path, or `None` if it does not fit in `sun_path`.
+    pub(crate) fn for_path(bytes: &[u8]) -> Option<Self> {
+        (bytes.len() <= MAX_PATH_LEN).then(|| Self::build(bytes, false))
+    }
+
+    /// `bytes` (at most [`MAX_PATH_LEN`] long) as a NUL-terminated path, or (`namespaced`)
+    /// after a leading NUL as an abstract name.
+    fn build(bytes: &[u8], namespaced: bool) -> Self {
         // SAFETY: sockaddr_un is plain old data; all-zero is a valid (empty) value.
         let mut storage: libc::sockaddr_un = unsafe { mem::zeroed() };
         storage.sun_family = libc::AF_UNIX as libc::sa_family_t;
         // Abstract names start with a NUL byte and are not NUL-terminated.
-        let offset = usize::from(name.is_namespaced());
+        let offset = usize::from(namespaced);
         for (dst, &src) in storage.sun_path[offset..].iter_mut().zip(bytes) {
             *dst = src as libc::c_char;
         }
         let path_offset = mem::offset_of!(libc::sockaddr_un, sun_path);
-        let len = if name.is_namespaced() {
+        let len = if namespaced {
             path_offset + 1 + bytes.len()
         } else {
             path_offset + bytes.len() + 1
@@ -66,10 +77,10 @@ impl SockAddr {
         {
             storage.sun_len = len as u8;
         }
-        Ok(Self {
+        Self {
             storage,
             len: len as libc::socklen_t,
-        })
+        }
     }
 
     pub(crate) fn as_ptr(&self) -> *const libc::sockaddr {

@@ -9,7 +9,7 @@ mod connect;
 mod creds;
 mod framing;
 mod io;
-mod listener;
+pub(crate) mod listener;
 mod message;
 pub(crate) mod name;
 pub(crate) mod pipe;
@@ -18,14 +18,15 @@ pub(crate) mod pipe;
     not(localipc_framed_messages)
 ))]
 mod seqpacket;
+mod sockfile;
 mod stream;
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio;
 
 pub(crate) use listener::Listener;
-#[cfg(feature = "tokio")]
-pub(crate) use listener::SocketFile;
 pub(crate) use message::{MessageListener, MessageStream};
+#[cfg(feature = "tokio")]
+pub(crate) use sockfile::SocketFile;
 pub(crate) use stream::Stream;
 
 use std::io as stdio;

@@ -33,13 +33,14 @@ pub(crate) fn register<T: AsRawFd>(sock: T, interest: Interest) -> io::Result<As
 /// A listening socket registered with tokio's reactor.
 #[derive(Debug)]
 pub(crate) struct Listener {
+    /// Declared before `sock`: the file is removed while the socket is still open (see
+    /// [`SocketFile`]'s drop).
+    _file: Option<SocketFile>,
     sock: AsyncFd<UnixListener>,
     name: LocalSocketName<'static>,
     /// The runtime the listener was registered with: accepted streams join it too, even when
     /// `accept` is polled from another executor.
     runtime: Handle,
-    /// Declared after `sock`: the file is removed after the socket is closed.
-    _file: Option<SocketFile>,
 }
 
 impl Listener {
@@ -54,10 +55,10 @@ impl Listener {
         let (sock, name, file) = l.into_parts();
         sock.set_nonblocking(true)?;
         Ok(Self {
+            _file: file,
             sock: register(sock, Interest::READABLE)?,
             name,
             runtime,
-            _file: file,
         })
     }
 
@@ -73,7 +74,10 @@ impl Listener {
         loop {
             let mut guard = ready!(self.sock.poll_read_ready(cx))?;
             match guard.try_io(|l| accept_nonblocking(l.get_ref())) {
-                Ok(r) => return Poll::Ready(r.and_then(Stream::from_nonblocking)),
+                Ok(r) => {
+                    let r = r.map_err(|e| super::listener::accept_error(e, &self.name));
+                    return Poll::Ready(r.and_then(Stream::from_nonblocking));
+                }
                 Err(_would_block) => continue,
             }
         }
