@@ -204,7 +204,8 @@ pub(crate) mod creds {
     }
 
     /// `recvmsg` with room for one `SCM_CREDENTIALS`: the bytes and the credentials that came
-    /// with them (`None` if none did, e.g. `SO_PASSCRED` was off when they were sent).
+    /// with them (`None` if none did: `SO_PASSCRED` is off; every field `None` for bytes sent
+    /// while it was off).
     pub(crate) fn recv(
         fd: BorrowedFd<'_>,
         buf: &mut [u8],
@@ -219,9 +220,9 @@ pub(crate) mod creds {
         Ok((n, creds))
     }
 
-    /// Credentials the kernel filled in; a zero pid means "unknown" (sent without them).
+    /// Credentials the kernel filled in, unknown ones `None` (see
+    /// [`creds::from_kernel`](crate::sys::unix::creds::from_kernel)).
     pub(crate) fn from_ucred(c: UCred) -> PeerCreds {
-        let pid = u32::try_from(c.pid.as_raw_pid()).ok().filter(|&p| p != 0);
-        PeerCreds::new(pid, Some(c.uid.as_raw()), Some(c.gid.as_raw()))
+        crate::sys::unix::creds::from_kernel(c.pid.as_raw_pid(), c.uid.as_raw(), c.gid.as_raw())
     }
 }
