@@ -132,6 +132,7 @@ impl FusedIterator for Incoming<'_> {}
 pub struct ListenerOptions {
     pub(crate) nonblocking: bool,
     pub(crate) reclaim: bool,
+    pub(crate) max_message_size: usize,
     #[cfg(unix)]
     pub(crate) mode: Option<u32>,
     #[cfg(windows)]
@@ -143,6 +144,7 @@ impl Default for ListenerOptions {
         Self {
             nonblocking: false,
             reclaim: true,
+            max_message_size: super::message::DEFAULT_MAX_MESSAGE_SIZE,
             #[cfg(unix)]
             mode: None,
             #[cfg(windows)]
@@ -223,6 +225,16 @@ impl ListenerOptions {
     #[cfg_attr(docsrs, doc(cfg(windows)))]
     pub fn security_descriptor(&mut self, sddl: &str) -> &mut Self {
         self.security_descriptor = Some(sddl.to_owned());
+        self
+    }
+
+    /// The largest message the connections of a
+    /// [`MessageListener`](super::message::MessageListener) send or receive (default:
+    /// [`DEFAULT_MAX_MESSAGE_SIZE`](super::message::DEFAULT_MAX_MESSAGE_SIZE), 16 MiB, on
+    /// every platform). Byte-stream listeners ignore it. See the
+    /// [message module](super::message#message-size) for what a larger message does.
+    pub fn max_message_size(&mut self, bytes: usize) -> &mut Self {
+        self.max_message_size = bytes;
         self
     }
 
