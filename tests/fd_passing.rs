@@ -614,3 +614,25 @@ fn credentials_of_bytes_sent_before_reception_are_unknown() {
         }
     });
 }
+
+/// With credentials reception on, Linux puts `SCM_CREDENTIALS` ahead of the descriptors on
+/// every message: handles still arrive with room for exactly as many as were sent (and with
+/// none: no error), and the bytes after them are intact.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[test]
+fn handles_arrive_with_credentials_reception_on() {
+    use localipc::os::unix::credentials::CredentialsExt;
+    bounded(LIMIT, || {
+        let (a, b) = pair();
+        b.set_pass_credentials(true).unwrap();
+        let files = [some_file(), some_file(), some_file()];
+        let mut buf = [0; 3];
+        for n in 0..=files.len() {
+            let handles: Vec<_> = files[..n].iter().map(borrow).collect();
+            a.send_with_handles(b"abc", &handles).unwrap();
+            let mut got = Vec::with_capacity(n);
+            let k = b.recv_with_handles(&mut buf, &mut got).unwrap();
+            assert_eq!((&buf[..k], got.len()), (&b"abc"[..], n), "{n} handles");
+        }
+    });
+}
