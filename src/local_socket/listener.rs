@@ -154,7 +154,8 @@ impl Default for ListenerOptions {
 }
 
 impl ListenerOptions {
-    /// Default options: blocking accept, reclaim on, mode from the umask.
+    /// Default options: blocking accept, reclaim on, mode from the umask, messages up to
+    /// 16 MiB (message listeners).
     pub fn new() -> Self {
         Self::default()
     }
