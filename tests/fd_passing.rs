@@ -710,3 +710,59 @@ fn credentials_of_peer_process_arrive() {
         assert_eq!(b.recv_with_credentials(&mut buf).unwrap(), (1, None));
     });
 }
+
+/// Bytes written before the receiver turned credentials reception on carry no credentials:
+/// the kernel then reports pid 0 and the overflow uid/gid (65534), which must come back as
+/// `None` in every field. Controls: bytes sent with credentials stated (before or after
+/// reception is on) carry the real ones.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[test]
+fn credentials_of_bytes_sent_before_reception_are_unknown() {
+    use localipc::os::unix::credentials::CredentialsExt;
+    bounded(LIMIT, || {
+        let (a, b) = pair();
+        let mut buf = [0; 8];
+        // SAFETY: geteuid/getegid have no preconditions.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        let me = (Some(std::process::id()), Some(uid), Some(gid));
+        (&a).write_all(b"early").unwrap();
+        a.send_with_credentials(b"stated").unwrap();
+        b.set_pass_credentials(true).unwrap();
+        a.send_with_credentials(b"late").unwrap();
+        (&a).write_all(b"plain").unwrap();
+        for (want, who) in [
+            (&b"early"[..], (None, None, None)),
+            (b"stated", me),
+            (b"late", me),
+            (b"plain", me),
+        ] {
+            // Exactly this send's bytes (a stream joins sends with the same credentials).
+            let (n, creds) = b.recv_with_credentials(&mut buf[..want.len()]).unwrap();
+            assert_eq!(&buf[..n], want);
+            let creds = creds.expect("reception is on: credentials, if unknown ones");
+            assert_eq!((creds.pid(), creds.uid(), creds.gid()), who, "{want:?}");
+        }
+    });
+}
+
+/// With credentials reception on, Linux puts `SCM_CREDENTIALS` ahead of the descriptors on
+/// every message: handles still arrive with room for exactly as many as were sent (and with
+/// none: no error), and the bytes after them are intact.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[test]
+fn handles_arrive_with_credentials_reception_on() {
+    use localipc::os::unix::credentials::CredentialsExt;
+    bounded(LIMIT, || {
+        let (a, b) = pair();
+        b.set_pass_credentials(true).unwrap();
+        let files = [some_file(), some_file(), some_file()];
+        let mut buf = [0; 3];
+        for n in 0..=files.len() {
+            let handles: Vec<_> = files[..n].iter().map(borrow).collect();
+            a.send_with_handles(b"abc", &handles).unwrap();
+            let mut got = Vec::with_capacity(n);
+            let k = b.recv_with_handles(&mut buf, &mut got).unwrap();
+            assert_eq!((&buf[..k], got.len()), (&b"abc"[..], n), "{n} handles");
+        }
+    });
+}

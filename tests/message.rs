@@ -417,3 +417,170 @@ fn windows_stream_client_at_a_message_listener() {
         );
     });
 }
+
+/// Whether message sockets use the length-prefixed framing here (macOS, the BSDs, and Linux
+/// built with `--cfg localipc_framed_messages`), where the OS keeps no message boundaries.
+const FRAMED: bool = cfg!(all(
+    unix,
+    not(all(
+        any(target_os = "linux", target_os = "android"),
+        not(localipc_framed_messages)
+    ))
+));
+
+/// `max_message_size` from both option types: a send over the sender's limit is
+/// `InvalidInput` (nothing sent); a received message over the receiver's limit is
+/// `InvalidData` naming its size and the limit, for `recv` and `recv_vec` alike. Where the
+/// OS keeps boundaries the message is discarded whole and the next one arrives; with framing
+/// the connection is out of step and every later receive returns that same error.
+#[test]
+fn messages_over_the_limit_are_refused_both_ways() {
+    bounded(LIMIT, || {
+        let dir = TestDir::new("msg-limit");
+        let name = any_name(&dir, "limit");
+        let mut lopts = ListenerOptions::new();
+        lopts.max_message_size(1000);
+        let l = MessageListener::bind_with(name.as_str(), &lopts).unwrap();
+        let mut copts = ConnectOptions::new();
+        copts.max_message_size(5000);
+        let client = MessageStream::connect_with(name.as_str(), &copts).unwrap();
+        let server = l.accept().unwrap();
+
+        assert_err(
+            server.send(&[1; 1001]).unwrap_err(),
+            ErrorKind::InvalidInput,
+            "1001 bytes",
+        );
+        assert_err(
+            client.send(&[1; 5001]).unwrap_err(),
+            ErrorKind::InvalidInput,
+            "5000-byte limit",
+        );
+        server.send(&[2; 1000]).unwrap();
+        assert_eq!(client.recv_vec().unwrap().unwrap(), [2; 1000]);
+        client.send(&[3; 1000]).unwrap();
+        assert_eq!(server.recv_vec().unwrap().unwrap(), [3; 1000]);
+
+        client.send(&[4; 1500]).unwrap();
+        client.send(b"next").unwrap();
+        client.send(&[5; 1001]).unwrap();
+        client.send(b"last").unwrap();
+        let err = server.recv_vec().unwrap_err();
+        let text = err.to_string();
+        assert_err(err, ErrorKind::InvalidData, "1500 bytes");
+        assert!(text.contains("1000-byte limit"), "{text}");
+        if FRAMED {
+            for _ in 0..3 {
+                let e = server.recv(&mut [0; 10]).unwrap_err();
+                assert_eq!(
+                    (e.kind(), e.to_string()),
+                    (ErrorKind::InvalidData, text.clone())
+                );
+                let e = server.recv_vec().unwrap_err();
+                assert_eq!(
+                    (e.kind(), e.to_string()),
+                    (ErrorKind::InvalidData, text.clone())
+                );
+            }
+            return;
+        }
+        assert_eq!(server.recv_vec().unwrap().unwrap(), b"next");
+        // recv into a small buffer: refused too, not delivered truncated.
+        let mut small = [0; 10];
+        assert_err(
+            server.recv(&mut small).unwrap_err(),
+            ErrorKind::InvalidData,
+            "1001 bytes",
+        );
+        let got = server.recv(&mut small).unwrap().unwrap();
+        assert_eq!(&small[..got.len], b"last");
+    });
+}
+
+/// The default limit (16 MiB, the same everywhere) applies where a message can exceed it
+/// (Windows message pipes, framing): one byte over is refused without being delivered.
+#[cfg(not(all(
+    any(target_os = "linux", target_os = "android"),
+    not(localipc_framed_messages)
+)))]
+#[test]
+fn a_message_over_the_default_limit_is_refused() {
+    use localipc::local_socket::message::DEFAULT_MAX_MESSAGE_SIZE;
+    bounded(Duration::from_secs(60), || {
+        assert_eq!(DEFAULT_MAX_MESSAGE_SIZE, 16 << 20);
+        let dir = TestDir::new("msg-default-limit");
+        let name = any_name(&dir, "deflimit");
+        let l = MessageListener::bind(name.as_str()).unwrap();
+        let mut copts = ConnectOptions::new();
+        copts.max_message_size(DEFAULT_MAX_MESSAGE_SIZE + 1);
+        let client = MessageStream::connect_with(name.as_str(), &copts).unwrap();
+        let server = l.accept().unwrap();
+        let sender = std::thread::spawn(move || {
+            let big = client.send(&vec![7; DEFAULT_MAX_MESSAGE_SIZE + 1]);
+            let next = client.send(b"next");
+            (big, next, client)
+        });
+        let err = server.recv_vec().unwrap_err();
+        let text = err.to_string();
+        assert_err(err, ErrorKind::InvalidData, "16777217 bytes");
+        assert!(text.contains("16777216-byte limit"), "{text}");
+        if FRAMED {
+            // The sender may be stuck in the frame's body: closing our end frees it.
+            drop(server);
+            drop(sender.join().unwrap());
+            return;
+        }
+        assert_eq!(server.recv_vec().unwrap().unwrap(), b"next");
+        let (big, next, _client) = sender.join().unwrap();
+        big.unwrap();
+        next.unwrap();
+    });
+}
+
+/// Framing: after a framing error (a header over the limit, end of file inside a frame)
+/// from a raw byte-stream peer, every later receive returns that same error: no phantom
+/// empty message, and the bytes after it are never parsed as frames.
+#[cfg(all(
+    unix,
+    not(all(
+        any(target_os = "linux", target_os = "android"),
+        not(localipc_framed_messages)
+    ))
+))]
+#[test]
+fn framed_errors_are_sticky() {
+    use localipc::local_socket::LocalSocketStream;
+    use std::io::Write;
+    bounded(LIMIT, || {
+        let dir = TestDir::new("msg-sticky");
+        let name = any_name(&dir, "sticky");
+        let l = MessageListener::bind(name.as_str()).unwrap();
+        let mut cases = vec![];
+        // A header over the 16 MiB limit, then a valid frame.
+        let mut bytes = (16u32 << 20 | 1).to_le_bytes().to_vec();
+        bytes.extend([2, 0, 0, 0, b'o', b'k']);
+        cases.push((bytes, ErrorKind::InvalidData, "16777217 bytes"));
+        // A frame cut by end of file.
+        cases.push((
+            vec![9, 0, 0, 0, 1, 2],
+            ErrorKind::UnexpectedEof,
+            "6 of 13 bytes",
+        ));
+        for (bytes, kind, needle) in cases {
+            let mut raw = LocalSocketStream::connect(name.as_str()).unwrap();
+            let server = l.accept().unwrap();
+            raw.write_all(&bytes).unwrap();
+            // End of file for the cut frame; the other peer stays connected.
+            let _raw = (kind != ErrorKind::UnexpectedEof).then_some(raw);
+            let first = server.recv_vec().unwrap_err();
+            let text = first.to_string();
+            assert_err(first, kind, needle);
+            for _ in 0..3 {
+                let e = server.recv_vec().unwrap_err();
+                assert_eq!((e.kind(), e.to_string()), (kind, text.clone()));
+                let e = server.recv(&mut [0; 4]).unwrap_err();
+                assert_eq!((e.kind(), e.to_string()), (kind, text.clone()));
+            }
+        }
+    });
+}

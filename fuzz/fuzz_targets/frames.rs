@@ -1,26 +1,45 @@
 //! The length-prefixed message framing decoder (the macOS/FreeBSD message sockets), fed
 //! arbitrary bytes by a raw stream peer. Build with
 //! `RUSTFLAGS="--cfg localipc_framed_messages"` so Linux uses the framing too.
-//! Checks: no panic, no huge allocation, each decoded message matches its frame exactly.
+//! The first input byte picks the receiver's limit (the 16 MiB default, or 300 bytes).
+//! Checks: no panic, no huge allocation, each decoded message matches its frame exactly,
+//! and once decoding fails (oversized or cut frame) every later receive returns that same
+//! error (kind and message) instead of decoding what follows.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use localipc::local_socket::message::MessageListener;
+use localipc::local_socket::message::{MessageListener, DEFAULT_MAX_MESSAGE_SIZE};
+use localipc::local_socket::ListenerOptions;
 use std::io::Write;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::UnixStream;
 use std::sync::OnceLock;
 
-fn listener() -> &'static (MessageListener, String) {
-    static L: OnceLock<(MessageListener, String)> = OnceLock::new();
-    L.get_or_init(|| {
-        let name = format!("@localipc-fuzz-frames-{}", std::process::id());
-        (MessageListener::bind(name.as_str()).unwrap(), name)
+const SMALL: usize = 300;
+
+fn listener(max: usize) -> &'static (MessageListener, String) {
+    static L: [OnceLock<(MessageListener, String)>; 2] = [OnceLock::new(), OnceLock::new()];
+    L[usize::from(max == SMALL)].get_or_init(|| {
+        let name = format!("@localipc-fuzz-frames-{}-{max}", std::process::id());
+        let mut opts = ListenerOptions::new();
+        opts.max_message_size(max);
+        (
+            MessageListener::bind_with(name.as_str(), &opts).unwrap(),
+            name,
+        )
     })
 }
 
-fuzz_target!(|data: &[u8]| {
-    let (l, name) = listener();
+fuzz_target!(|input: &[u8]| {
+    let Some((&pick, data)) = input.split_first() else {
+        return;
+    };
+    let max = if pick & 1 == 0 {
+        DEFAULT_MAX_MESSAGE_SIZE
+    } else {
+        SMALL
+    };
+    let (l, name) = listener(max);
     let addr = std::os::unix::net::SocketAddr::from_abstract_name(&name.as_bytes()[1..]).unwrap();
     let mut raw = UnixStream::connect_addr(&addr).unwrap();
     let server = l.accept().unwrap();
@@ -31,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
     let mut rest = data;
     while rest.len() >= 4 {
         let len = u32::from_le_bytes(rest[..4].try_into().unwrap()) as usize;
-        if len > 16 << 20 || rest.len() - 4 < len {
+        if len > max || rest.len() - 4 < len {
             break;
         }
         expect.push(&rest[4..4 + len]);
@@ -41,7 +60,8 @@ fuzz_target!(|data: &[u8]| {
         let got = server.recv_vec().unwrap().expect("a whole frame was there");
         assert_eq!(&got[..], *want);
     }
-    // Then: end of stream if nothing is left, else an error for the cut or oversized frame.
+    // Then: end of stream if nothing is left, else an error for the cut or oversized frame,
+    // and that same error from then on.
     match server.recv_vec() {
         Ok(None) => assert!(
             rest.is_empty(),
@@ -52,6 +72,24 @@ fuzz_target!(|data: &[u8]| {
             "decoded a message ({} bytes) the input does not hold",
             m.len()
         ),
-        Err(e) => assert!(!rest.is_empty(), "error with nothing left: {e}"),
+        Err(first) => {
+            assert!(!rest.is_empty(), "error with nothing left: {first}");
+            let oversized = u32::from_le_bytes([rest, &[0; 4]].concat()[..4].try_into().unwrap())
+                as usize
+                > max
+                && rest.len() >= 4;
+            let want_kind = if oversized {
+                std::io::ErrorKind::InvalidData
+            } else {
+                std::io::ErrorKind::UnexpectedEof
+            };
+            assert_eq!(first.kind(), want_kind, "{first}");
+            for _ in 0..3 {
+                let e = server.recv_vec().unwrap_err();
+                assert_eq!((e.kind(), e.to_string()), (first.kind(), first.to_string()));
+                let e = server.recv(&mut [0; 8]).unwrap_err();
+                assert_eq!((e.kind(), e.to_string()), (first.kind(), first.to_string()));
+            }
+        }
     }
 });

@@ -156,6 +156,7 @@ impl<'a> From<&'a LocalSocketListener> for Incoming<'a> {
 pub struct ListenerOptions {
     pub(crate) nonblocking: bool,
     pub(crate) reclaim: bool,
+    pub(crate) max_message_size: usize,
     #[cfg(unix)]
     pub(crate) mode: Option<u32>,
     #[cfg(windows)]
@@ -167,6 +168,7 @@ impl Default for ListenerOptions {
         Self {
             nonblocking: false,
             reclaim: true,
+            max_message_size: super::message::DEFAULT_MAX_MESSAGE_SIZE,
             #[cfg(unix)]
             mode: None,
             #[cfg(windows)]
@@ -176,7 +178,8 @@ impl Default for ListenerOptions {
 }
 
 impl ListenerOptions {
-    /// Default options: blocking accept, reclaim on, mode from the umask.
+    /// Default options: blocking accept, reclaim on, mode from the umask, messages up to
+    /// 16 MiB (message listeners).
     pub fn new() -> Self {
         Self::default()
     }
@@ -267,6 +270,16 @@ impl ListenerOptions {
     #[cfg_attr(docsrs, doc(cfg(windows)))]
     pub fn security_descriptor(&mut self, sddl: &str) -> &mut Self {
         self.security_descriptor = Some(sddl.to_owned());
+        self
+    }
+
+    /// The largest message the connections of a
+    /// [`MessageListener`](super::message::MessageListener) send or receive (default:
+    /// [`DEFAULT_MAX_MESSAGE_SIZE`](super::message::DEFAULT_MAX_MESSAGE_SIZE), 16 MiB, on
+    /// every platform). Byte-stream listeners ignore it. See the
+    /// [message module](super::message#message-size) for what a larger message does.
+    pub fn max_message_size(&mut self, bytes: usize) -> &mut Self {
+        self.max_message_size = bytes;
         self
     }
 

@@ -3,7 +3,8 @@
 //! [`recv`](MessageStream::recv) on the other side, empty messages included.
 //!
 //! Same names, [`ListenerOptions`] (mode, reclaim, nonblocking; security descriptor on
-//! Windows), [`ConnectOptions`] and reclaim rules as the byte-stream local sockets.
+//! Windows), [`ConnectOptions`] and reclaim rules as the byte-stream local sockets; both
+//! options also carry the [maximum message size](#message-size).
 //!
 //! | platform | how |
 //! |---|---|
@@ -17,14 +18,37 @@
 //! arrives as one message, and it reads the messages sent to it as bytes run together, an
 //! empty message as end of file).
 //!
-//! Message size: on Linux a message must fit the socket's send buffer (`SO_SNDBUF`, about
-//! 208 KiB by default; larger is `InvalidInput`); framed messages may be up to 16 MiB. On
-//! Windows a message may be up to 4 GiB - 1 bytes (one `WriteFile`; larger is
-//! `InvalidInput`); the pipe's 64 KiB buffer is a quota, not a limit: a message that does
-//! not fit in its free room makes `send` wait until the receiver reads it. So in nonblocking
-//! mode (or past a write timeout) such a send fails with `WouldBlock` (`TimedOut`) unless
-//! the receiver reads in time; the message is then withdrawn (tested under Wine with 1 MiB
-//! and no reader: the receiver sees none of it).
+//! # Message size
+//!
+//! Every message socket has one maximum message size: [`DEFAULT_MAX_MESSAGE_SIZE`]
+//! (16 MiB) on every platform, set with [`ListenerOptions::max_message_size`] (for the
+//! connections a listener accepts) or [`ConnectOptions::max_message_size`].
+//!
+//! - [`send`](MessageStream::send) of a longer message is `InvalidInput`; nothing is sent.
+//! - A longer message from the peer (one with a higher limit, or a hostile one) is never
+//!   delivered: [`recv`](MessageStream::recv) and [`recv_vec`](MessageStream::recv_vec)
+//!   return `InvalidData` naming its size and the limit, and no buffer of its size is
+//!   allocated. Where the OS keeps message boundaries (Linux, Windows) it is discarded whole
+//!   and the next receive gets the next message. With framing the connection is out of step
+//!   for good: that receive and every later one return the same error (close it).
+//! - `recv_vec` allocates with `try_reserve`, so a failed allocation is an `OutOfMemory`
+//!   error, not an abort. With framing the buffer grows as the bytes arrive (a length prefix
+//!   alone reserves at most 64 KiB); on Linux and Windows the OS states the size of a
+//!   message that has arrived.
+//!
+//! Why 16 MiB: it is what the framing always allowed; it is far above what Linux lets one
+//! message carry by default (below); and it bounds what one connection can make a receiver
+//! hold, so a server with many peers stays in control of its memory. Larger payloads belong
+//! on a byte stream, or raise the limit on both ends.
+//!
+//! The OS may allow less. Linux: a message must fit the sender's send buffer (`SO_SNDBUF`,
+//! about 208 KiB by default; larger is `InvalidInput`). Framing: at most 4 GiB - 1 bytes (the
+//! length prefix is a `u32`). Windows: at most 4 GiB - 1 bytes (one `WriteFile`); the
+//! pipe's 64 KiB buffer is a quota, not a limit: a message that does not fit in its free
+//! room makes `send` wait until the receiver reads it. So in nonblocking mode (or past a
+//! write timeout) such a send fails with `WouldBlock` (`TimedOut`) unless the receiver reads
+//! in time; the message is then withdrawn (tested under Wine with 1 MiB and no reader: the
+//! receiver sees none of it).
 //!
 //! ```
 //! use localipc::local_socket::message::{MessageListener, MessageStream};
@@ -53,6 +77,11 @@ use crate::sys;
 use std::io;
 use std::time::Duration;
 
+/// The default of `max_message_size` ([`ListenerOptions::max_message_size`],
+/// [`ConnectOptions::max_message_size`]): 16 MiB, on every platform. See
+/// [Message size](self#message-size).
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 << 20;
+
 /// A server for message-framed local sockets.
 #[derive(Debug)]
 pub struct MessageListener {
@@ -71,8 +100,8 @@ impl MessageListener {
         Self::bind_with(name, &ListenerOptions::new())
     }
 
-    /// Creates a listener bound to `name` with `options` (nonblocking, reclaim, mode; on
-    /// Windows the security descriptor, converted with
+    /// Creates a listener bound to `name` with `options` (nonblocking, reclaim, mode, the
+    /// maximum message size of its connections; on Windows the security descriptor, converted with
     /// `ConvertStringSecurityDescriptorToSecurityDescriptorW`: the same rules as for stream
     /// listeners). OS calls as for [`bind`](Self::bind).
     pub fn bind_with<'a>(
@@ -135,8 +164,8 @@ impl MessageStream {
         Self::connect_with(name, &ConnectOptions::new())
     }
 
-    /// Connects with `options` (a timeout also waits for a server not up yet), as
-    /// [`ConnectOptions::connect`] does for streams.
+    /// Connects with `options` (a timeout also waits for a server not up yet, as
+    /// [`ConnectOptions::connect`] does for streams; the maximum message size).
     pub fn connect_with<'a>(
         name: impl ToLocalSocketName<'a>,
         options: &ConnectOptions,
@@ -155,7 +184,7 @@ impl MessageStream {
     /// (`CancelIoEx`) after the receiver had read part of the message, the error says so
     /// and the receiver may get that part as a shorter message.
     /// A vanished peer gives `BrokenPipe`, never `SIGPIPE`; a message over the size limit
-    /// (see the [module docs](self)) gives `InvalidInput`.
+    /// (see [Message size](self#message-size)) gives `InvalidInput`.
     pub fn send(&self, msg: &[u8]) -> io::Result<()> {
         self.inner.send(msg)
     }
@@ -173,6 +202,10 @@ impl MessageStream {
     /// call. Windows: one overlapped `ReadFile`; an empty message reads as 0 bytes and end of
     /// file as `ERROR_BROKEN_PIPE`. A longer message fails it with `ERROR_MORE_DATA`, and
     /// more `ReadFile`s drop the rest (if one of them times out, the next call finishes it).
+    ///
+    /// A message over the size limit is `InvalidData` (see
+    /// [Message size](self#message-size)); with framing, so is every receive after an
+    /// `InvalidData` or `UnexpectedEof` (a frame cut by end of file).
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<RecvResult>> {
         Ok(self
             .inner
@@ -186,6 +219,9 @@ impl MessageStream {
     /// length prefix gives the size. Windows: `ReadFile` into a 4 KiB buffer; if the message
     /// is longer (`ERROR_MORE_DATA`), `PeekNamedPipe` for the size of its rest and one more
     /// `ReadFile` (a timeout in between keeps what was read for the next call).
+    ///
+    /// Errors as for [`recv`](Self::recv); the buffer is allocated with `try_reserve`, so a
+    /// failed allocation is `OutOfMemory`. With framing it grows as the bytes arrive.
     pub fn recv_vec(&self) -> io::Result<Option<Vec<u8>>> {
         self.inner.recv_vec()
     }

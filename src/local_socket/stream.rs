@@ -175,15 +175,35 @@ crate::forward::write_via_ref!(LocalSocketStream);
 ///     .connect("@my-daemon")?;
 /// # std::io::Result::Ok(())
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ConnectOptions {
     pub(crate) timeout: Option<Duration>,
+    pub(crate) max_message_size: usize,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            timeout: None,
+            max_message_size: super::message::DEFAULT_MAX_MESSAGE_SIZE,
+        }
+    }
 }
 
 impl ConnectOptions {
-    /// Default options: one attempt, no timeout.
+    /// Default options: one attempt, no timeout, messages up to 16 MiB.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The largest message a [`MessageStream`](super::message::MessageStream) connected
+    /// with these options sends or receives (default:
+    /// [`DEFAULT_MAX_MESSAGE_SIZE`](super::message::DEFAULT_MAX_MESSAGE_SIZE), 16 MiB, on
+    /// every platform). Byte streams ignore it. See the
+    /// [message module](super::message#message-size) for what a larger message does.
+    pub fn max_message_size(&mut self, bytes: usize) -> &mut Self {
+        self.max_message_size = bytes;
+        self
     }
 
     /// Keeps trying for up to `timeout` while the server is not there yet, refuses, or is busy

@@ -30,6 +30,10 @@
 //!   `recv_vec` (sized to the message), `peer_creds`, `set_nonblocking`,
 //!   `set_read_timeout`/`set_write_timeout`. An empty message is a message, `None` is end of
 //!   stream. Same name, mode/security descriptor and reclaim rules as `Listener`/`Stream`.
+//!   The options' `max_message_size` (accepted streams take the listener's) bounds both
+//!   ways: `send` of more is `InvalidInput`; a received message over it is `InvalidData`,
+//!   checked before any buffer of its size is allocated (`try_reserve`), and discarded
+//!   whole where the OS keeps boundaries (with framing, the error repeats from then on).
 //!   Both backends (Windows: message-mode named pipes).
 //! - `pipe::{pipe, Sender, Recver}`: unnamed pipes (`write`/`write_vectored`, `read`/
 //!   `read_vectored` on `&self`; `AsFd` and `from_fd`/`into_fd` on Unix, `AsHandle` and

@@ -46,15 +46,17 @@ pub trait CredentialsExt: sealed::Sealed {
 
     /// Sends `data` with this process's credentials (pid, effective uid and gid) stated
     /// explicitly; the kernel checks them, so they cannot be forged without privileges.
-    /// Returns the bytes sent. The receiver sees them only with credentials reception on.
+    /// Returns the bytes sent. The receiver sees them if it has credentials reception on when
+    /// it receives them (even if it turned it on after they were sent).
     ///
     /// Linux: `sendmsg` with an `SCM_CREDENTIALS` control message (`MSG_NOSIGNAL`).
     fn send_with_credentials(&self, data: &[u8]) -> io::Result<usize>;
 
     /// Receives bytes and the credentials of whoever sent them: `None` while credentials
-    /// reception is off. A pid the kernel did not record (bytes sent before reception was
-    /// turned on) is `None`. One call never mixes bytes of senders with different
-    /// credentials.
+    /// reception is off. Bytes sent before reception was turned on have no recorded sender:
+    /// their credentials are `None` in every field (the kernel reports pid 0 and the
+    /// overflow uid/gid, 65534, for them). A pid not visible in this pid namespace is `None`
+    /// too. One call never mixes bytes of senders with different credentials.
     ///
     /// Linux: `recvmsg` with room for one `SCM_CREDENTIALS` control message.
     fn recv_with_credentials(&self, buf: &mut [u8]) -> io::Result<(usize, Option<PeerCreds>)>;

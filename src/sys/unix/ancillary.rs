@@ -44,6 +44,14 @@ const RECV_FLAGS: RecvFlags = RecvFlags::CMSG_CLOEXEC;
 )))]
 const RECV_FLAGS: RecvFlags = RecvFlags::empty();
 
+/// Room for the `SCM_CREDENTIALS` that Linux puts ahead of `SCM_RIGHTS` (on every message
+/// while the socket has `SO_PASSCRED` on): without it, those credentials would take the
+/// descriptors' room and cut them off (`MSG_CTRUNC`).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const CREDS_SPACE: usize = rustix::cmsg_space!(ScmCredentials(1));
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const CREDS_SPACE: usize = 0;
+
 /// Whether `recvmsg` can make the received descriptors close-on-exec atomically.
 const HAS_CMSG_CLOEXEC: bool = !RECV_FLAGS.is_empty();
 
@@ -112,7 +120,8 @@ impl Stream {
     }
 
     /// `recvmsg(MSG_CMSG_CLOEXEC)` with room for as many descriptors as `fds` has spare
-    /// capacity (at most [`MAX_HANDLES`]); `fcntl(F_SETFD, FD_CLOEXEC)` on each where there is
+    /// capacity (at most [`MAX_HANDLES`]), and on Linux for the `SCM_CREDENTIALS` that
+    /// `SO_PASSCRED` adds (ignored here); `fcntl(F_SETFD, FD_CLOEXEC)` on each where there is
     /// no `MSG_CMSG_CLOEXEC`. More descriptors than that room (`MSG_CTRUNC`, or the kernel
     /// using alignment padding for extra ones) is an error, and every descriptor that did
     /// arrive is closed.
@@ -131,7 +140,7 @@ impl Stream {
             0
         } else {
             rustix::cmsg_space!(ScmRights(room))
-        };
+        } + CREDS_SPACE;
         let mut space = vec![MaybeUninit::uninit(); len];
         let mut cmsg = RecvAncillaryBuffer::new(&mut space);
         let (n, flags) = recvmsg_retry(self.as_fd(), buf, &mut cmsg, RECV_FLAGS)?;
@@ -204,7 +213,8 @@ pub(crate) mod creds {
     }
 
     /// `recvmsg` with room for one `SCM_CREDENTIALS`: the bytes and the credentials that came
-    /// with them (`None` if none did, e.g. `SO_PASSCRED` was off when they were sent).
+    /// with them (`None` if none did: `SO_PASSCRED` is off; every field `None` for bytes sent
+    /// while it was off).
     pub(crate) fn recv(
         fd: BorrowedFd<'_>,
         buf: &mut [u8],
@@ -219,9 +229,9 @@ pub(crate) mod creds {
         Ok((n, creds))
     }
 
-    /// Credentials the kernel filled in; a zero pid means "unknown" (sent without them).
+    /// Credentials the kernel filled in, unknown ones `None` (see
+    /// [`creds::from_kernel`](crate::sys::unix::creds::from_kernel)).
     pub(crate) fn from_ucred(c: UCred) -> PeerCreds {
-        let pid = u32::try_from(c.pid.as_raw_pid()).ok().filter(|&p| p != 0);
-        PeerCreds::new(pid, Some(c.uid.as_raw()), Some(c.gid.as_raw()))
+        crate::sys::unix::creds::from_kernel(c.pid.as_raw_pid(), c.uid.as_raw(), c.gid.as_raw())
     }
 }

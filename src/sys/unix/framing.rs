@@ -2,14 +2,18 @@
 //! but Linux/Android): length-prefixed frames over `SOCK_STREAM`.
 //!
 //! A frame is the message length as a 4-byte little-endian `u32`, then the message. Frames
-//! are at most [`MAX_LEN`] bytes, so a corrupt or hostile header cannot make the reader
-//! allocate gigabytes.
+//! are at most the socket's `max_message_size` (16 MiB by default): a longer one is refused
+//! by `send` and, from a peer, refused as soon as its header is in, before anything is
+//! allocated for it.
 //!
 //! Writes: one `sendmsg` of header + message; once any byte of a frame is out, the rest is
 //! sent even past a timeout or in nonblocking mode (waiting with `poll`), so a frame is
-//! never cut. Reads: progress through a frame is kept across `WouldBlock`/`TimedOut`, so the
-//! next `recv` resumes it. Both directions hold a lock, so concurrent callers on `&self`
-//! never interleave frames.
+//! never cut. Reads: the [`Decoder`] keeps the progress through a frame across
+//! `WouldBlock`/`TimedOut`, so the next `recv` resumes it; it grows the message buffer as
+//! bytes arrive, so a header alone never reserves the length it announces; and after a
+//! framing error (a header over the limit, end of file inside a frame) the stream is out of
+//! step for good, so every later receive returns that same error. Both directions hold a
+//! lock, so concurrent callers on `&self` never interleave frames.
 //!
 //! Compiled on every Unix so its tests run on Linux too; build with
 //! `--cfg localipc_framed_messages` to make Linux's message sockets use it.
@@ -30,24 +34,156 @@ use std::sync::{Mutex, MutexGuard};
 )]
 pub(crate) const SOCK_TYPE: libc::c_int = libc::SOCK_STREAM;
 
-/// The largest message a frame carries: 16 MiB.
-pub(crate) const MAX_LEN: usize = 16 << 20;
+/// The first piece of a message body that the decoder allocates (or the whole body, if it is
+/// shorter); each later piece is as large as what has arrived so far, so the buffer at most
+/// doubles what the peer has really sent.
+pub(crate) const FIRST_PIECE: usize = 64 * 1024;
 
 /// A connected `SOCK_STREAM` socket carrying frames.
 #[derive(Debug)]
 pub(crate) struct Framed {
     sock: UnixStream,
-    reader: Mutex<ReadState>,
+    max: usize,
+    reader: Mutex<Decoder>,
     writer: Mutex<()>,
 }
 
-/// How far the reader is through the current frame.
-#[derive(Debug, Default)]
-struct ReadState {
+/// What [`Decoder::advance`] made of the bytes it was given.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// The frame is not whole yet: read more into [`Decoder::space`].
+    More,
+    /// A whole message.
+    Message(Vec<u8>),
+    /// End of file between frames.
+    End,
+}
+
+/// The receiving half of the framing, free of I/O: [`space`](Self::space) says where the
+/// next bytes go (never past the current frame), [`advance`](Self::advance) takes how many
+/// were read there.
+#[derive(Debug)]
+pub(crate) struct Decoder {
+    max: usize,
     header: [u8; 4],
     header_got: usize,
+    /// The announced length, once the header is in.
+    len: Option<usize>,
+    /// The body so far: `body[..body_got]` has arrived, the rest is zeroed room.
     body: Vec<u8>,
     body_got: usize,
+    /// The framing error that ended decoding, returned by every later call.
+    failed: Option<(io::ErrorKind, String)>,
+}
+
+impl Decoder {
+    /// A decoder refusing frames longer than `max` bytes.
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            max,
+            header: [0; 4],
+            header_got: 0,
+            len: None,
+            body: Vec::new(),
+            body_got: 0,
+            failed: None,
+        }
+    }
+
+    /// The buffer the next read must fill (at most as far as the current frame goes): the
+    /// rest of the header, or room in the body, grown by at most what has arrived so far
+    /// ([`FIRST_PIECE`] at first) with `try_reserve_exact`. After a framing error, that
+    /// error; a failed allocation is `OutOfMemory` (and may be retried).
+    pub(crate) fn space(&mut self) -> io::Result<&mut [u8]> {
+        self.check()?;
+        let Some(len) = self.len else {
+            return Ok(&mut self.header[self.header_got..]);
+        };
+        if self.body_got == self.body.len() {
+            let step = (len - self.body_got).min(self.body_got.max(FIRST_PIECE));
+            self.body.try_reserve_exact(step).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::OutOfMemory,
+                    format!(
+                        "framed message socket: cannot grow the buffer of a {len}-byte message \
+                         past {} bytes: {e}",
+                        self.body_got
+                    ),
+                )
+            })?;
+            self.body.resize(self.body_got + step, 0);
+        }
+        Ok(&mut self.body[self.body_got..])
+    }
+
+    /// Takes `n` bytes read into [`space`](Self::space); `n == 0` means end of file.
+    pub(crate) fn advance(&mut self, n: usize) -> io::Result<Progress> {
+        self.check()?;
+        let Some(len) = self.len else {
+            if n == 0 {
+                if self.header_got == 0 {
+                    return Ok(Progress::End);
+                }
+                return Err(self.fail(cut_short(self.header_got, 4)));
+            }
+            self.header_got += n;
+            if self.header_got < self.header.len() {
+                return Ok(Progress::More);
+            }
+            let len = u32::from_le_bytes(self.header) as usize;
+            if len > self.max {
+                return Err(self.fail(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "framed message socket: the peer announced a message of {len} bytes, \
+                         over the {}-byte limit (max_message_size); the connection is out of \
+                         step from here on",
+                        self.max
+                    ),
+                )));
+            }
+            self.len = Some(len);
+            return Ok(self.finish_if_whole(len));
+        };
+        if n == 0 {
+            return Err(self.fail(cut_short(4 + self.body_got, 4 + len)));
+        }
+        self.body_got += n;
+        Ok(self.finish_if_whole(len))
+    }
+
+    fn finish_if_whole(&mut self, len: usize) -> Progress {
+        if self.body_got < len {
+            return Progress::More;
+        }
+        let mut msg = std::mem::take(&mut self.body);
+        msg.truncate(len);
+        self.header_got = 0;
+        self.len = None;
+        self.body_got = 0;
+        Progress::Message(msg)
+    }
+
+    /// The framing error, if one happened.
+    fn check(&self) -> io::Result<()> {
+        match &self.failed {
+            Some((kind, msg)) => Err(io::Error::new(*kind, msg.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Remembers `e` for every later call.
+    fn fail(&mut self, e: io::Error) -> io::Error {
+        self.failed = Some((e.kind(), e.to_string()));
+        self.body = Vec::new();
+        e
+    }
+
+    /// The bytes the body buffer holds room for.
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.body.capacity()
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -62,24 +198,28 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     allow(dead_code)
 )]
 impl Framed {
-    pub(crate) fn new(sock: UnixStream) -> io::Result<Self> {
+    /// Frames over `sock`, messages of at most `max` bytes either way.
+    pub(crate) fn new(sock: UnixStream, max: usize) -> io::Result<Self> {
         Ok(Self {
             sock,
-            reader: Mutex::new(ReadState::default()),
+            max,
+            reader: Mutex::new(Decoder::new(max)),
             writer: Mutex::new(()),
         })
     }
 
     /// `sendmsg(MSG_NOSIGNAL)` of header and message, continued (with `poll(POLLOUT)`) until
-    /// the whole frame is out once any of it is.
+    /// the whole frame is out once any of it is. A message over the limit (or over
+    /// `u32::MAX` bytes, what a header can say) is `InvalidInput`, and nothing is sent.
     pub(crate) fn send(&self, msg: &[u8]) -> io::Result<()> {
-        if msg.len() > MAX_LEN {
+        if msg.len() > self.max || u32::try_from(msg.len()).is_err() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "a message of {} bytes is larger than the {MAX_LEN}-byte limit of framed \
-                     message sockets",
-                    msg.len()
+                    "a message of {} bytes is larger than the {}-byte limit (max_message_size, \
+                     and at most 4 GiB - 1 bytes with framing)",
+                    msg.len(),
+                    self.max
                 ),
             ));
         }
@@ -115,49 +255,28 @@ impl Framed {
     }
 
     /// `read(2)` until a whole frame is in; `None` at end of file between frames. End of file
-    /// inside a frame is `UnexpectedEof`; a header over [`MAX_LEN`] is `InvalidData`.
+    /// inside a frame is `UnexpectedEof`; a header over the limit is `InvalidData`; after
+    /// either, every call returns that error again.
     pub(crate) fn recv_vec(&self) -> io::Result<Option<Vec<u8>>> {
-        let mut st = lock(&self.reader);
-        while st.header_got < st.header.len() {
-            let at = st.header_got;
-            let n = read_some(&self.sock, &mut st.header[at..])?;
-            if n == 0 && at == 0 {
-                return Ok(None);
-            }
-            if n == 0 {
-                return Err(cut_short(at, st.header.len()));
-            }
-            st.header_got += n;
-            if st.header_got == st.header.len() {
-                let len = u32::from_le_bytes(st.header) as usize;
-                if len > MAX_LEN {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!(
-                            "framed message socket: the peer announced a message of {len} bytes, \
-                             over the {MAX_LEN}-byte limit"
-                        ),
-                    ));
-                }
-                st.body = vec![0; len];
-                st.body_got = 0;
+        let mut dec = lock(&self.reader);
+        loop {
+            let n = read_some(&self.sock, dec.space()?)?;
+            match dec.advance(n)? {
+                Progress::More => {}
+                Progress::Message(msg) => return Ok(Some(msg)),
+                Progress::End => return Ok(None),
             }
         }
-        while st.body_got < st.body.len() {
-            let ReadState { body, body_got, .. } = &mut *st;
-            let n = read_some(&self.sock, &mut body[*body_got..])?;
-            if n == 0 {
-                return Err(cut_short(4 + *body_got, 4 + body.len()));
-            }
-            *body_got += n;
-        }
-        let msg = std::mem::take(&mut st.body);
-        *st = ReadState::default();
-        Ok(Some(msg))
     }
 
     pub(crate) fn sock(&self) -> &UnixStream {
         &self.sock
+    }
+
+    /// The room the receive buffer holds now.
+    #[cfg(test)]
+    fn recv_capacity(&self) -> usize {
+        lock(&self.reader).capacity()
     }
 }
 
@@ -215,9 +334,116 @@ fn wait_for(sock: &UnixStream, events: libc::c_short) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    const MAX: usize = 16 << 20;
+
     fn pair() -> (Framed, Framed) {
         let (a, b) = UnixStream::pair().unwrap();
-        (Framed::new(a).unwrap(), Framed::new(b).unwrap())
+        (Framed::new(a, MAX).unwrap(), Framed::new(b, MAX).unwrap())
+    }
+
+    /// Feeds `input` to `dec` as a peer would, as much as `space` asks for at a time.
+    fn feed(dec: &mut Decoder, mut input: &[u8]) -> Vec<io::Result<Progress>> {
+        let mut out = Vec::new();
+        while !input.is_empty() {
+            let space = match dec.space() {
+                Ok(space) => space,
+                Err(e) => {
+                    out.push(Err(e));
+                    break;
+                }
+            };
+            let n = space.len().min(input.len());
+            space[..n].copy_from_slice(&input[..n]);
+            input = &input[n..];
+            match dec.advance(n) {
+                Ok(Progress::More) => {}
+                Err(e) => {
+                    out.push(Err(e));
+                    break;
+                }
+                r => out.push(r),
+            }
+        }
+        out
+    }
+
+    fn frame(msg: &[u8]) -> Vec<u8> {
+        let mut f = (msg.len() as u32).to_le_bytes().to_vec();
+        f.extend_from_slice(msg);
+        f
+    }
+
+    #[test]
+    fn decoder_splits_frames_and_reports_end() {
+        let mut dec = Decoder::new(100);
+        let mut input = frame(b"one");
+        input.extend(frame(b""));
+        input.extend(frame(&[7; 100]));
+        let got: Vec<_> = feed(&mut dec, &input)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            got,
+            [
+                Progress::Message(b"one".to_vec()),
+                Progress::Message(Vec::new()),
+                Progress::Message(vec![7; 100]),
+            ]
+        );
+        dec.space().unwrap();
+        assert_eq!(dec.advance(0).unwrap(), Progress::End);
+        assert_eq!(dec.advance(0).unwrap(), Progress::End, "end stays the end");
+    }
+
+    /// After a framing error every later call returns it (same kind, same message): no
+    /// phantom message, and the bytes after it are never parsed as frames.
+    #[test]
+    fn decoder_errors_are_sticky() {
+        for (input, kind) in [
+            (frame(&[1; 101]), io::ErrorKind::InvalidData),
+            (vec![9, 0], io::ErrorKind::UnexpectedEof),
+            (vec![9, 0, 0, 0, 1, 2], io::ErrorKind::UnexpectedEof),
+        ] {
+            let mut dec = Decoder::new(100);
+            let mut results = feed(&mut dec, &input);
+            if kind == io::ErrorKind::UnexpectedEof {
+                dec.space().unwrap();
+                results.push(dec.advance(0));
+            }
+            let first = match results.pop() {
+                Some(Err(e)) => e,
+                other => panic!("{input:?}: want an error, got {other:?}"),
+            };
+            assert_eq!(first.kind(), kind, "{first}");
+            assert!(results.is_empty(), "{results:?}");
+            let same = |r: io::Result<Progress>| {
+                let e = r.unwrap_err();
+                assert_eq!((e.kind(), e.to_string()), (kind, first.to_string()));
+            };
+            // A valid frame after the error is not decoded, nor is end of file.
+            same(feed(&mut dec, &frame(b"ok")).pop().unwrap());
+            same(dec.space().map(|_| Progress::More));
+            same(dec.advance(0));
+            same(dec.advance(4));
+        }
+    }
+
+    /// A header alone reserves at most FIRST_PIECE bytes, whatever it announces, and the
+    /// buffer then grows to at most twice what has arrived.
+    #[test]
+    fn decoder_grows_the_buffer_as_bytes_arrive() {
+        let mut dec = Decoder::new(MAX);
+        assert!(feed(&mut dec, &(MAX as u32).to_le_bytes()).is_empty());
+        assert!(dec.space().unwrap().len() <= FIRST_PIECE);
+        assert!(dec.capacity() <= FIRST_PIECE, "{} bytes", dec.capacity());
+        let mut got = 0;
+        while got < 4 << 20 {
+            let n = dec.space().unwrap().len();
+            assert_eq!(dec.advance(n).unwrap(), Progress::More);
+            got += n;
+            assert!(dec.capacity() <= 2 * got.max(FIRST_PIECE), "{got}");
+        }
     }
 
     #[test]
@@ -239,7 +465,7 @@ mod tests {
     #[test]
     fn eof_inside_a_frame_is_unexpected_eof() {
         let (a, b) = UnixStream::pair().unwrap();
-        let b = Framed::new(b).unwrap();
+        let b = Framed::new(b, MAX).unwrap();
         put(&a, &[5, 0, 0, 0, b'x']);
         drop(a);
         assert_eq!(
@@ -248,22 +474,54 @@ mod tests {
         );
     }
 
+    /// Over a socket: after a header over the limit, every receive fails the same way even
+    /// though a valid frame follows.
     #[test]
-    fn oversized_header_is_invalid_data() {
+    fn oversized_header_is_invalid_data_for_good() {
         let (a, b) = UnixStream::pair().unwrap();
-        let b = Framed::new(b).unwrap();
-        put(&a, &u32::MAX.to_le_bytes());
-        assert_eq!(b.recv_vec().unwrap_err().kind(), io::ErrorKind::InvalidData);
-        let a = Framed::new(a).unwrap();
-        let err = a.send(&vec![0; MAX_LEN + 1]).unwrap_err();
+        let b = Framed::new(b, 1000).unwrap();
+        put(&a, &1001u32.to_le_bytes());
+        put(&a, &frame(b"after"));
+        let first = b.recv_vec().unwrap_err();
+        assert_eq!(first.kind(), io::ErrorKind::InvalidData);
+        assert!(first.to_string().contains("1001 bytes"), "{first}");
+        assert!(first.to_string().contains("1000-byte limit"), "{first}");
+        for _ in 0..3 {
+            let e = b.recv(&mut [0; 10]).unwrap_err();
+            assert_eq!((e.kind(), e.to_string()), (first.kind(), first.to_string()));
+            let e = b.recv_vec().unwrap_err();
+            assert_eq!((e.kind(), e.to_string()), (first.kind(), first.to_string()));
+        }
+        let a = Framed::new(a, 1000).unwrap();
+        let err = a.send(&[0; 1001]).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("1001 bytes"), "{err}");
+        a.send(&[0; 1000]).unwrap();
+    }
+
+    /// Over a socket: a header announcing the limit with no body reserves at most
+    /// FIRST_PIECE bytes; the message then arrives whole.
+    #[test]
+    fn a_bare_header_reserves_little() {
+        let (a, b) = UnixStream::pair().unwrap();
+        let b = Framed::new(b, MAX).unwrap();
+        b.sock().set_nonblocking(true).unwrap();
+        put(&a, &(MAX as u32).to_le_bytes());
+        assert_eq!(b.recv_vec().unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        assert!(b.recv_capacity() <= FIRST_PIECE, "{}", b.recv_capacity());
+        let body: Vec<u8> = (0..MAX).map(|i| (i % 251) as u8).collect();
+        b.sock().set_nonblocking(false).unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| put(&a, &body));
+            assert!(b.recv_vec().unwrap().unwrap() == body);
+        });
     }
 
     /// A frame split across reads that would block resumes where it stopped.
     #[test]
     fn partial_frames_resume_after_would_block() {
         let (a, b) = UnixStream::pair().unwrap();
-        let b = Framed::new(b).unwrap();
+        let b = Framed::new(b, MAX).unwrap();
         b.sock().set_nonblocking(true).unwrap();
         assert_eq!(b.recv_vec().unwrap_err().kind(), io::ErrorKind::WouldBlock);
         put(&a, &[3, 0]);

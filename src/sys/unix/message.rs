@@ -27,6 +27,7 @@ use super::framing::{Framed as Imp, SOCK_TYPE};
 #[derive(Debug)]
 pub(crate) struct MessageListener {
     inner: Listener,
+    max: usize,
 }
 
 impl MessageListener {
@@ -35,12 +36,13 @@ impl MessageListener {
     pub(crate) fn bind(name: &LocalSocketName<'_>, opts: &ListenerOptions) -> io::Result<Self> {
         Ok(Self {
             inner: Listener::bind_of(name, opts, SOCK_TYPE)?,
+            max: opts.max_message_size,
         })
     }
 
     /// `accept4(SOCK_CLOEXEC)`.
     pub(crate) fn accept(&self) -> io::Result<MessageStream> {
-        MessageStream::from_stream(self.inner.accept()?)
+        MessageStream::from_stream(self.inner.accept()?, self.max)
     }
 
     pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
@@ -65,15 +67,18 @@ pub(crate) struct MessageStream {
 }
 
 impl MessageStream {
-    fn from_stream(s: Stream) -> io::Result<Self> {
+    fn from_stream(s: Stream, max: usize) -> io::Result<Self> {
         Ok(Self {
-            imp: Imp::new(UnixStream::from(s.into_fd()))?,
+            imp: Imp::new(UnixStream::from(s.into_fd()), max)?,
         })
     }
 
     /// The stream `connect` (same retry rules) with the message socket type.
     pub(crate) fn connect(name: &LocalSocketName<'_>, opts: &ConnectOptions) -> io::Result<Self> {
-        Self::from_stream(Stream::connect_of(name, opts, SOCK_TYPE)?)
+        Self::from_stream(
+            Stream::connect_of(name, opts, SOCK_TYPE)?,
+            opts.max_message_size,
+        )
     }
 
     pub(crate) fn send(&self, msg: &[u8]) -> io::Result<()> {

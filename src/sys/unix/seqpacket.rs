@@ -4,6 +4,11 @@
 //! An empty message and end of file both make `recv` return 0. To tell them apart every
 //! socket gets `SO_PASSCRED`: the kernel then attaches an `SCM_CREDENTIALS` control message
 //! to every message received (whoever sent it, however), and never to end of file.
+//!
+//! Size: a message must fit the sender's `SO_SNDBUF` (the kernel's limit) and the
+//! `max_message_size` of both ends. A received message over the receiver's limit is taken
+//! off the socket whole (never copied into a buffer of its size) and reported as
+//! `InvalidData`; the next receive gets the next message.
 
 use super::ancillary::creds::set_passcred;
 use rustix::net::{recvmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
@@ -21,6 +26,8 @@ pub(crate) const SOCK_TYPE: libc::c_int = libc::SOCK_SEQPACKET;
 #[derive(Debug)]
 pub(crate) struct SeqPacket {
     sock: UnixStream,
+    /// `max_message_size`.
+    max: usize,
     /// Held by `recv`/`recv_vec`, so `recv_vec`'s peek and its receive see the same message.
     recv_lock: Mutex<()>,
 }
@@ -29,17 +36,28 @@ impl SeqPacket {
     /// Wraps a connected socket and turns on `SO_PASSCRED` (see the module docs; on a socket
     /// with no name this makes Linux autobind it to an abstract address when it connects or
     /// sends, as for any socket with `SO_PASSCRED`).
-    pub(crate) fn new(sock: UnixStream) -> io::Result<Self> {
+    pub(crate) fn new(sock: UnixStream, max: usize) -> io::Result<Self> {
         set_passcred(sock.as_fd(), true)?;
         Ok(Self {
             sock,
+            max,
             recv_lock: Mutex::new(()),
         })
     }
 
-    /// `send(MSG_NOSIGNAL)`: the whole message or nothing. `EMSGSIZE` (larger than the send
-    /// buffer allows) becomes `InvalidInput`.
+    /// `send(MSG_NOSIGNAL)`: the whole message or nothing. A message over the limit (no OS
+    /// call then) or one larger than the send buffer allows (`EMSGSIZE`) is `InvalidInput`.
     pub(crate) fn send(&self, msg: &[u8]) -> io::Result<()> {
+        if msg.len() > self.max {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a message of {} bytes is larger than the {}-byte limit (max_message_size)",
+                    msg.len(),
+                    self.max
+                ),
+            ));
+        }
         loop {
             match super::io::send(self.sock.as_fd(), msg) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -59,24 +77,39 @@ impl SeqPacket {
         }
     }
 
-    /// `recvmsg(MSG_TRUNC)`: `(bytes copied, truncated)`, or `None` at end of file.
+    /// `recvmsg(MSG_TRUNC)`: `(bytes copied, truncated)`, or `None` at end of file. A message
+    /// over the limit is `InvalidData` (and gone).
     pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>> {
         let _guard = self.recv_lock.lock().unwrap_or_else(|e| e.into_inner());
         let flags = RecvFlags::TRUNC | RecvFlags::CMSG_CLOEXEC;
-        Ok(self
-            .recv_once(buf, flags)?
-            .map(|len| (len.min(buf.len()), len > buf.len())))
+        match self.recv_once(buf, flags)? {
+            Some(len) if len > self.max => Err(too_large(len, self.max)),
+            got => Ok(got.map(|len| (len.min(buf.len()), len > buf.len()))),
+        }
     }
 
     /// `recvmsg(MSG_PEEK | MSG_TRUNC)` with an empty buffer for the length of the next
-    /// message, then `recvmsg` into a buffer of that size; `None` at end of file.
+    /// message, then `recvmsg` into a buffer of that size (`try_reserve_exact`: a failed
+    /// allocation is `OutOfMemory` and leaves the message queued); `None` at end of file. A
+    /// message over the limit is taken off with an empty buffer and is `InvalidData`.
     pub(crate) fn recv_vec(&self) -> io::Result<Option<Vec<u8>>> {
         let _guard = self.recv_lock.lock().unwrap_or_else(|e| e.into_inner());
         let peek = RecvFlags::PEEK | RecvFlags::TRUNC | RecvFlags::CMSG_CLOEXEC;
         let Some(len) = self.recv_once(&mut [], peek)? else {
             return Ok(None);
         };
-        let mut msg = vec![0; len];
+        if len > self.max {
+            self.recv_once(&mut [], RecvFlags::TRUNC | RecvFlags::CMSG_CLOEXEC)?;
+            return Err(too_large(len, self.max));
+        }
+        let mut msg = Vec::new();
+        msg.try_reserve_exact(len).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                format!("cannot allocate a buffer for a message of {len} bytes: {e}"),
+            )
+        })?;
+        msg.resize(len, 0);
         let got = self.recv_once(&mut msg, RecvFlags::TRUNC | RecvFlags::CMSG_CLOEXEC)?;
         // Under the lock nobody else takes the peeked message.
         debug_assert_eq!(got, Some(len));
@@ -103,6 +136,17 @@ impl SeqPacket {
     pub(crate) fn sock(&self) -> &UnixStream {
         &self.sock
     }
+}
+
+/// A received message over the limit.
+fn too_large(len: usize, max: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "received a message of {len} bytes, over the {max}-byte limit (max_message_size); \
+             it was discarded"
+        ),
+    )
 }
 
 impl AsFd for SeqPacket {

@@ -14,6 +14,12 @@
 //! one of these follow-up reads is cut short (timeout, nonblocking), what is left to do is
 //! remembered and done first by the next `recv`/`recv_vec`, so the stream never
 //! desynchronises.
+//!
+//! Size: a message over `max_message_size` is refused by `send`; received, it is dropped
+//! like the rest of a truncated message and reported as `InvalidData`. `recv_vec` checks the
+//! size `PeekNamedPipe` reports against the limit before it allocates, and allocates with
+//! `try_reserve_exact`; without an answer from `PeekNamedPipe` it grows geometrically, never
+//! past the limit.
 
 use super::acceptor::Acceptor;
 use super::conn::{Conn, Kind};
@@ -54,6 +60,8 @@ const SKIP_CHUNK: usize = 64 * 1024;
 pub(crate) struct MessageListener {
     acceptor: Acceptor,
     name: LocalSocketName<'static>,
+    /// `max_message_size` of the accepted streams.
+    max: usize,
 }
 
 impl MessageListener {
@@ -62,13 +70,17 @@ impl MessageListener {
         Ok(Self {
             acceptor: bind_acceptor(name, opts, message_spec())?,
             name: name.clone().into_owned(),
+            max: opts.max_message_size,
         })
     }
 
     /// `ConnectNamedPipe`, then `CreateNamedPipeW` for the next instance.
     pub(crate) fn accept(&self) -> io::Result<MessageStream> {
         let h = accept_handle(&self.acceptor, &self.name)?;
-        Ok(MessageStream::new(Conn::new(h, Some(End::Server), KIND)))
+        Ok(MessageStream::new(
+            Conn::new(h, Some(End::Server), KIND),
+            self.max,
+        ))
     }
 
     /// No OS call.
@@ -97,14 +109,17 @@ enum Rest {
 #[derive(Debug)]
 pub(crate) struct MessageStream {
     conn: Conn,
+    /// `max_message_size`.
+    max: usize,
     /// Held by `recv`/`recv_vec` for a whole message.
     rest: Mutex<Rest>,
 }
 
 impl MessageStream {
-    fn new(conn: Conn) -> Self {
+    fn new(conn: Conn, max: usize) -> Self {
         Self {
             conn,
+            max,
             rest: Mutex::new(Rest::None),
         }
     }
@@ -115,18 +130,23 @@ impl MessageStream {
         let path = pipe_path(name)?;
         let what = format!("message local socket \"{name}\"");
         let h = open_client(&path, Direction::Duplex, true, opts.timeout, &what)?;
-        Ok(Self::new(Conn::new(h, Some(End::Client), KIND)))
+        Ok(Self::new(
+            Conn::new(h, Some(End::Client), KIND),
+            opts.max_message_size,
+        ))
     }
 
-    /// One `WriteFile` of the whole message (an empty one included).
+    /// One `WriteFile` of the whole message (an empty one included). A message over the
+    /// limit (or over 4 GiB - 1 bytes) is `InvalidInput`, with no OS call.
     pub(crate) fn send(&self, msg: &[u8]) -> io::Result<()> {
-        if u32::try_from(msg.len()).is_err() {
+        if msg.len() > self.max || u32::try_from(msg.len()).is_err() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "a message of {} bytes is larger than a named pipe message can be \
-                     (4 GiB - 1 bytes)",
-                    msg.len()
+                    "a message of {} bytes is larger than the {}-byte limit \
+                     (max_message_size, and at most 4 GiB - 1 bytes for a named pipe message)",
+                    msg.len(),
+                    self.max
                 ),
             ));
         }
@@ -152,7 +172,8 @@ impl MessageStream {
     }
 
     /// One `ReadFile` into `buf` (after finishing what an earlier call left); on
-    /// `ERROR_MORE_DATA`, more `ReadFile`s drop the rest of the message.
+    /// `ERROR_MORE_DATA`, `PeekNamedPipe` for the size of the rest and more `ReadFile`s to
+    /// drop it. A message over the limit is `InvalidData`.
     pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>> {
         let mut rest = self.lock();
         match std::mem::replace(&mut *rest, Rest::None) {
@@ -168,10 +189,18 @@ impl MessageStream {
         let Some((n, more)) = self.conn.recv_message(buf)? else {
             return Ok(None);
         };
+        let size = if more {
+            n.saturating_add(self.bytes_left_in_message())
+        } else {
+            n
+        };
         if more {
             // An error here leaves `Rest::Skip` for the next call, which reports it then;
-            // this message was received.
+            // this message was received (or refused).
             let _ = self.skip(&mut rest);
+        }
+        if size > self.max {
+            return Err(too_large(size, self.max));
         }
         Ok(Some((n, more)))
     }
@@ -196,6 +225,9 @@ impl MessageStream {
                     return Ok(None);
                 };
                 if !more {
+                    if n > self.max {
+                        return Err(too_large(n, self.max));
+                    }
                     return Ok(Some(first[..n].to_vec()));
                 }
                 first[..n].to_vec()
@@ -215,18 +247,45 @@ impl MessageStream {
         Ok(())
     }
 
-    /// Reads the rest of the message that `msg` starts. On an error, `rest` keeps `msg` for
+    /// Reads the rest of the message that `msg` starts, checking its size (`PeekNamedPipe`)
+    /// against the limit before growing `msg` (`try_reserve_exact`). A message over the limit
+    /// is dropped (`skip`) and is `InvalidData`. On any other error, `rest` keeps `msg` for
     /// the next call.
     fn finish(&self, rest: &mut Rest, mut msg: Vec<u8>) -> io::Result<Vec<u8>> {
         loop {
-            let left = self.bytes_left_in_message();
-            // Without an answer from PeekNamedPipe, grow geometrically.
-            let grow = if left > 0 { left } else { msg.len().max(HEAD) };
             let start = msg.len();
+            let left = self.bytes_left_in_message();
+            if start.saturating_add(left) > self.max {
+                let _ = self.skip(rest);
+                return Err(too_large(start.saturating_add(left), self.max));
+            }
+            // Without an answer from PeekNamedPipe, grow geometrically, to one byte past the
+            // limit at most (to see whether the message is over it).
+            let grow = if left > 0 {
+                left
+            } else {
+                start.max(HEAD).min((self.max - start).saturating_add(1))
+            };
+            if let Err(e) = msg.try_reserve_exact(grow) {
+                let e = io::Error::new(
+                    io::ErrorKind::OutOfMemory,
+                    format!(
+                        "cannot grow the buffer of a message past {start} bytes by {grow}: {e}"
+                    ),
+                );
+                *rest = Rest::Keep(msg);
+                return Err(e);
+            }
             msg.resize(start + grow, 0);
             match self.conn.recv_message(&mut msg[start..]) {
                 Ok(Some((n, more))) => {
                     msg.truncate(start + n);
+                    if msg.len() > self.max {
+                        if more {
+                            let _ = self.skip(rest);
+                        }
+                        return Err(too_large(msg.len(), self.max));
+                    }
                     if !more {
                         return Ok(msg);
                     }
@@ -285,6 +344,17 @@ impl MessageStream {
     pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
         Ok(PeerCreds::new(Some(self.conn.peer_pid()?), None, None))
     }
+}
+
+/// A received message over the limit (`size`: its size, or as much of it as was seen).
+fn too_large(size: usize, max: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "received a message of {size} bytes, over the {max}-byte limit (max_message_size); \
+             it was discarded"
+        ),
+    )
 }
 
 impl AsHandle for MessageStream {
