@@ -77,7 +77,14 @@ fn listener_raw_fd_round_trip_keeps_name_and_file() {
             let raw = listener.into_raw_fd();
             // SAFETY: `raw` was just given up by `into_raw_fd`; nothing else owns it.
             let listener = unsafe { LocalSocketListener::from_raw_fd(raw) };
-            assert_eq!(listener.local_name().to_string(), name);
+            // A socket file this crate published was bound at a temporary path; the
+            // descriptor does not know the published name, and says so with an empty one.
+            let expected = if name.starts_with('@') {
+                name.as_str()
+            } else {
+                ""
+            };
+            assert_eq!(listener.local_name().to_string(), expected);
             let (mut client, mut server) = pair(&listener, &name);
             check_link(&mut client, &mut server, b"accepted after the round trip");
             drop(listener);

@@ -95,7 +95,10 @@ impl LocalSocketListener {
     }
 
     /// The name this listener was bound to. For one made from a descriptor (Unix,
-    /// `From<OwnedFd>`), the name `getsockname` reports, or an empty path if it has none.
+    /// `From<OwnedFd>`/`FromRawFd`), the name `getsockname` reports: the abstract name, or
+    /// the path of a socket bound by another program; an empty path if it has none, or if
+    /// this crate bound it (it binds at a temporary path and moves the file into place, so
+    /// the descriptor does not know the name it was published under).
     pub fn local_name(&self) -> LocalSocketName<'_> {
         self.inner.name().borrow()
     }

@@ -49,6 +49,11 @@ pub(crate) fn bound_name(sock: &UnixListener) -> LocalSocketName<'static> {
         return LocalSocketName::from_os(OsStr::new("").to_owned(), false);
     };
     if let Some(path) = addr.as_pathname() {
+        // A socket this crate published was bound at a temporary path, which is all the
+        // descriptor knows: the name it was published under cannot be told.
+        if super::sockfile::is_private_bind_path(path) {
+            return LocalSocketName::from_os(OsStr::new("").to_owned(), false);
+        }
         return LocalSocketName::from_os(path.as_os_str().to_owned(), false);
     }
     #[cfg(any(target_os = "linux", target_os = "android"))]

@@ -49,7 +49,7 @@ use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// How long `bind` and drop wait for the directory lock before going on without it.
@@ -232,6 +232,31 @@ impl Drop for PrivateDir<'_> {
             AtFlags::REMOVEDIR,
         );
     }
+}
+
+/// Whether `path` is the temporary address [`bind_path`] binds a socket at
+/// (`/proc/self/fd/<n>/s`, or `<dir>/.lipc-XXXXXX/s`): what `getsockname` reports for a
+/// socket this crate published, which says nothing about the name it was published under.
+pub(crate) fn is_private_bind_path(path: &Path) -> bool {
+    use std::path::Component;
+    if path.file_name() != Some(OsStr::new("s")) {
+        return false;
+    }
+    let Some(dir) = path.parent() else {
+        return false;
+    };
+    let parts: Vec<Component<'_>> = dir.components().collect();
+    let is_proc_fd = matches!(
+        parts.as_slice(),
+        [Component::RootDir, Component::Normal(p), Component::Normal(s), Component::Normal(f), Component::Normal(n)]
+            if *p == "proc" && *s == "self" && *f == "fd"
+                && !n.is_empty() && n.as_bytes().iter().all(u8::is_ascii_digit)
+    );
+    let is_private_dir = dir.file_name().is_some_and(|n| {
+        let n = n.as_bytes();
+        n.len() == 12 && n.starts_with(b".lipc-") && n[6..].iter().all(u8::is_ascii_alphanumeric)
+    });
+    is_proc_fd || is_private_dir
 }
 
 /// `.lipc-` and six random letters and digits (std's randomly keyed hasher, fed the time, the
@@ -508,6 +533,38 @@ impl Drop for SocketFile {
             if file_id(&st) == (self.dev, self.ino) {
                 let _ = rfs::unlinkat(parent.dirfd(), parent.rel(&parent.file), AtFlags::empty());
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_private_bind_path;
+    use std::path::Path;
+
+    #[test]
+    fn temporary_bind_paths_are_recognised_and_nothing_else() {
+        for yes in [
+            "/proc/self/fd/8/s",
+            "/proc/self/fd/123/s",
+            "/tmp/x/.lipc-aB3dE9/s",
+            ".lipc-000000/s",
+        ] {
+            assert!(is_private_bind_path(Path::new(yes)), "{yes}");
+        }
+        for no in [
+            "/proc/self/fd/8/t",
+            "/proc/self/fd/x8/s",
+            "/proc/self/fd//s",
+            "/proc/1/fd/8/s",
+            "/tmp/x/.lipc-aB3dE/s",
+            "/tmp/x/.lipc-aB3dE9x/s",
+            "/tmp/x/.lipc-aB3-E9/s",
+            "/tmp/x/s",
+            "/tmp/x/.lipc-aB3dE9/s/t",
+            "s",
+        ] {
+            assert!(!is_private_bind_path(Path::new(no)), "{no}");
         }
     }
 }
