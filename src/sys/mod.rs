@@ -38,13 +38,14 @@
 //! - `pipe::{pipe, Sender, Recver}`: unnamed pipes (`write`/`write_vectored`, `read`/
 //!   `read_vectored` on `&self`; `AsFd` and `from_fd`/`into_fd` on Unix, `AsHandle` and
 //!   `from_handle`/`into_handle` on Windows), and with feature `tokio`
-//!   `pipe::tokio::{pipe, Sender, Recver}` (`from_sync`/`into_sync`, `poll_write`/
-//!   `poll_write_vectored`, `poll_read`). Both backends provide these; on Windows the
-//!   sync↔async conversions return `Unsupported`.
+//!   `pipe::tokio::{pipe, Sender, Recver}` (`poll_write`/`poll_write_vectored`,
+//!   `poll_read`; on Unix also `from_sync`/`into_sync`). Both backends provide these except
+//!   the sync↔async conversions, which Windows lacks (a `CreatePipe` handle cannot join
+//!   tokio's completion port); the public conversions are `cfg(unix)`.
 //! - With feature `tokio`: `tokio::{Listener, Stream}`, the async twins (`poll_accept`,
 //!   `poll_read`/`poll_write`/`poll_write_vectored`/`poll_shutdown` on `&self`, `connect`).
 //!
-//! Both backends provide every item.
+//! Both backends provide every item, except where noted.
 //!
 //! Errors are `io::Error`s whose kind fits and whose message names the offending name.
 

@@ -5,17 +5,17 @@
 //! Constructors must be called from within a tokio runtime with I/O enabled; outside one
 //! they return an error instead of panicking.
 //!
-//! - Unix: a `pipe2` pipe in nonblocking mode on tokio's reactor (`tokio::net::unix::pipe`).
+//! - Unix: a `pipe2` pipe in nonblocking mode on tokio's reactor (`AsyncFd`).
 //!   The ends convert to and from the sync ones with `TryFrom` (for instance to give the
-//!   sync end to a child process).
+//!   sync end to a child process); these conversions exist on Unix only.
 //! - Windows: `CreatePipe` handles cannot do overlapped I/O, which tokio's completion port
 //!   needs, so the pair is a private named pipe instead: a fresh name
 //!   (`\\.\pipe\localipc-anon-<pid>-<counter>-<random>`), one-way, a single instance, remote
 //!   clients rejected, its client end opened at once; the ends are tokio's
-//!   `NamedPipeClient` (write) and `NamedPipeServer` (read). The `TryFrom` conversions
-//!   to and from the sync ends return [`io::ErrorKind::Unsupported`] there: a sync end is a
-//!   `CreatePipe` handle, and tokio does not give its handles back. To give a child one end,
-//!   make a sync pipe. A write returns once tokio has taken the data; it reaches the pipe
+//!   `NamedPipeClient` (write) and `NamedPipeServer` (read). There are no conversions to
+//!   and from the sync ends on Windows (the `TryFrom` impls are `cfg(unix)`): a sync end is
+//!   a `CreatePipe` handle, which cannot do overlapped I/O, and tokio does not give its
+//!   handles back. To give a child one end, make a sync pipe. A write returns once tokio has taken the data; it reaches the pipe
 //!   in the background while the runtime runs, also after the `Sender` is dropped.
 //!
 //! ```
@@ -36,6 +36,7 @@
 //! ```
 
 use crate::sys;
+#[cfg(unix)]
 use crate::unnamed_pipe as sync;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -44,7 +45,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Creates an unnamed pipe registered with tokio: `(write end, read end)`.
 ///
-/// Unix: `pipe2(O_CLOEXEC)`, then `fcntl(F_SETFL, O_NONBLOCK)` on both ends. Windows:
+/// Unix: `pipe2(O_CLOEXEC)`, then `ioctl(FIONBIO)` on both ends. Windows:
 /// `CreateNamedPipeW(PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED |
 /// FILE_FLAG_FIRST_PIPE_INSTANCE, PIPE_REJECT_REMOTE_CLIENTS, 1 instance)` and
 /// `CreateFileW(GENERIC_WRITE | FILE_READ_ATTRIBUTES, FILE_FLAG_OVERLAPPED)` on a fresh name (see the module docs),
@@ -69,10 +70,12 @@ pub struct Recver {
     inner: sys::pipe::tokio::Recver,
 }
 
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
 impl TryFrom<sync::Sender> for Sender {
     type Error = io::Error;
-    /// Unix: `fcntl(F_SETFL, O_NONBLOCK)` and registration with tokio's reactor (within a
-    /// runtime; an error outside). Windows: no OS call, always `Unsupported`.
+    /// `ioctl(FIONBIO)` and registration with tokio's reactor (within a
+    /// runtime; an error outside). Unix only (see the module docs).
     fn try_from(s: sync::Sender) -> io::Result<Self> {
         Ok(Self {
             inner: sys::pipe::tokio::Sender::from_sync(s.inner)?,
@@ -80,10 +83,12 @@ impl TryFrom<sync::Sender> for Sender {
     }
 }
 
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
 impl TryFrom<Sender> for sync::Sender {
     type Error = io::Error;
-    /// Unix: deregisters from tokio (`epoll_ctl`/`kevent`) and returns to blocking mode
-    /// (`fcntl(F_SETFL)`). Windows: no OS call, always `Unsupported`.
+    /// Deregisters from tokio (`epoll_ctl`/`kevent`) and returns to blocking mode
+    /// (`ioctl(FIONBIO)`). Unix only (see the module docs).
     fn try_from(s: Sender) -> io::Result<Self> {
         Ok(Self {
             inner: s.inner.into_sync()?,
@@ -91,10 +96,12 @@ impl TryFrom<Sender> for sync::Sender {
     }
 }
 
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
 impl TryFrom<sync::Recver> for Recver {
     type Error = io::Error;
-    /// Unix: `fcntl(F_SETFL, O_NONBLOCK)` and registration with tokio's reactor (within a
-    /// runtime; an error outside). Windows: no OS call, always `Unsupported`.
+    /// `ioctl(FIONBIO)` and registration with tokio's reactor (within a
+    /// runtime; an error outside). Unix only (see the module docs).
     fn try_from(r: sync::Recver) -> io::Result<Self> {
         Ok(Self {
             inner: sys::pipe::tokio::Recver::from_sync(r.inner)?,
@@ -102,10 +109,12 @@ impl TryFrom<sync::Recver> for Recver {
     }
 }
 
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
 impl TryFrom<Recver> for sync::Recver {
     type Error = io::Error;
-    /// Unix: deregisters from tokio (`epoll_ctl`/`kevent`) and returns to blocking mode
-    /// (`fcntl(F_SETFL)`). Windows: no OS call, always `Unsupported`.
+    /// Deregisters from tokio (`epoll_ctl`/`kevent`) and returns to blocking mode
+    /// (`ioctl(FIONBIO)`). Unix only (see the module docs).
     fn try_from(r: Recver) -> io::Result<Self> {
         Ok(Self {
             inner: r.inner.into_sync()?,

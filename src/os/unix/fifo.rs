@@ -35,9 +35,8 @@
 //! # std::io::Result::Ok(())
 //! ```
 
-use std::ffi::CString;
+use crate::sys;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// Creates a FIFO at `path` with permission bits `mode` (masked by the process umask, as
@@ -49,31 +48,5 @@ use std::path::Path;
 /// `PermissionDenied` if the directory may not be written to or searched, `NotFound` if a
 /// parent directory is missing, `InvalidInput` for a path containing a NUL byte.
 pub fn create_fifo(path: impl AsRef<Path>, mode: u32) -> io::Result<()> {
-    let path = path.as_ref();
-    let c_path = CString::new(path.as_os_str().as_bytes()).map_err(|_| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "cannot create FIFO \"{}\": the path contains a NUL byte",
-                path.display()
-            ),
-        )
-    })?;
-    // SAFETY: `c_path` is a valid NUL-terminated string for the duration of the call.
-    let ret = unsafe { libc::mkfifo(c_path.as_ptr(), mode as libc::mode_t) };
-    if ret == 0 {
-        return Ok(());
-    }
-    let err = io::Error::last_os_error();
-    let why = match err.raw_os_error() {
-        Some(libc::EEXIST) => "a file already exists there".to_string(),
-        Some(libc::EACCES) | Some(libc::EPERM) => {
-            format!("permission denied (the directory may not be written to or searched: {err})")
-        }
-        _ => err.to_string(),
-    };
-    Err(io::Error::new(
-        err.kind(),
-        format!("cannot create FIFO \"{}\": {why}", path.display()),
-    ))
+    sys::fifo::create_fifo(path.as_ref(), mode)
 }

@@ -2,11 +2,23 @@
 //! message sockets on Linux), unnamed pipes, descriptor and credentials passing.
 //!
 //! Linux and Android also get the abstract namespace for namespaced names.
+//!
+//! # Why libc here and rustix there
+//! libc is the default. Its functions are the C calls themselves, so each doc names the call
+//! it makes and the code reads like the man page, and it has everything this backend needs,
+//! including what rustix lacks: the per-thread signal mask that keeps a pipe write from
+//! raising `SIGPIPE` (`pthread_sigmask`, `sigtimedwait` in `pipe`), `getpeereid` (`creds`)
+//! and Apple's `F_SETNOSIGPIPE`. rustix is used only where it removes unsafe code without
+//! hiding which call is made: the control messages of `sendmsg`/`recvmsg` (`SCM_RIGHTS`,
+//! `SCM_CREDENTIALS` in `ancillary` and `seqpacket`), whose typed buffers replace `CMSG_*`
+//! pointer arithmetic, and `ioctl(FIONBIO)` (`pipe::tokio`). A new call follows the same
+//! rule: libc, unless rustix has a safe form of exactly that call.
 
 pub(crate) mod addr;
 pub(crate) mod ancillary;
 mod connect;
 mod creds;
+pub(crate) mod fifo;
 mod framing;
 mod io;
 pub(crate) mod listener;

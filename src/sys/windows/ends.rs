@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use windows_sys::Win32::Foundation::{DuplicateHandle, DUPLICATE_SAME_ACCESS, HANDLE};
 use windows_sys::Win32::Storage::FileSystem::{FlushFileBuffers, WriteFile};
 use windows_sys::Win32::System::Pipes::{
-    GetNamedPipeClientProcessId, GetNamedPipeInfo, GetNamedPipeServerProcessId, PIPE_SERVER_END,
+    GetNamedPipeClientProcessId, GetNamedPipeHandleStateW, GetNamedPipeInfo,
+    GetNamedPipeServerProcessId, PIPE_READMODE_MESSAGE, PIPE_SERVER_END,
 };
 use windows_sys::Win32::System::Threading::GetCurrentProcess;
 
@@ -71,6 +72,28 @@ pub(crate) fn query_end(h: BorrowedHandle<'_>) -> io::Result<End> {
     } else {
         End::Client
     })
+}
+
+/// `GetNamedPipeHandleStateW`: whether `h` reads in message mode (`PIPE_READMODE_MESSAGE`)
+/// rather than byte mode.
+pub(crate) fn reads_messages(h: BorrowedHandle<'_>) -> io::Result<bool> {
+    let mut state = 0;
+    // SAFETY: `state` is valid for writes; the other outputs are not wanted.
+    let ok = unsafe {
+        GetNamedPipeHandleStateW(
+            h.as_raw_handle(),
+            &mut state,
+            ptr::null_mut(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+            0,
+        )
+    };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(state & PIPE_READMODE_MESSAGE != 0)
 }
 
 /// `GetNamedPipeClientProcessId` on a server end, `GetNamedPipeServerProcessId` on a client

@@ -2,14 +2,12 @@
 
 use super::{pipe_path, PipeDirection, PipeMode};
 use crate::sys::conn::{Conn, Kind};
-use crate::sys::ends::query_end;
+use crate::sys::ends::{query_end, reads_messages};
 use crate::sys::instance::{open_client, End};
 use std::ffi::OsStr;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, OwnedHandle, RawHandle};
-use std::ptr;
 use std::time::Duration;
-use windows_sys::Win32::System::Pipes::{GetNamedPipeHandleStateW, PIPE_READMODE_MESSAGE};
 
 /// What one [`PipeStream::recv`] got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -263,20 +261,7 @@ impl From<PipeStream> for OwnedHandle {
 /// handle may not do); which end it is, is asked with `GetNamedPipeInfo`.
 impl From<OwnedHandle> for PipeStream {
     fn from(h: OwnedHandle) -> Self {
-        let mut state = 0;
-        // SAFETY: `state` is valid for writes; the other outputs are not wanted.
-        let ok = unsafe {
-            GetNamedPipeHandleStateW(
-                h.as_raw_handle(),
-                &mut state,
-                ptr::null_mut(),
-                ptr::null_mut(),
-                ptr::null_mut(),
-                ptr::null_mut(),
-                0,
-            )
-        };
-        let mode = if ok != 0 && state & PIPE_READMODE_MESSAGE != 0 {
+        let mode = if reads_messages(h.as_handle()).unwrap_or(false) {
             PipeMode::Messages
         } else {
             PipeMode::Bytes

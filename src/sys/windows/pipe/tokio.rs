@@ -16,8 +16,9 @@
 //! The name lasts until the read end is closed; with its only instance taken, nobody else
 //! can open it meanwhile. Security is the named-pipe default, as for `CreatePipe`.
 //!
-//! Converting between sync and async ends is not possible on Windows (`Unsupported`): a
-//! sync end is a `CreatePipe` handle (see above), and tokio does not give its handles back.
+//! There are no conversions between sync and async ends on Windows (the public ones are
+//! `cfg(unix)`): a sync end is a `CreatePipe` handle (see above), and tokio does not give its
+//! handles back.
 
 use super::super::instance::{create_instance, try_open_client, Direction, PipeSpec};
 use super::super::name::LOCAL_PREFIX;
@@ -103,32 +104,11 @@ pub(crate) fn pipe() -> io::Result<(Sender, Recver)> {
     Ok((Sender(tx?), Recver(rx?)))
 }
 
-fn unsupported(what: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::Unsupported,
-        format!("{what} on Windows: the sync ends are CreatePipe handles, which cannot do overlapped I/O with tokio's completion port, and tokio does not give its pipe handles back; make the end you need with the matching pipe() instead"),
-    )
-}
-
 /// The async write end: the client of the named pipe.
 #[derive(Debug)]
 pub(crate) struct Sender(NamedPipeClient);
 
 impl Sender {
-    /// Not possible on Windows: `Unsupported`.
-    pub(crate) fn from_sync(_s: super::Sender) -> io::Result<Self> {
-        Err(unsupported(
-            "a sync unnamed pipe sender cannot become a tokio one",
-        ))
-    }
-
-    /// Not possible on Windows: `Unsupported`.
-    pub(crate) fn into_sync(self) -> io::Result<super::Sender> {
-        Err(unsupported(
-            "a tokio unnamed pipe sender cannot become a sync one",
-        ))
-    }
-
     /// `WriteFile` through tokio; no reader left gives `BrokenPipe`.
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.poll_send(cx, buf.is_empty(), |p| p.try_write(buf))
@@ -182,20 +162,6 @@ impl AsHandle for Sender {
 pub(crate) struct Recver(NamedPipeServer);
 
 impl Recver {
-    /// Not possible on Windows: `Unsupported`.
-    pub(crate) fn from_sync(_r: super::Recver) -> io::Result<Self> {
-        Err(unsupported(
-            "a sync unnamed pipe receiver cannot become a tokio one",
-        ))
-    }
-
-    /// Not possible on Windows: `Unsupported`.
-    pub(crate) fn into_sync(self) -> io::Result<super::Recver> {
-        Err(unsupported(
-            "a tokio unnamed pipe receiver cannot become a sync one",
-        ))
-    }
-
     /// `ReadFile` through tokio; the writer gone (`ERROR_BROKEN_PIPE`) is end of file.
     pub(crate) fn poll_read(
         &self,
