@@ -35,8 +35,7 @@
 //! that can pull could take any of its handles anyway.) The pipe names the processes that
 //! opened its ends; an end passed on to another process cannot receive handles there.
 
-use super::ends::peer_pid_of;
-use super::instance::End;
+use super::ends::{self, opener_pid, End};
 use std::io;
 use std::os::windows::io::{
     AsRawHandle, BorrowedHandle, FromRawHandle, IntoRawHandle, OwnedHandle,
@@ -64,21 +63,6 @@ pub(super) fn this_process() -> u32 {
     unsafe { GetCurrentProcessId() }
 }
 
-/// The id of the process that opened the other end of the pipe `h` (this end is `end`):
-/// `GetNamedPipeClientProcessId` on a server end, `GetNamedPipeServerProcessId` on a client.
-pub(super) fn peer_process_id(h: BorrowedHandle<'_>, end: End) -> io::Result<u32> {
-    peer_pid_of(h, end)
-}
-
-/// The id of the process that opened this end: the other query of [`peer_process_id`].
-fn own_process_id(h: BorrowedHandle<'_>, end: End) -> io::Result<u32> {
-    let other = match end {
-        End::Server => End::Client,
-        End::Client => End::Server,
-    };
-    peer_pid_of(h, other)
-}
-
 /// Sender: `DuplicateHandle(DUPLICATE_SAME_ACCESS)` of each handle within this process,
 /// not inheritable. An error names the handle's position; the copies made so far close.
 pub(super) fn duplicate_all(handles: &[BorrowedHandle<'_>]) -> io::Result<Vec<OwnedHandle>> {
@@ -86,7 +70,7 @@ pub(super) fn duplicate_all(handles: &[BorrowedHandle<'_>]) -> io::Result<Vec<Ow
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            super::ends::duplicate(*h).map_err(|e| {
+            ends::duplicate(*h).map_err(|e| {
                 io::Error::new(
                     e.kind(),
                     format!("cannot send handle #{i}: DuplicateHandle: {e}"),
@@ -130,7 +114,7 @@ pub(super) fn take_back(values: &[u64], local: bool) {
 /// Sender: whether the other end of the pipe was opened by this process (then the record's
 /// handles are parked rather than left for a pull).
 pub(super) fn peer_is_here(h: BorrowedHandle<'_>, end: End) -> io::Result<bool> {
-    Ok(peer_process_id(h, end)? == this_process())
+    Ok(opener_pid(h, end.other())? == this_process())
 }
 
 /// Where the receiving end of a pipe takes a record's handles from.
@@ -149,7 +133,7 @@ impl Source {
     /// exited has no handles left, and its id may be reused: refused).
     pub(super) fn of(h: BorrowedHandle<'_>, end: End) -> io::Result<Self> {
         let what = "cannot receive handles";
-        let pid = peer_process_id(h, end).map_err(|e| {
+        let pid = opener_pid(h, end.other()).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!("{what}: the peer's process id is unknown (GetNamedPipe{{Client,Server}}ProcessId): {e}"),
@@ -159,7 +143,7 @@ impl Source {
         if pid == me {
             return Ok(Self::Here { pid });
         }
-        let own = own_process_id(h, end)?;
+        let own = opener_pid(h, end)?;
         if own == pid {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,

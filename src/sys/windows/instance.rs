@@ -2,10 +2,11 @@
 //! `CreateNamedPipeW` and `CreateFileW` calls in the crate, shared by local sockets,
 //! `os::windows::named_pipe` and the tokio unnamed pipes (`pipe::tokio`).
 
+use super::ends::{self, End};
 use super::name::show_path;
 use super::security::SecurityDescriptor;
 use std::io;
-use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
+use std::os::windows::io::{AsHandle, FromRawHandle, OwnedHandle};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,9 +22,9 @@ use windows_sys::Win32::Storage::FileSystem::{
     PIPE_ACCESS_OUTBOUND, SECURITY_IDENTIFICATION, SECURITY_SQOS_PRESENT,
 };
 use windows_sys::Win32::System::Pipes::{
-    CreateNamedPipeW, GetNamedPipeHandleStateW, SetNamedPipeHandleState, WaitNamedPipeW,
-    NMPWAIT_WAIT_FOREVER, PIPE_READMODE_MESSAGE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_MESSAGE,
-    PIPE_UNLIMITED_INSTANCES, PIPE_WAIT,
+    CreateNamedPipeW, GetNamedPipeHandleStateW, WaitNamedPipeW, NMPWAIT_WAIT_FOREVER,
+    PIPE_READMODE_MESSAGE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_MESSAGE, PIPE_UNLIMITED_INSTANCES,
+    PIPE_WAIT,
 };
 
 /// Bytes of buffer each way for the pipes this crate creates (`nOutBufferSize` and
@@ -36,13 +37,6 @@ pub(crate) enum Direction {
     Duplex,
     ClientToServer,
     ServerToClient,
-}
-
-/// Which end of a pipe a handle is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum End {
-    Server,
-    Client,
 }
 
 impl Direction {
@@ -280,7 +274,7 @@ pub(crate) fn try_open_client(path: &[u16], direction: Direction) -> io::Result<
 /// `timeout`, or indefinitely without one) and tries again. With a `timeout`, a pipe that
 /// does not exist yet (`ERROR_FILE_NOT_FOUND`) is retried too, with a backoff from 1 to
 /// 50 ms. When the time is up: `TimedOut`. `message_reads` switches the new handle to
-/// message reads (`SetNamedPipeHandleState(PIPE_READMODE_MESSAGE)`).
+/// message reads ([`ends::set_message_reads`]).
 ///
 /// Errors name the pipe; `what` says what is being connected to ("local socket \"@x\"").
 pub(crate) fn open_client(
@@ -297,25 +291,14 @@ pub(crate) fn open_client(
         let e = match try_open_client(path, direction) {
             Ok(handle) => {
                 if message_reads {
-                    let mode = PIPE_READMODE_MESSAGE;
-                    // SAFETY: `handle` is an open pipe handle; `mode` is a valid u32.
-                    let ok = unsafe {
-                        SetNamedPipeHandleState(
-                            handle.as_raw_handle(),
-                            &mode,
-                            ptr::null(),
-                            ptr::null(),
-                        )
-                    };
-                    if ok == 0 {
-                        let e = io::Error::last_os_error();
-                        return Err(io::Error::new(
+                    ends::set_message_reads(handle.as_handle()).map_err(|e| {
+                        io::Error::new(
                             e.kind(),
                             format!(
-                            "connecting to {what} ({shown}): cannot switch to message reads: {e}"
-                        ),
-                        ));
-                    }
+                                "connecting to {what} ({shown}): cannot switch to message reads: {e}"
+                            ),
+                        )
+                    })?;
                 }
                 return Ok(handle);
             }

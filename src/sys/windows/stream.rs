@@ -1,8 +1,9 @@
 //! Local socket streams on Windows: a [`Conn`] on a local socket pipe.
 
 use super::conn::{Conn, Kind};
+use super::ends::End;
 use super::handles::Records;
-use super::instance::{open_client, Direction, End};
+use super::instance::{open_client, Direction};
 use super::name::pipe_path;
 use crate::local_socket::{ConnectOptions, LocalSocketName, PeerCreds};
 use std::io::{self, IoSlice, IoSliceMut};

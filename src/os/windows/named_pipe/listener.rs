@@ -2,7 +2,8 @@
 
 use super::{pipe_path, PipeDirection, PipeMode, PipeStream};
 use crate::sys::acceptor::Acceptor;
-use crate::sys::instance::{End, PipeSpec, DEFAULT_BUFFER_SIZE};
+use crate::sys::ends::End;
+use crate::sys::instance::{PipeSpec, DEFAULT_BUFFER_SIZE};
 use crate::sys::name::show_path;
 use crate::sys::security::SecurityDescriptor;
 use std::ffi::OsStr;

@@ -2,8 +2,8 @@
 
 use super::{pipe_path, PipeDirection, PipeMode};
 use crate::sys::conn::{Conn, Kind};
-use crate::sys::ends::{query_end, reads_messages};
-use crate::sys::instance::{open_client, End};
+use crate::sys::ends::{query_end, reads_messages, End};
+use crate::sys::instance::open_client;
 use std::ffi::OsStr;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, OwnedHandle, RawHandle};

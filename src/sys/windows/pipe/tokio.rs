@@ -22,7 +22,7 @@
 
 use super::super::instance::{create_instance, try_open_client, Direction, PipeSpec};
 use super::super::name::LOCAL_PREFIX;
-use super::super::tokio::read_unfilled;
+use super::super::tokio::{is_gone, read_unfilled};
 use crate::sys::in_runtime;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -32,9 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{ready, Context, Poll};
 use tokio::io::ReadBuf;
 use tokio::net::windows::named_pipe::{NamedPipeClient, NamedPipeServer};
-use windows_sys::Win32::Foundation::{
-    ERROR_BROKEN_PIPE, ERROR_NO_DATA, ERROR_PIPE_BUSY, ERROR_PIPE_NOT_CONNECTED,
-};
+use windows_sys::Win32::Foundation::ERROR_PIPE_BUSY;
 
 /// How many fresh names [`pipe`] tries before giving up.
 const ATTEMPTS: u32 = 4;
@@ -187,12 +185,4 @@ impl AsHandle for Recver {
     fn as_handle(&self) -> BorrowedHandle<'_> {
         self.0.as_handle()
     }
-}
-
-/// The other end is closed.
-fn is_gone(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error().map(|c| c as u32),
-        Some(ERROR_BROKEN_PIPE | ERROR_PIPE_NOT_CONNECTED | ERROR_NO_DATA)
-    )
 }
