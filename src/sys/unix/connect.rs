@@ -21,11 +21,18 @@ pub(crate) fn connect_addr(fd: &impl AsRawFd, addr: &SockAddr) -> io::Result<()>
     }
 }
 
-/// A new nonblocking `SOCK_STREAM` socket with `connect` started: `(socket, true)` if the
-/// connection is still in progress (`EINPROGRESS`: wait for writability, then check
-/// `SO_ERROR`).
+/// How far a nonblocking `connect` got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Connecting {
+    /// Connected.
+    Done,
+    /// `EINPROGRESS`: wait for writability, then check `SO_ERROR`.
+    InProgress,
+}
+
+/// A new nonblocking `SOCK_STREAM` socket with `connect` started, and how far it got.
 #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-pub(crate) fn start_nonblocking(addr: &SockAddr) -> io::Result<(UnixStream, bool)> {
+pub(crate) fn start_nonblocking(addr: &SockAddr) -> io::Result<(UnixStream, Connecting)> {
     start_nonblocking_of(addr, libc::SOCK_STREAM)
 }
 
@@ -35,7 +42,7 @@ pub(crate) fn start_nonblocking(addr: &SockAddr) -> io::Result<(UnixStream, bool
 pub(crate) fn start_nonblocking_of(
     addr: &SockAddr,
     ty: libc::c_int,
-) -> io::Result<(UnixStream, bool)> {
+) -> io::Result<(UnixStream, Connecting)> {
     // One `socket` call with SOCK_NONBLOCK where there is one (not Apple).
     #[cfg(not(target_vendor = "apple"))]
     let sock = UnixStream::from(super::new_socket_of(ty | libc::SOCK_NONBLOCK)?);
@@ -46,8 +53,8 @@ pub(crate) fn start_nonblocking_of(
         sock
     };
     match connect_addr(&sock, addr) {
-        Ok(()) => Ok((sock, false)),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok((sock, true)),
+        Ok(()) => Ok((sock, Connecting::Done)),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok((sock, Connecting::InProgress)),
         Err(e) => Err(e),
     }
 }

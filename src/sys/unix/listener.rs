@@ -54,7 +54,7 @@ impl Listener {
                 .map_err(|e| err_with_name(e, "listening on", name))
         };
         let file = if name.is_path() {
-            let file = sockfile::bind_path(&fd, name, opts.mode, opts.reclaim, ty, listen)?;
+            let file = sockfile::bind_path(&fd, name, opts, ty, listen)?;
             if opts.reclaim {
                 Some(file)
             } else {

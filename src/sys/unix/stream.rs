@@ -1,7 +1,7 @@
 //! Connected Unix domain sockets: connect (with deadline), I/O without SIGPIPE, credentials.
 
 use super::addr::SockAddr;
-use super::connect::{connect_addr, start_nonblocking_of, Retry};
+use super::connect::{connect_addr, start_nonblocking_of, Connecting, Retry};
 use super::cvt;
 use crate::local_socket::{ConnectOptions, LocalSocketName, PeerCreds};
 use crate::sys::err_with_name;
@@ -140,8 +140,8 @@ impl AsFd for Stream {
 /// Nonblocking `connect(2)`, then `poll(POLLOUT)` and `SO_ERROR` if it is in progress, then
 /// back to blocking mode.
 fn connect_by(addr: &SockAddr, deadline: Instant, ty: libc::c_int) -> io::Result<UnixStream> {
-    let (sock, mut in_progress) = start_nonblocking_of(addr, ty)?;
-    while in_progress {
+    let (sock, mut state) = start_nonblocking_of(addr, ty)?;
+    while state == Connecting::InProgress {
         let left = deadline.saturating_duration_since(Instant::now());
         let mut pfd = libc::pollfd {
             fd: sock.as_raw_fd(),
@@ -154,7 +154,7 @@ fn connect_by(addr: &SockAddr, deadline: Instant, ty: libc::c_int) -> io::Result
             Ok(0) => return Err(io::ErrorKind::TimedOut.into()),
             Ok(_) => match sock.take_error()? {
                 Some(e) => return Err(e),
-                None => in_progress = false,
+                None => state = Connecting::Done,
             },
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),

@@ -7,7 +7,7 @@
 //! `EAGAIN`s per 2 GiB). `AsyncFd` gives both; tokio's `UnixStream` gives neither.
 
 use super::addr::SockAddr;
-use super::connect::{start_nonblocking, Retry};
+use super::connect::{start_nonblocking, Connecting, Retry};
 use super::{io as sysio, SocketFile};
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
 use crate::sys::err_with_name;
@@ -183,9 +183,9 @@ impl Stream {
     }
 
     async fn connect_once(addr: &SockAddr) -> io::Result<Self> {
-        let (std, in_progress) = start_nonblocking(addr)?;
+        let (std, state) = start_nonblocking(addr)?;
         let sock = Self::from_nonblocking(std)?;
-        if in_progress {
+        if state == Connecting::InProgress {
             let _ready = sock.sock.writable().await?;
             if let Some(e) = sock.sock.get_ref().take_error()? {
                 return Err(e);

@@ -62,6 +62,13 @@ pub(crate) struct Conn {
     shared: Arc<Shared>,
 }
 
+/// What [`Conn::check_direction`] is asked about.
+#[derive(Clone, Copy)]
+enum Op {
+    Read,
+    Write,
+}
+
 fn would_block() -> io::Error {
     io::ErrorKind::WouldBlock.into()
 }
@@ -140,16 +147,15 @@ impl Conn {
         }
     }
 
-    fn check_direction(&self, read: bool) -> io::Result<()> {
+    fn check_direction(&self, op: Op) -> io::Result<()> {
         let dir = self.shared.kind.direction;
         if dir == Direction::Duplex {
             return Ok(());
         }
         let end = self.end()?;
-        let ok = if read {
-            dir.reads(end)
-        } else {
-            dir.writes(end)
+        let ok = match op {
+            Op::Read => dir.reads(end),
+            Op::Write => dir.writes(end),
         };
         if ok {
             return Ok(());
@@ -163,7 +169,10 @@ impl Conn {
                 } else {
                     "client"
                 },
-                if read { "read" } else { "write" }
+                match op {
+                    Op::Read => "read",
+                    Op::Write => "write",
+                }
             ),
         ))
     }
@@ -173,7 +182,7 @@ impl Conn {
     /// of file: `Ok((0, false))`; so does an empty `buf`, without an OS call.
     pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, bool)> {
         if buf.is_empty() {
-            self.check_direction(true)?;
+            self.check_direction(Op::Read)?;
             return Ok((0, false));
         }
         Ok(self.recv_message(buf)?.unwrap_or((0, false)))
@@ -183,7 +192,7 @@ impl Conn {
     /// tells an empty message, `Some((0, false))`, from a longer one, `Some((0, true))`).
     /// `None` is end of file: the pipe is broken or disconnected, or was seen so before.
     pub(crate) fn recv_message(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>> {
-        self.check_direction(true)?;
+        self.check_direction(Op::Read)?;
         let s = &self.shared;
         if s.eof.load(Ordering::Relaxed) || s.read_shut.load(Ordering::Relaxed) {
             return Ok(None);
@@ -263,7 +272,7 @@ impl Conn {
     }
 
     fn write_with(&self, buf: &[u8], wait: Wait) -> io::Result<usize> {
-        self.check_direction(false)?;
+        self.check_direction(Op::Write)?;
         let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
         let h = self.raw();
         let ptr = buf.as_ptr();

@@ -82,9 +82,18 @@ pub(crate) fn query_end(h: BorrowedHandle<'_>) -> io::Result<End> {
     })
 }
 
-/// `GetNamedPipeHandleStateW`: whether `h` reads in message mode (`PIPE_READMODE_MESSAGE`)
-/// rather than byte mode.
-pub(crate) fn reads_messages(h: BorrowedHandle<'_>) -> io::Result<bool> {
+/// How a `ReadFile` on a handle divides the data (set per handle).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReadMode {
+    /// `PIPE_READMODE_BYTE`: as much as there is, across message boundaries.
+    Bytes,
+    /// `PIPE_READMODE_MESSAGE`: (part of) one message; `ERROR_MORE_DATA` if it goes on. Only
+    /// on a pipe of message type.
+    Messages,
+}
+
+/// `GetNamedPipeHandleStateW`: the read mode of `h`.
+pub(crate) fn read_mode(h: BorrowedHandle<'_>) -> io::Result<ReadMode> {
     let mut state = 0;
     // SAFETY: `state` is valid for writes; the other outputs are not wanted.
     let ok = unsafe {
@@ -101,7 +110,11 @@ pub(crate) fn reads_messages(h: BorrowedHandle<'_>) -> io::Result<bool> {
     if ok == 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(state & PIPE_READMODE_MESSAGE != 0)
+    Ok(if state & PIPE_READMODE_MESSAGE != 0 {
+        ReadMode::Messages
+    } else {
+        ReadMode::Bytes
+    })
 }
 
 /// `SetNamedPipeHandleState(PIPE_READMODE_MESSAGE)`: `h` reads (part of) one message per

@@ -80,14 +80,23 @@ pub(super) fn duplicate_all(handles: &[BorrowedHandle<'_>]) -> io::Result<Vec<Ow
         .collect()
 }
 
+/// Which process opened the other end of a pipe, for a sender.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Peer {
+    /// This one: a record's handles are parked for the receiver to take.
+    ThisProcess,
+    /// Another one: a record's handles are left open for that process to pull.
+    OtherProcess,
+}
+
 /// Sender: gives up `copies` for a record, before its head is written: parked for a receiver
-/// in this process (`local`), or left open for the peer process to pull. The values to send.
-pub(super) fn give_up(copies: Vec<OwnedHandle>, local: bool) -> Vec<u64> {
+/// in this process, or left open for the peer process to pull. The values to send.
+pub(super) fn give_up(copies: Vec<OwnedHandle>, peer: Peer) -> Vec<u64> {
     let values = copies
         .iter()
         .map(|c| c.as_raw_handle() as usize as u64)
         .collect();
-    if local {
+    if peer == Peer::ThisProcess {
         parked().extend(copies);
     } else {
         for c in copies {
@@ -98,9 +107,9 @@ pub(super) fn give_up(copies: Vec<OwnedHandle>, local: bool) -> Vec<u64> {
 }
 
 /// Sender: the head carrying `values` did not reach the pipe whole, so nobody saw them:
-/// closes them (`CloseHandle`), from the parked list if `local`.
-pub(super) fn take_back(values: &[u64], local: bool) {
-    if local {
+/// closes them (`CloseHandle`), from the parked list if the peer is in this process.
+pub(super) fn take_back(values: &[u64], peer: Peer) {
+    if peer == Peer::ThisProcess {
         parked().retain(|h| !values.contains(&(h.as_raw_handle() as usize as u64)));
         return;
     }
@@ -111,10 +120,14 @@ pub(super) fn take_back(values: &[u64], local: bool) {
     }
 }
 
-/// Sender: whether the other end of the pipe was opened by this process (then the record's
-/// handles are parked rather than left for a pull).
-pub(super) fn peer_is_here(h: BorrowedHandle<'_>, end: End) -> io::Result<bool> {
-    Ok(opener_pid(h, end.other())? == this_process())
+/// Sender: which process opened the other end of the pipe (this one: the record's handles
+/// are parked rather than left for a pull).
+pub(super) fn peer(h: BorrowedHandle<'_>, end: End) -> io::Result<Peer> {
+    Ok(if opener_pid(h, end.other())? == this_process() {
+        Peer::ThisProcess
+    } else {
+        Peer::OtherProcess
+    })
 }
 
 /// Where the receiving end of a pipe takes a record's handles from.

@@ -1,8 +1,8 @@
 //! Local socket listeners on Windows: a named pipe served by an [`Acceptor`].
 
 use super::acceptor::Acceptor;
-use super::ends::End;
-use super::instance::{Direction, PipeSpec};
+use super::ends::{End, ReadMode};
+use super::instance::{Direction, PipeSpec, PipeType};
 use super::name::pipe_path;
 use super::security::SecurityDescriptor;
 use super::Stream;
@@ -21,16 +21,16 @@ pub(crate) struct Listener {
 
 /// The pipes behind local sockets of every kind (sync and tokio streams, message sockets):
 /// duplex, of message type (so that a zero-length message can carry end of file for
-/// `shutdown(Write)`), the server's handles reading in message mode if `message_reads` (the
-/// message sockets) or else in byte mode (the client is in byte mode from `CreateFileW`, so
-/// no extra call per connection), remote clients rejected, and the security descriptor of
+/// `shutdown(Write)`), the server's handles reading in `read_mode` (messages for the
+/// message sockets; bytes for the streams, as the client is from `CreateFileW`, so no extra
+/// call per connection), remote clients rejected, and the security descriptor of
 /// `opts` (`ConvertStringSecurityDescriptorToSecurityDescriptorW`), if any.
 pub(super) fn local_socket_spec(
     name: &LocalSocketName<'_>,
     opts: &ListenerOptions,
-    message_reads: bool,
+    read_mode: ReadMode,
 ) -> io::Result<PipeSpec> {
-    let mut spec = PipeSpec::new(Direction::Duplex, true, message_reads);
+    let mut spec = PipeSpec::new(Direction::Duplex, PipeType::Message, read_mode);
     if let Some(sddl) = &opts.security_descriptor {
         let sd =
             SecurityDescriptor::from_sddl(sddl).map_err(|e| err_with_name(e, "binding", name))?;
@@ -45,7 +45,7 @@ impl Listener {
     /// PIPE_TYPE_MESSAGE | PIPE_REJECT_REMOTE_CLIENTS)` and `CreateEventW`.
     pub(crate) fn bind(name: &LocalSocketName<'_>, opts: &ListenerOptions) -> io::Result<Self> {
         Ok(Self {
-            acceptor: bind_acceptor(name, opts, false)?,
+            acceptor: bind_acceptor(name, opts, ReadMode::Bytes)?,
             name: name.clone().into_owned(),
         })
     }
@@ -79,10 +79,10 @@ impl Listener {
 pub(super) fn bind_acceptor(
     name: &LocalSocketName<'_>,
     opts: &ListenerOptions,
-    message_reads: bool,
+    read_mode: ReadMode,
 ) -> io::Result<Acceptor> {
     let path = pipe_path(name)?;
-    let spec = local_socket_spec(name, opts, message_reads)?;
+    let spec = local_socket_spec(name, opts, read_mode)?;
     let acceptor = Acceptor::bind(path, spec).map_err(|e| bind_error(e, name))?;
     acceptor.set_nonblocking(opts.nonblocking);
     Ok(acceptor)

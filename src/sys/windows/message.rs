@@ -23,7 +23,7 @@
 
 use super::acceptor::Acceptor;
 use super::conn::{Conn, Kind};
-use super::ends::End;
+use super::ends::{End, ReadMode};
 use super::instance::{open_client, Direction};
 #[cfg(doc)]
 use super::listener::local_socket_spec;
@@ -64,7 +64,7 @@ impl MessageListener {
     /// As the stream listener's `bind`, with `PIPE_READMODE_MESSAGE` added to the instances.
     pub(crate) fn bind(name: &LocalSocketName<'_>, opts: &ListenerOptions) -> io::Result<Self> {
         Ok(Self {
-            acceptor: bind_acceptor(name, opts, true)?,
+            acceptor: bind_acceptor(name, opts, ReadMode::Messages)?,
             name: name.clone().into_owned(),
             max: opts.max_message_size,
         })
@@ -125,7 +125,13 @@ impl MessageStream {
     pub(crate) fn connect(name: &LocalSocketName<'_>, opts: &ConnectOptions) -> io::Result<Self> {
         let path = pipe_path(name)?;
         let what = format!("message local socket \"{name}\"");
-        let h = open_client(&path, Direction::Duplex, true, opts.timeout, &what)?;
+        let h = open_client(
+            &path,
+            Direction::Duplex,
+            ReadMode::Messages,
+            opts.timeout,
+            &what,
+        )?;
         Ok(Self::new(
             Conn::new(h, Some(End::Client), KIND),
             opts.max_message_size,

@@ -1,7 +1,7 @@
 //! Local socket streams on Windows: a [`Conn`] on a local socket pipe.
 
 use super::conn::{Conn, Kind};
-use super::ends::End;
+use super::ends::{End, ReadMode};
 use super::handles::Records;
 use super::instance::{open_client, Direction};
 use super::name::pipe_path;
@@ -42,7 +42,13 @@ impl Stream {
     pub(crate) fn connect(name: &LocalSocketName<'_>, opts: &ConnectOptions) -> io::Result<Self> {
         let path = pipe_path(name)?;
         let what = format!("local socket \"{name}\"");
-        let h = open_client(&path, Direction::Duplex, false, opts.timeout, &what)?;
+        let h = open_client(
+            &path,
+            Direction::Duplex,
+            ReadMode::Bytes,
+            opts.timeout,
+            &what,
+        )?;
         Ok(Self::from_handle(h, Some(End::Client)))
     }
 

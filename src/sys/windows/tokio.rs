@@ -7,8 +7,8 @@
 //! end-of-file marker ([`EofMarker`]: a zero-length message once the peer has read
 //! everything), so sync and async ends talk to each other.
 
-use super::ends::{opener_pid, End, EofMarker};
-use super::instance::{create_instance, open_client, Direction, PipeSpec};
+use super::ends::{opener_pid, End, EofMarker, ReadMode};
+use super::instance::{create_instance, open_client, Direction, Instance, PipeSpec};
 use super::listener::{bind_error, local_socket_spec};
 use super::name::pipe_path;
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
@@ -50,8 +50,9 @@ impl Listener {
     pub(crate) fn bind(name: &LocalSocketName<'_>, opts: &ListenerOptions) -> io::Result<Self> {
         let runtime = in_runtime("binding a tokio local socket")?;
         let path = pipe_path(name)?;
-        let spec = local_socket_spec(name, opts, false)?;
-        let first = create_instance(&path, &spec, true).map_err(|e| bind_error(e, name))?;
+        let spec = local_socket_spec(name, opts, ReadMode::Bytes)?;
+        let first =
+            create_instance(&path, &spec, Instance::First).map_err(|e| bind_error(e, name))?;
         Ok(Self {
             pending: tokio::sync::Mutex::new(server(first)?),
             path,
@@ -68,7 +69,7 @@ impl Listener {
         let name = l.name().clone();
         let path = pipe_path(&name)?;
         let spec = l.spec().clone();
-        let pending = server(create_instance(&path, &spec, false)?)?;
+        let pending = server(create_instance(&path, &spec, Instance::Another)?)?;
         drop(l);
         Ok(Self {
             pending: tokio::sync::Mutex::new(pending),
@@ -102,7 +103,7 @@ impl Listener {
     /// (which `accept` may be polled outside of).
     fn instance(&self) -> io::Result<NamedPipeServer> {
         let _runtime = self.runtime.enter();
-        server(create_instance(&self.path, &self.spec, false)?)
+        server(create_instance(&self.path, &self.spec, Instance::Another)?)
     }
 
     pub(crate) fn name(&self) -> &LocalSocketName<'static> {
@@ -163,7 +164,7 @@ impl Stream {
         let what = format!("local socket \"{name}\"");
         let timeout = opts.timeout;
         let h = tokio::task::spawn_blocking(move || {
-            open_client(&path, Direction::Duplex, false, timeout, &what)
+            open_client(&path, Direction::Duplex, ReadMode::Bytes, timeout, &what)
         })
         .await
         .map_err(io::Error::other)??;
