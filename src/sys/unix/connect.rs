@@ -2,7 +2,7 @@
 //! policy used while waiting for a server under a timeout.
 
 use super::addr::SockAddr;
-use super::cvt;
+use super::{cvt, SocketType};
 use crate::local_socket::LocalSocketName;
 use crate::sys::err_with_name;
 use std::io;
@@ -30,28 +30,14 @@ pub(crate) enum Connecting {
     InProgress,
 }
 
-/// A new nonblocking `SOCK_STREAM` socket with `connect` started, and how far it got.
-#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-pub(crate) fn start_nonblocking(addr: &SockAddr) -> io::Result<(UnixStream, Connecting)> {
-    start_nonblocking_of(addr, libc::SOCK_STREAM)
-}
-
-/// [`start_nonblocking`] with a socket of type `ty` (`SOCK_STREAM` or `SOCK_SEQPACKET`).
-/// The result is a `UnixStream` either way: std's stream type is only a holder for the
-/// descriptor here.
-pub(crate) fn start_nonblocking_of(
+/// A new nonblocking socket of type `ty` ([`new_nonblocking_socket`](super::new_nonblocking_socket))
+/// with `connect` started, and how far it got. The result is a `UnixStream` whatever the
+/// type: std's stream type is only a holder for the descriptor here.
+pub(crate) fn start_connect(
     addr: &SockAddr,
-    ty: libc::c_int,
+    ty: SocketType,
 ) -> io::Result<(UnixStream, Connecting)> {
-    // One `socket` call with SOCK_NONBLOCK where there is one (not Apple).
-    #[cfg(not(target_vendor = "apple"))]
-    let sock = UnixStream::from(super::new_socket_of(ty | libc::SOCK_NONBLOCK)?);
-    #[cfg(target_vendor = "apple")]
-    let sock = {
-        let sock = UnixStream::from(super::new_socket_of(ty)?);
-        sock.set_nonblocking(true)?;
-        sock
-    };
+    let sock = UnixStream::from(super::new_nonblocking_socket(ty)?);
     match connect_addr(&sock, addr) {
         Ok(()) => Ok((sock, Connecting::Done)),
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok((sock, Connecting::InProgress)),

@@ -41,6 +41,7 @@
 //! `EAGAIN`, so a live server whose backlog stays full for all four probes is judged stale.
 
 use super::addr::{SockAddr, MAX_PATH_LEN};
+use super::SocketType;
 use crate::local_socket::{ListenerOptions, LocalSocketName};
 use crate::sys::err_with_name;
 use rustix::fs::{self as rfs, AtFlags, FileType, FlockOperation, Mode, OFlags, CWD};
@@ -303,10 +304,10 @@ enum Liveness {
 
 /// Nonblocking `connect` with a socket of type `ty`; refusals are tried again after
 /// [`PROBE_RETRIES`], so a server caught between `bind` and `listen` is not judged stale.
-fn probe(addr: &SockAddr, ty: libc::c_int) -> Liveness {
+fn probe(addr: &SockAddr, ty: SocketType) -> Liveness {
     let mut pauses = PROBE_RETRIES.iter();
     loop {
-        match super::connect::start_nonblocking_of(addr, ty) {
+        match super::connect::start_connect(addr, ty) {
             Ok(_) => return Liveness::Alive,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Liveness::Alive,
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => match pauses.next() {
@@ -335,7 +336,7 @@ pub(crate) fn bind_path(
     fd: &OwnedFd,
     name: &LocalSocketName<'_>,
     opts: &ListenerOptions,
-    ty: libc::c_int,
+    ty: SocketType,
     listen: impl FnOnce() -> io::Result<()>,
 ) -> io::Result<SocketFile> {
     let public = SockAddr::new(name)?; // the path fits in sun_path (else InvalidInput)
@@ -413,7 +414,7 @@ fn publish(
     lock: Option<&DirLock<'_>>,
     opts: &ListenerOptions,
     public: &SockAddr,
-    ty: libc::c_int,
+    ty: SocketType,
     name: &LocalSocketName<'_>,
 ) -> io::Result<()> {
     let in_use = |why: &str| {

@@ -260,7 +260,7 @@ impl Conn {
     /// One `WriteFile` that waits as long as it takes, whatever the write timeout and
     /// nonblocking mode say: for writes that must not be cut short, since a cancelled pipe
     /// write does not say how much of it the reader already took (handle records,
-    /// `handles.rs`). Fails after `shutdown(Write)` like [`write`](Self::write).
+    /// `handle_records`). Fails after `shutdown(Write)` like [`write`](Self::write).
     pub(crate) fn write_unbounded(&self, buf: &[u8]) -> io::Result<usize> {
         if self.shared.write_shut.load(Ordering::Relaxed) {
             return Err(io::Error::new(

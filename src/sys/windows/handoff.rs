@@ -1,4 +1,4 @@
-//! Moving the handles of a handle record (`handles`) from the sender's process to the
+//! Moving the handles of a handle record (`handle_records`) from the sender's process to the
 //! receiver's: the sender gives up duplicates in its own process, the receiver pulls them.
 //!
 //! # Why the receiver pulls
@@ -144,7 +144,7 @@ impl Source {
     /// other end (and this end), then `OpenProcess(PROCESS_DUP_HANDLE |
     /// PROCESS_QUERY_LIMITED_INFORMATION)` and `GetExitCodeProcess` (a process that has
     /// exited has no handles left, and its id may be reused: refused).
-    pub(super) fn of(h: BorrowedHandle<'_>, end: End) -> io::Result<Self> {
+    pub(super) fn find(h: BorrowedHandle<'_>, end: End) -> io::Result<Self> {
         let what = "cannot receive handles";
         let pid = opener_pid(h, end.other()).map_err(|e| {
             io::Error::new(

@@ -17,7 +17,7 @@
 //! - `listener`, `stream`, `message`, `tokio`: the local socket types of the backend
 //!   contract on top of those (`listener` also says what pipes local sockets are:
 //!   `local_socket_spec`).
-//! - `handles`: handle records, passing handles with the bytes of a local socket stream
+//! - `handle_records`: passing handles with the bytes of a local socket stream
 //!   (their values sent in a framed record, `sys::record`), re-exported as `ancillary`, the
 //!   name the backend contract and the Unix backend use; `handoff`: moving those handles
 //!   from the sender's process to the receiver's.
@@ -25,7 +25,7 @@
 pub(crate) mod acceptor;
 pub(crate) mod conn;
 pub(crate) mod ends;
-pub(crate) mod handles;
+pub(crate) mod handle_records;
 mod handoff;
 pub(crate) mod instance;
 mod listener;
@@ -38,7 +38,7 @@ mod stream;
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio;
 
-pub(crate) use handles as ancillary;
+pub(crate) use handle_records as ancillary;
 pub(crate) use listener::Listener;
 pub(crate) use message::{MessageListener, MessageStream};
 pub(crate) use stream::Stream;

@@ -2,7 +2,7 @@
 
 use super::conn::{Conn, Kind};
 use super::ends::{End, ReadMode};
-use super::handles::Records;
+use super::handle_records::Records;
 use super::instance::{open_client, Direction};
 use super::name::pipe_path;
 use crate::local_socket::{ConnectOptions, LocalSocketName, PeerCreds};
@@ -24,7 +24,7 @@ const KIND: Kind = Kind {
 #[derive(Debug)]
 pub(crate) struct Stream {
     pub(super) conn: Conn,
-    /// Handle-record state (`handles.rs`), shared by clones as the byte stream is.
+    /// Handle-record state (`handle_records`), shared by clones as the byte stream is.
     pub(super) records: Arc<Records>,
 }
 
@@ -53,7 +53,7 @@ impl Stream {
     }
 
     /// `ReadFile` (overlapped); while a handle record is partly received, only from the
-    /// rest of its data (`handles.rs`).
+    /// rest of its data (`handle_records`).
     pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         if self.records.in_record() {
             return self.read_record_rest(buf);

@@ -183,12 +183,12 @@ impl Stream {
         Ok(*self.records.peer.get_or_init(|| peer))
     }
 
-    /// Where this end receives handles from (found once): see `handoff::Source::of`.
+    /// Where this end receives handles from (found once): see `handoff::Source::find`.
     fn source(&self) -> io::Result<&Source> {
         if let Some(source) = self.records.source.get() {
             return Ok(source);
         }
-        let source = Source::of(self.conn.as_handle(), self.conn.end()?)?;
+        let source = Source::find(self.conn.as_handle(), self.conn.end()?)?;
         Ok(self.records.source.get_or_init(|| source))
     }
 
