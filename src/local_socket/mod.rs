@@ -57,7 +57,7 @@
 //!
 #![doc = include_str!("porting.md")]
 
-mod handles;
+mod handle_passing;
 mod listener;
 pub mod message;
 mod name;
@@ -66,7 +66,7 @@ mod stream;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 
-pub use handles::MAX_HANDLES;
+pub use handle_passing::MAX_HANDLES;
 pub use listener::{Incoming, ListenerOptions, LocalSocketListener};
 pub use name::{LocalSocketName, NameTypeSupport, ToLocalSocketName};
 pub use stream::{ConnectOptions, LocalSocketStream, PeerCreds};

@@ -20,7 +20,7 @@
 //!   signal.
 //! - `Stream::{send_with_handles, recv_with_handles}` and `ancillary::MAX_HANDLES` (253 on
 //!   both): passing open files/sockets along with bytes, with the semantics documented on
-//!   `LocalSocketStream` (Unix: `SCM_RIGHTS`; Windows, module `handles` re-exported as
+//!   `LocalSocketStream` (Unix: `SCM_RIGHTS`; Windows, module `handle_records` re-exported as
 //!   `ancillary`: handles duplicated into the peer process, their values sent in a framed
 //!   record ahead of the data).
 //! - `MessageListener`/`MessageStream`: message-framed local sockets. `MessageListener`:

@@ -1,4 +1,4 @@
-//! The wire format of a handle record (Windows handle passing, `sys::windows::handles`):
+//! The wire format of a handle record (Windows handle passing, `sys::windows::handle_records`):
 //! bytes only, no OS calls, so it is compiled and unit-tested on every platform — it parses
 //! what the peer sent, which is untrusted input.
 //!

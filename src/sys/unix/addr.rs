@@ -21,6 +21,15 @@ pub(crate) struct SockAddr {
     pub(crate) len: libc::socklen_t,
 }
 
+/// Where an address lives.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Space {
+    /// A path in the file system (a socket file).
+    FileSystem,
+    /// Linux's abstract namespace (a namespaced name).
+    Abstract,
+}
+
 impl SockAddr {
     /// Checks that the OS takes `name` (kind supported, length within `sun_path`) and builds
     /// the address: a NUL-terminated path, or on Linux a leading NUL then the abstract name.
@@ -42,27 +51,32 @@ impl SockAddr {
                 ),
             ));
         }
-        Ok(Self::build(bytes, name.is_namespaced()))
+        let space = if name.is_namespaced() {
+            Space::Abstract
+        } else {
+            Space::FileSystem
+        };
+        Ok(Self::build(bytes, space))
     }
 
     /// The address of a file system path, or `None` if it does not fit in `sun_path`.
     pub(crate) fn for_path(bytes: &[u8]) -> Option<Self> {
-        (bytes.len() <= MAX_PATH_LEN).then(|| Self::build(bytes, false))
+        (bytes.len() <= MAX_PATH_LEN).then(|| Self::build(bytes, Space::FileSystem))
     }
 
-    /// `bytes` (at most [`MAX_PATH_LEN`] long) as a NUL-terminated path, or (`namespaced`)
+    /// `bytes` (at most [`MAX_PATH_LEN`] long) as a NUL-terminated path, or (abstract)
     /// after a leading NUL as an abstract name.
-    fn build(bytes: &[u8], namespaced: bool) -> Self {
+    fn build(bytes: &[u8], space: Space) -> Self {
         // SAFETY: sockaddr_un is plain old data; all-zero is a valid (empty) value.
         let mut storage: libc::sockaddr_un = unsafe { mem::zeroed() };
         storage.sun_family = libc::AF_UNIX as libc::sa_family_t;
         // Abstract names start with a NUL byte and are not NUL-terminated.
-        let offset = usize::from(namespaced);
+        let offset = usize::from(space == Space::Abstract);
         for (dst, &src) in storage.sun_path[offset..].iter_mut().zip(bytes) {
             *dst = src as libc::c_char;
         }
         let path_offset = mem::offset_of!(libc::sockaddr_un, sun_path);
-        let len = if namespaced {
+        let len = if space == Space::Abstract {
             path_offset + 1 + bytes.len()
         } else {
             path_offset + bytes.len() + 1

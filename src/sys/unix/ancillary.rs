@@ -97,7 +97,7 @@ impl Stream {
         fds: &[BorrowedFd<'_>],
     ) -> io::Result<usize> {
         if fds.is_empty() {
-            return super::io::send(self.as_fd(), data);
+            return super::fd_io::send(self.as_fd(), data);
         }
         if fds.len() > MAX_HANDLES {
             return Err(invalid(format!(

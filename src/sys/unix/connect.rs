@@ -2,7 +2,7 @@
 //! policy used while waiting for a server under a timeout.
 
 use super::addr::SockAddr;
-use super::cvt;
+use super::{cvt, SocketType};
 use crate::local_socket::LocalSocketName;
 use crate::sys::err_with_name;
 use std::io;
@@ -21,33 +21,26 @@ pub(crate) fn connect_addr(fd: &impl AsRawFd, addr: &SockAddr) -> io::Result<()>
     }
 }
 
-/// A new nonblocking `SOCK_STREAM` socket with `connect` started: `(socket, true)` if the
-/// connection is still in progress (`EINPROGRESS`: wait for writability, then check
-/// `SO_ERROR`).
-#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-pub(crate) fn start_nonblocking(addr: &SockAddr) -> io::Result<(UnixStream, bool)> {
-    start_nonblocking_of(addr, libc::SOCK_STREAM)
+/// How far a nonblocking `connect` got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Connecting {
+    /// Connected.
+    Done,
+    /// `EINPROGRESS`: wait for writability, then check `SO_ERROR`.
+    InProgress,
 }
 
-/// [`start_nonblocking`] with a socket of type `ty` (`SOCK_STREAM` or `SOCK_SEQPACKET`).
-/// The result is a `UnixStream` either way: std's stream type is only a holder for the
-/// descriptor here.
-pub(crate) fn start_nonblocking_of(
+/// A new nonblocking socket of type `ty` ([`new_nonblocking_socket`](super::new_nonblocking_socket))
+/// with `connect` started, and how far it got. The result is a `UnixStream` whatever the
+/// type: std's stream type is only a holder for the descriptor here.
+pub(crate) fn start_connect(
     addr: &SockAddr,
-    ty: libc::c_int,
-) -> io::Result<(UnixStream, bool)> {
-    // One `socket` call with SOCK_NONBLOCK where there is one (not Apple).
-    #[cfg(not(target_vendor = "apple"))]
-    let sock = UnixStream::from(super::new_socket_of(ty | libc::SOCK_NONBLOCK)?);
-    #[cfg(target_vendor = "apple")]
-    let sock = {
-        let sock = UnixStream::from(super::new_socket_of(ty)?);
-        sock.set_nonblocking(true)?;
-        sock
-    };
+    ty: SocketType,
+) -> io::Result<(UnixStream, Connecting)> {
+    let sock = UnixStream::from(super::new_nonblocking_socket(ty)?);
     match connect_addr(&sock, addr) {
-        Ok(()) => Ok((sock, false)),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok((sock, true)),
+        Ok(()) => Ok((sock, Connecting::Done)),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok((sock, Connecting::InProgress)),
         Err(e) => Err(e),
     }
 }

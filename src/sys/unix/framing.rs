@@ -18,7 +18,7 @@
 //! Compiled on every Unix so its tests run on Linux too; build with
 //! `--cfg localipc_framed_messages` to make Linux's message sockets use it.
 
-use super::cvt;
+use super::{cvt, SocketType};
 use std::io::{self, IoSlice, Read};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
@@ -32,7 +32,7 @@ use std::sync::{Mutex, MutexGuard};
     ),
     allow(dead_code)
 )]
-pub(crate) const SOCK_TYPE: libc::c_int = libc::SOCK_STREAM;
+pub(crate) const SOCK_TYPE: SocketType = SocketType::Stream;
 
 /// The first piece of a message body that the decoder allocates (or the whole body, if it is
 /// shorter); each later piece is as large as what has arrived so far, so the buffer at most
@@ -230,9 +230,9 @@ impl Framed {
         while sent < total {
             let res = if sent < header.len() {
                 let bufs = [IoSlice::new(&header[sent..]), IoSlice::new(msg)];
-                super::io::send_vectored(self.sock.as_fd(), &bufs)
+                super::fd_io::send_vectored(self.sock.as_fd(), &bufs)
             } else {
-                super::io::send(self.sock.as_fd(), &msg[sent - header.len()..])
+                super::fd_io::send(self.sock.as_fd(), &msg[sent - header.len()..])
             };
             match res {
                 Ok(n) => sent += n,

@@ -2,7 +2,7 @@
 
 use super::addr::SockAddr;
 use super::sockfile::{self, SocketFile};
-use super::{cvt, Stream};
+use super::{cvt, SocketType, Stream};
 use crate::local_socket::{ListenerOptions, LocalSocketName};
 use crate::sys::err_with_name;
 use std::io;
@@ -26,16 +26,16 @@ impl Listener {
     /// its directory: see [`sockfile`](super::sockfile). The path never names anything but
     /// a listening socket with its final mode.
     pub(crate) fn bind(name: &LocalSocketName<'_>, opts: &ListenerOptions) -> io::Result<Self> {
-        Self::bind_of(name, opts, libc::SOCK_STREAM)
+        Self::bind_with_type(name, opts, SocketType::Stream)
     }
 
-    /// [`bind`](Self::bind) with a socket of type `ty` (`SOCK_STREAM` or `SOCK_SEQPACKET`,
-    /// for the message sockets): same name, mode and reclaim rules. `accept` then hands out
-    /// sockets of that type.
-    pub(crate) fn bind_of(
+    /// [`bind`](Self::bind) with a socket of type `ty` (`SeqPacket` for the message
+    /// sockets): same name, mode and reclaim rules. `accept` then hands out sockets of that
+    /// type.
+    pub(crate) fn bind_with_type(
         name: &LocalSocketName<'_>,
         opts: &ListenerOptions,
-        ty: libc::c_int,
+        ty: SocketType,
     ) -> io::Result<Self> {
         if opts.mode.is_some() && name.is_namespaced() {
             return Err(io::Error::new(
@@ -46,7 +46,7 @@ impl Listener {
             ));
         }
         let addr = SockAddr::new(name)?;
-        let fd = super::new_socket_of(ty)?;
+        let fd = super::new_socket(ty)?;
         let listen = || {
             // SAFETY: the descriptor is an open, bound socket.
             cvt(unsafe { libc::listen(fd.as_raw_fd(), libc::SOMAXCONN) })
@@ -54,7 +54,7 @@ impl Listener {
                 .map_err(|e| err_with_name(e, "listening on", name))
         };
         let file = if name.is_path() {
-            let file = sockfile::bind_path(&fd, name, opts.mode, opts.reclaim, ty, listen)?;
+            let file = sockfile::bind_path(&fd, name, opts, ty, listen)?;
             if opts.reclaim {
                 Some(file)
             } else {

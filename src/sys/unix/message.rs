@@ -35,7 +35,7 @@ impl MessageListener {
     /// `bind` with its reclaim and mode rules, and `listen`.
     pub(crate) fn bind(name: &LocalSocketName<'_>, opts: &ListenerOptions) -> io::Result<Self> {
         Ok(Self {
-            inner: Listener::bind_of(name, opts, SOCK_TYPE)?,
+            inner: Listener::bind_with_type(name, opts, SOCK_TYPE)?,
             max: opts.max_message_size,
         })
     }
@@ -76,7 +76,7 @@ impl MessageStream {
     /// The stream `connect` (same retry rules) with the message socket type.
     pub(crate) fn connect(name: &LocalSocketName<'_>, opts: &ConnectOptions) -> io::Result<Self> {
         Self::from_stream(
-            Stream::connect_of(name, opts, SOCK_TYPE)?,
+            Stream::connect_with_type(name, opts, SOCK_TYPE)?,
             opts.max_message_size,
         )
     }

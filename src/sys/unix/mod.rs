@@ -18,9 +18,9 @@ pub(crate) mod addr;
 pub(crate) mod ancillary;
 mod connect;
 mod creds;
+mod fd_io;
 pub(crate) mod fifo;
 mod framing;
-mod io;
 pub(crate) mod listener;
 mod message;
 pub(crate) mod name;
@@ -41,12 +41,12 @@ pub(crate) use message::{MessageListener, MessageStream};
 pub(crate) use sockfile::SocketFile;
 pub(crate) use stream::Stream;
 
-use std::io as stdio;
+use std::io;
 
 /// Turns a `-1` return from libc into the `errno` error.
-pub(crate) fn cvt<T: PartialEq + From<i8>>(ret: T) -> stdio::Result<T> {
+pub(crate) fn cvt<T: PartialEq + From<i8>>(ret: T) -> io::Result<T> {
     if ret == T::from(-1) {
-        Err(stdio::Error::last_os_error())
+        Err(io::Error::last_os_error())
     } else {
         Ok(ret)
     }
@@ -54,10 +54,52 @@ pub(crate) fn cvt<T: PartialEq + From<i8>>(ret: T) -> stdio::Result<T> {
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-/// `socket(AF_UNIX, ty | SOCK_CLOEXEC)` for `ty` = `SOCK_STREAM` or `SOCK_SEQPACKET`; where
-/// there is no `SOCK_CLOEXEC` (Apple), `socket` then `fcntl(FD_CLOEXEC)` and
-/// `setsockopt(SO_NOSIGPIPE)`.
-pub(crate) fn new_socket_of(ty: libc::c_int) -> stdio::Result<OwnedFd> {
+/// The type of a Unix domain socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SocketType {
+    /// `SOCK_STREAM`: the local socket streams, and the framed message sockets.
+    Stream,
+    /// `SOCK_SEQPACKET`: the message sockets on Linux and Android.
+    #[cfg_attr(
+        not(all(
+            any(target_os = "linux", target_os = "android"),
+            not(localipc_framed_messages)
+        )),
+        allow(dead_code)
+    )]
+    SeqPacket,
+}
+
+impl SocketType {
+    fn raw(self) -> libc::c_int {
+        match self {
+            Self::Stream => libc::SOCK_STREAM,
+            Self::SeqPacket => libc::SOCK_SEQPACKET,
+        }
+    }
+}
+
+/// `socket(AF_UNIX, ty | SOCK_CLOEXEC)`; where there is no `SOCK_CLOEXEC` (Apple), `socket`
+/// then `fcntl(FD_CLOEXEC)` and `setsockopt(SO_NOSIGPIPE)`.
+pub(crate) fn new_socket(ty: SocketType) -> io::Result<OwnedFd> {
+    socket_with_flags(ty.raw())
+}
+
+/// [`new_socket`] in nonblocking mode: `SOCK_NONBLOCK` in the same `socket` call; where
+/// there is none (Apple), `fcntl(F_SETFL, O_NONBLOCK)` afterwards.
+pub(crate) fn new_nonblocking_socket(ty: SocketType) -> io::Result<OwnedFd> {
+    #[cfg(not(target_vendor = "apple"))]
+    return socket_with_flags(ty.raw() | libc::SOCK_NONBLOCK);
+    #[cfg(target_vendor = "apple")]
+    {
+        let sock = std::os::unix::net::UnixStream::from(socket_with_flags(ty.raw())?);
+        sock.set_nonblocking(true)?;
+        Ok(OwnedFd::from(sock))
+    }
+}
+
+/// `socket(AF_UNIX, ty)` with `ty` the type and its flags: see [`new_socket`].
+fn socket_with_flags(ty: libc::c_int) -> io::Result<OwnedFd> {
     #[cfg(not(target_vendor = "apple"))]
     let ty = ty | libc::SOCK_CLOEXEC;
     // SAFETY: plain syscall with integer arguments.
@@ -76,7 +118,7 @@ pub(crate) fn new_socket_of(ty: libc::c_int) -> stdio::Result<OwnedFd> {
 /// `setsockopt(SO_NOSIGPIPE)`: Apple has no `MSG_NOSIGNAL`, so writes to a closed peer are
 /// kept from raising `SIGPIPE` per socket instead.
 #[cfg(target_vendor = "apple")]
-pub(crate) fn set_nosigpipe(fd: &impl AsRawFd) -> stdio::Result<()> {
+pub(crate) fn set_nosigpipe(fd: &impl AsRawFd) -> io::Result<()> {
     let one: libc::c_int = 1;
     // SAFETY: `one` is a valid c_int for the duration of the call.
     cvt(unsafe {
@@ -93,6 +135,6 @@ pub(crate) fn set_nosigpipe(fd: &impl AsRawFd) -> stdio::Result<()> {
 
 /// No-op where `send` takes `MSG_NOSIGNAL`.
 #[cfg(not(target_vendor = "apple"))]
-pub(crate) fn set_nosigpipe(_fd: &impl AsRawFd) -> stdio::Result<()> {
+pub(crate) fn set_nosigpipe(_fd: &impl AsRawFd) -> io::Result<()> {
     Ok(())
 }

@@ -11,6 +11,7 @@
 //! `InvalidData`; the next receive gets the next message.
 
 use super::ancillary::creds::set_passcred;
+use super::SocketType;
 use rustix::net::{recvmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
 use std::io::{self, IoSliceMut};
 use std::mem::MaybeUninit;
@@ -19,7 +20,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::Mutex;
 
 /// The socket type message listeners and streams use here.
-pub(crate) const SOCK_TYPE: libc::c_int = libc::SOCK_SEQPACKET;
+pub(crate) const SOCK_TYPE: SocketType = SocketType::SeqPacket;
 
 /// A connected `SOCK_SEQPACKET` socket (held in std's `UnixStream`, which is only a holder
 /// for the descriptor here).
@@ -59,7 +60,7 @@ impl SeqPacket {
             ));
         }
         loop {
-            match super::io::send(self.sock.as_fd(), msg) {
+            match super::fd_io::send(self.sock.as_fd(), msg) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
                     return Err(io::Error::new(

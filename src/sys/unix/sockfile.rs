@@ -41,7 +41,8 @@
 //! `EAGAIN`, so a live server whose backlog stays full for all four probes is judged stale.
 
 use super::addr::{SockAddr, MAX_PATH_LEN};
-use crate::local_socket::LocalSocketName;
+use super::SocketType;
+use crate::local_socket::{ListenerOptions, LocalSocketName};
 use crate::sys::err_with_name;
 use rustix::fs::{self as rfs, AtFlags, FileType, FlockOperation, Mode, OFlags, CWD};
 use rustix::io::Errno;
@@ -73,11 +74,21 @@ struct Parent {
     fd: Option<OwnedFd>,
 }
 
+/// What [`Parent::open`] does when the directory cannot be opened for another reason than
+/// `EACCES` (which always leaves it unopened: then paths are used).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DirErrors {
+    /// Fail (binding: a directory that cannot be opened is worth an error).
+    Fail,
+    /// Go on with paths (removing the file: out of descriptors, say, it is still removed).
+    Tolerate,
+}
+
 impl Parent {
     /// Splits `path` into directory and file name and opens the directory
-    /// (`open(O_RDONLY | O_DIRECTORY | O_CLOEXEC)`; `EACCES`, or with `lenient` any failure,
-    /// leaves it unopened).
-    fn open(path: &OsStr, lenient: bool) -> io::Result<Self> {
+    /// (`open(O_RDONLY | O_DIRECTORY | O_CLOEXEC)`; `EACCES`, or with
+    /// [`DirErrors::Tolerate`] any failure, leaves it unopened).
+    fn open(path: &OsStr, errors: DirErrors) -> io::Result<Self> {
         let bytes = path.as_bytes();
         let (dir, file) = match bytes.iter().rposition(|&b| b == b'/') {
             Some(0) => (&b"/"[..], &bytes[1..]),
@@ -95,7 +106,7 @@ impl Parent {
         let fd = match rfs::openat(CWD, &dir, flags, Mode::empty()) {
             Ok(fd) => Some(fd),
             Err(Errno::ACCESS) => None,
-            Err(_) if lenient => None,
+            Err(_) if errors == DirErrors::Tolerate => None,
             Err(e) => return Err(e.into()),
         };
         Ok(Self {
@@ -293,10 +304,10 @@ enum Liveness {
 
 /// Nonblocking `connect` with a socket of type `ty`; refusals are tried again after
 /// [`PROBE_RETRIES`], so a server caught between `bind` and `listen` is not judged stale.
-fn probe(addr: &SockAddr, ty: libc::c_int) -> Liveness {
+fn probe(addr: &SockAddr, ty: SocketType) -> Liveness {
     let mut pauses = PROBE_RETRIES.iter();
     loop {
-        match super::connect::start_nonblocking_of(addr, ty) {
+        match super::connect::start_connect(addr, ty) {
             Ok(_) => return Liveness::Alive,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Liveness::Alive,
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => match pauses.next() {
@@ -318,22 +329,22 @@ fn is_socket(st: &rfs::Stat) -> bool {
     FileType::from_raw_mode(st.st_mode) == FileType::Socket
 }
 
-/// Binds `fd` at the path `name`, sets `mode`, calls `listen`, and publishes the socket at
-/// the path as the module docs describe. Returns the published file.
+/// Binds `fd` at the path `name`, sets the `mode` of `opts`, calls `listen`, and publishes
+/// the socket at the path as the module docs describe (reclaiming a stale file if `opts`
+/// say `reclaim`). Returns the published file.
 pub(crate) fn bind_path(
     fd: &OwnedFd,
     name: &LocalSocketName<'_>,
-    mode: Option<u32>,
-    reclaim: bool,
-    ty: libc::c_int,
+    opts: &ListenerOptions,
+    ty: SocketType,
     listen: impl FnOnce() -> io::Result<()>,
 ) -> io::Result<SocketFile> {
     let public = SockAddr::new(name)?; // the path fits in sun_path (else InvalidInput)
-    let parent =
-        Parent::open(name.inner(), false).map_err(|e| err_with_name(e, "binding", name))?;
+    let parent = Parent::open(name.inner(), DirErrors::Fail)
+        .map_err(|e| err_with_name(e, "binding", name))?;
     let private = PrivateDir::create(&parent).map_err(|e| err_with_name(e, "binding", name))?;
     bind_private(fd, &private, name)?;
-    if let Some(mode) = mode {
+    if let Some(mode) = opts.mode {
         rfs::chmodat(
             &private.fd,
             "s",
@@ -351,15 +362,7 @@ pub(crate) fn bind_path(
     }
     listen()?;
     let lock = parent.lock();
-    publish(
-        &parent,
-        &private,
-        lock.is_some(),
-        reclaim,
-        &public,
-        ty,
-        name,
-    )?;
+    publish(&parent, &private, lock.as_ref(), opts, &public, ty, name)?;
     drop(lock);
     Ok(SocketFile {
         dir: parent.dir.clone(),
@@ -403,15 +406,15 @@ fn bind_private(
     result.map_err(|e| err_with_name(e, "binding", name))
 }
 
-/// `linkat` of the private socket to the public path; on `EEXIST`, the reclaim rules (under
-/// the lock only).
+/// `linkat` of the private socket to the public path; on `EEXIST`, the reclaim rules of
+/// `opts` (with `lock`, the directory's, held only).
 fn publish(
     parent: &Parent,
     private: &PrivateDir<'_>,
-    locked: bool,
-    reclaim: bool,
+    lock: Option<&DirLock<'_>>,
+    opts: &ListenerOptions,
     public: &SockAddr,
-    ty: libc::c_int,
+    ty: SocketType,
     name: &LocalSocketName<'_>,
 ) -> io::Result<()> {
     let in_use = |why: &str| {
@@ -433,10 +436,10 @@ fn publish(
                 ))
             }
         }
-        if !reclaim {
+        if !opts.reclaim {
             return Err(in_use("the path exists and reclaim is off"));
         }
-        if !locked {
+        if lock.is_none() {
             return Err(in_use(
                 "a file is at the path, and without a lock on its directory (not readable, \
                  no locks on this file system, or held by another process) it is not replaced",
@@ -524,8 +527,7 @@ impl Drop for SocketFile {
         let mut path = self.dir.clone().into_os_string().into_vec();
         path.push(b'/');
         path.extend_from_slice(self.file.as_bytes());
-        // Lenient: out of descriptors (say), the file is still removed, by path.
-        let Ok(parent) = Parent::open(OsStr::from_bytes(&path), true) else {
+        let Ok(parent) = Parent::open(OsStr::from_bytes(&path), DirErrors::Tolerate) else {
             return;
         };
         let _lock = parent.lock();

@@ -1,8 +1,8 @@
 //! Connected Unix domain sockets: connect (with deadline), I/O without SIGPIPE, credentials.
 
 use super::addr::SockAddr;
-use super::connect::{connect_addr, start_nonblocking_of, Retry};
-use super::cvt;
+use super::connect::{connect_addr, start_connect, Connecting, Retry};
+use super::{cvt, SocketType};
 use crate::local_socket::{ConnectOptions, LocalSocketName, PeerCreds};
 use crate::sys::err_with_name;
 use std::io::{self, IoSlice, IoSliceMut, Read};
@@ -29,19 +29,19 @@ impl Stream {
     /// server is not there yet (`ENOENT`, `ECONNREFUSED`) or its backlog is full (`EAGAIN`),
     /// with a backoff from 1 to 50 ms, until the deadline; then `TimedOut`.
     pub(crate) fn connect(name: &LocalSocketName<'_>, opts: &ConnectOptions) -> io::Result<Self> {
-        Self::connect_of(name, opts, libc::SOCK_STREAM)
+        Self::connect_with_type(name, opts, SocketType::Stream)
     }
 
-    /// [`connect`](Self::connect) with a socket of type `ty` (`SOCK_STREAM` or
-    /// `SOCK_SEQPACKET`, for the message sockets).
-    pub(crate) fn connect_of(
+    /// [`connect`](Self::connect) with a socket of type `ty` (`SeqPacket` for the message
+    /// sockets).
+    pub(crate) fn connect_with_type(
         name: &LocalSocketName<'_>,
         opts: &ConnectOptions,
-        ty: libc::c_int,
+        ty: SocketType,
     ) -> io::Result<Self> {
         let addr = SockAddr::new(name)?;
         let Some(timeout) = opts.timeout else {
-            let sock = UnixStream::from(super::new_socket_of(ty)?);
+            let sock = UnixStream::from(super::new_socket(ty)?);
             connect_addr(&sock, &addr).map_err(|e| err_with_name(e, "connecting to", name))?;
             return Ok(Self::from_std(sock));
         };
@@ -66,12 +66,12 @@ impl Stream {
 
     /// `send(MSG_NOSIGNAL)`: a closed peer gives `EPIPE` (`BrokenPipe`), not `SIGPIPE`.
     pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        super::io::send(self.sock.as_fd(), buf)
+        super::fd_io::send(self.sock.as_fd(), buf)
     }
 
     /// `sendmsg(MSG_NOSIGNAL)` with up to `IOV_MAX` buffers.
     pub(crate) fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        super::io::send_vectored(self.sock.as_fd(), bufs)
+        super::fd_io::send_vectored(self.sock.as_fd(), bufs)
     }
 
     /// Nothing to flush: the socket has no user-space buffer.
@@ -139,9 +139,9 @@ impl AsFd for Stream {
 
 /// Nonblocking `connect(2)`, then `poll(POLLOUT)` and `SO_ERROR` if it is in progress, then
 /// back to blocking mode.
-fn connect_by(addr: &SockAddr, deadline: Instant, ty: libc::c_int) -> io::Result<UnixStream> {
-    let (sock, mut in_progress) = start_nonblocking_of(addr, ty)?;
-    while in_progress {
+fn connect_by(addr: &SockAddr, deadline: Instant, ty: SocketType) -> io::Result<UnixStream> {
+    let (sock, mut state) = start_connect(addr, ty)?;
+    while state == Connecting::InProgress {
         let left = deadline.saturating_duration_since(Instant::now());
         let mut pfd = libc::pollfd {
             fd: sock.as_raw_fd(),
@@ -154,7 +154,7 @@ fn connect_by(addr: &SockAddr, deadline: Instant, ty: libc::c_int) -> io::Result
             Ok(0) => return Err(io::ErrorKind::TimedOut.into()),
             Ok(_) => match sock.take_error()? {
                 Some(e) => return Err(e),
-                None => in_progress = false,
+                None => state = Connecting::Done,
             },
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),

@@ -7,8 +7,8 @@
 //! `EAGAIN`s per 2 GiB). `AsyncFd` gives both; tokio's `UnixStream` gives neither.
 
 use super::addr::SockAddr;
-use super::connect::{start_nonblocking, Retry};
-use super::{io as sysio, SocketFile};
+use super::connect::{start_connect, Connecting, Retry};
+use super::{fd_io, SocketFile, SocketType};
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
 use crate::sys::err_with_name;
 use crate::sys::in_runtime;
@@ -183,9 +183,9 @@ impl Stream {
     }
 
     async fn connect_once(addr: &SockAddr) -> io::Result<Self> {
-        let (std, in_progress) = start_nonblocking(addr)?;
+        let (std, state) = start_connect(addr, SocketType::Stream)?;
         let sock = Self::from_nonblocking(std)?;
-        if in_progress {
+        if state == Connecting::InProgress {
             let _ready = sock.sock.writable().await?;
             if let Some(e) = sock.sock.get_ref().take_error()? {
                 return Err(e);
@@ -205,7 +205,7 @@ impl Stream {
 
     /// `send(MSG_NOSIGNAL)` when tokio reports writability.
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        poll_write_fd(&self.sock, cx, buf.len(), |fd| sysio::send(fd, buf))
+        poll_write_fd(&self.sock, cx, buf.len(), |fd| fd_io::send(fd, buf))
     }
 
     /// `sendmsg(MSG_NOSIGNAL)` when tokio reports writability.
@@ -215,18 +215,18 @@ impl Stream {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let len = bufs.iter().map(|b| b.len()).sum();
-        poll_write_fd(&self.sock, cx, len, |fd| sysio::send_vectored(fd, bufs))
+        poll_write_fd(&self.sock, cx, len, |fd| fd_io::send_vectored(fd, bufs))
     }
 
     /// `shutdown(SHUT_WR)`: the peer reads end of file.
     pub(crate) fn poll_shutdown(&self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(sysio::shutdown(self.as_fd(), Shutdown::Write))
+        Poll::Ready(fd_io::shutdown(self.as_fd(), Shutdown::Write))
     }
 
     /// `shutdown(SHUT_RD)`: later reads return end of file (and the peer's writes fail).
     #[cfg(feature = "futures-io")]
     pub(crate) fn shutdown_read(&self) -> io::Result<()> {
-        sysio::shutdown(self.as_fd(), Shutdown::Read)
+        fd_io::shutdown(self.as_fd(), Shutdown::Read)
     }
 
     pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
@@ -253,7 +253,7 @@ pub(crate) fn poll_read_fd<T: AsRawFd + AsFd>(
         // SAFETY: `read_uninit` only writes into the unfilled part, never de-initialises.
         let unfilled = unsafe { buf.unfilled_mut() };
         let len = unfilled.len();
-        match guard.try_io(|s| sysio::read_uninit(s.get_ref().as_fd(), unfilled)) {
+        match guard.try_io(|s| fd_io::read_uninit(s.get_ref().as_fd(), unfilled)) {
             Ok(Ok(n)) => {
                 // SAFETY: the kernel initialised the first `n` bytes of the unfilled part.
                 unsafe { buf.assume_init(n) };

@@ -6,7 +6,7 @@
 //! meanwhile, and an instance this acceptor adds (`CreateNamedPipeW` without
 //! `FILE_FLAG_FIRST_PIPE_INSTANCE`) is always one of its own pipe, never of a squatter's.
 
-use super::instance::{create_instance, PipeSpec};
+use super::instance::{create_instance, Instance, PipeSpec};
 use super::overlapped::{self, in_flight};
 use std::fmt;
 use std::io;
@@ -69,7 +69,7 @@ impl Acceptor {
     /// `AddrInUse` if the name is taken) and the event for `ConnectNamedPipe`
     /// (`CreateEventW`). Clients can connect from this moment on.
     pub(crate) fn bind(path: Vec<u16>, spec: PipeSpec) -> io::Result<Self> {
-        let instance = create_instance(&path, &spec, true)?;
+        let instance = create_instance(&path, &spec, Instance::First)?;
         let event = overlapped::new_event()?;
         let ov = Box::new(OVERLAPPED {
             hEvent: overlapped::tagged(event.as_raw_handle()),
@@ -137,7 +137,7 @@ impl Acceptor {
                 Step::Connected => st.connected = true,
             }
         }
-        let next = create_instance(&self.path, &self.spec, false).map_err(|e| {
+        let next = create_instance(&self.path, &self.spec, Instance::Another).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!(
@@ -156,7 +156,7 @@ impl Acceptor {
     /// exists), then the old one is closed. Only if that fails, the old one is reset
     /// (`DisconnectNamedPipe`); if that fails too, the error, and the old one stays.
     fn recycle(&self, st: &mut State) -> io::Result<()> {
-        match create_instance(&self.path, &self.spec, false) {
+        match create_instance(&self.path, &self.spec, Instance::Another) {
             Ok(fresh) => st.instance = fresh,
             Err(e) => {
                 // SAFETY: `instance` is open; nothing is in flight on it (`step` returned).

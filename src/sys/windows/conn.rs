@@ -1,9 +1,9 @@
 //! A connected pipe end, shared by local sockets and `os::windows::named_pipe`: reads and
 //! writes through `&self` that run concurrently (see `overlapped.rs`), timeouts, nonblocking
-//! mode, half-close (the marker itself is in `ends`).
+//! mode, half-close (with the end-of-file marker of `ends`).
 
-use super::ends::{duplicate, peer_pid_of, query_end, send_eof_marker};
-use super::instance::{Direction, End};
+use super::ends::{duplicate, opener_pid, query_end, End, EofMarker};
+use super::instance::Direction;
 use super::overlapped::{self, Wait, EXPIRED};
 use std::io;
 use std::mem::ManuallyDrop;
@@ -16,7 +16,6 @@ use windows_sys::Win32::Foundation::{
     ERROR_BROKEN_PIPE, ERROR_MORE_DATA, ERROR_NO_DATA, ERROR_PIPE_NOT_CONNECTED, HANDLE,
 };
 use windows_sys::Win32::Storage::FileSystem::{ReadFile, WriteFile};
-use windows_sys::Win32::System::IO::CancelIoEx;
 
 /// What kind of stream a connected end carries; fixed when it is made.
 #[derive(Clone, Copy, Debug)]
@@ -46,10 +45,14 @@ struct Shared {
     eof: AtomicBool,
     /// Handles of this end held by `Conn`s.
     handles: AtomicUsize,
-    /// A helper thread is delivering the end-of-file marker.
-    eof_sender: AtomicBool,
-    /// The last handle is gone: the helper must stop.
-    eof_stop: AtomicBool,
+    /// Sent by `shutdown(Write)`; stopped when the last handle goes.
+    marker: EofMarker,
+}
+
+impl AsRef<EofMarker> for Shared {
+    fn as_ref(&self) -> &EofMarker {
+        &self.marker
+    }
 }
 
 /// One handle to a connected pipe end.
@@ -57,6 +60,13 @@ struct Shared {
 pub(crate) struct Conn {
     handle: OwnedHandle,
     shared: Arc<Shared>,
+}
+
+/// What [`Conn::check_direction`] is asked about.
+#[derive(Clone, Copy)]
+enum Op {
+    Read,
+    Write,
 }
 
 fn would_block() -> io::Error {
@@ -99,8 +109,7 @@ impl Conn {
                 write_shut: AtomicBool::new(false),
                 eof: AtomicBool::new(false),
                 handles: AtomicUsize::new(1),
-                eof_sender: AtomicBool::new(false),
-                eof_stop: AtomicBool::new(false),
+                marker: EofMarker::default(),
             }),
         }
     }
@@ -138,16 +147,15 @@ impl Conn {
         }
     }
 
-    fn check_direction(&self, read: bool) -> io::Result<()> {
+    fn check_direction(&self, op: Op) -> io::Result<()> {
         let dir = self.shared.kind.direction;
         if dir == Direction::Duplex {
             return Ok(());
         }
         let end = self.end()?;
-        let ok = if read {
-            dir.reads(end)
-        } else {
-            dir.writes(end)
+        let ok = match op {
+            Op::Read => dir.reads(end),
+            Op::Write => dir.writes(end),
         };
         if ok {
             return Ok(());
@@ -161,7 +169,10 @@ impl Conn {
                 } else {
                     "client"
                 },
-                if read { "read" } else { "write" }
+                match op {
+                    Op::Read => "read",
+                    Op::Write => "write",
+                }
             ),
         ))
     }
@@ -171,7 +182,7 @@ impl Conn {
     /// of file: `Ok((0, false))`; so does an empty `buf`, without an OS call.
     pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, bool)> {
         if buf.is_empty() {
-            self.check_direction(true)?;
+            self.check_direction(Op::Read)?;
             return Ok((0, false));
         }
         Ok(self.recv_message(buf)?.unwrap_or((0, false)))
@@ -181,7 +192,7 @@ impl Conn {
     /// tells an empty message, `Some((0, false))`, from a longer one, `Some((0, true))`).
     /// `None` is end of file: the pipe is broken or disconnected, or was seen so before.
     pub(crate) fn recv_message(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>> {
-        self.check_direction(true)?;
+        self.check_direction(Op::Read)?;
         let s = &self.shared;
         if s.eof.load(Ordering::Relaxed) || s.read_shut.load(Ordering::Relaxed) {
             return Ok(None);
@@ -249,7 +260,7 @@ impl Conn {
     /// One `WriteFile` that waits as long as it takes, whatever the write timeout and
     /// nonblocking mode say: for writes that must not be cut short, since a cancelled pipe
     /// write does not say how much of it the reader already took (handle records,
-    /// `handles.rs`). Fails after `shutdown(Write)` like [`write`](Self::write).
+    /// `handle_records`). Fails after `shutdown(Write)` like [`write`](Self::write).
     pub(crate) fn write_unbounded(&self, buf: &[u8]) -> io::Result<usize> {
         if self.shared.write_shut.load(Ordering::Relaxed) {
             return Err(io::Error::new(
@@ -261,7 +272,7 @@ impl Conn {
     }
 
     fn write_with(&self, buf: &[u8], wait: Wait) -> io::Result<usize> {
-        self.check_direction(false)?;
+        self.check_direction(Op::Write)?;
         let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
         let h = self.raw();
         let ptr = buf.as_ptr();
@@ -323,34 +334,17 @@ impl Conn {
         Ok(())
     }
 
-    /// Half-close on a pipe, which has none: a zero-length message, which a reader in byte
-    /// mode sees as a 0-byte read (end of file) — but only if it is the only thing queued: a
-    /// byte-mode read that finds data first takes the data and skips the empty message. So
-    /// the message is written only once the peer has read everything sent before:
-    /// `FlushFileBuffers` (which waits for exactly that) then `WriteFile` of 0 bytes, on a
-    /// helper thread with a duplicate handle, so `shutdown` does not block. Dropping the last
-    /// handle of this end stops the helper (see `Drop`); the peer then sees end of file when
-    /// the pipe closes, after reading what is buffered.
+    /// Half-close on a pipe, which has none: the end-of-file marker ([`EofMarker`]: a
+    /// zero-length message once the peer has read everything sent before, from a helper
+    /// thread, so `shutdown` does not block). Dropping the last handle of this end stops the
+    /// helper (see `Drop`); the peer then sees end of file when the pipe closes, after
+    /// reading what is buffered.
     fn shutdown_write(&self) -> io::Result<()> {
         let s = &self.shared;
         if s.write_shut.swap(true, Ordering::AcqRel) || !s.kind.eof_marker {
             return Ok(());
         }
-        let dup = duplicate(self.handle.as_handle())?;
-        s.eof_sender.store(true, Ordering::Release);
-        let shared = Arc::clone(&self.shared);
-        let spawned = std::thread::Builder::new()
-            .name("localipc-eof".into())
-            .spawn(move || {
-                send_eof_marker(&dup, &shared.eof_stop);
-                drop(dup);
-                shared.eof_sender.store(false, Ordering::Release);
-            });
-        if let Err(e) = spawned {
-            s.eof_sender.store(false, Ordering::Release);
-            return Err(e);
-        }
-        Ok(())
+        EofMarker::start(&self.shared, self.handle.as_handle())
     }
 
     /// Nothing to flush: every write has reached the pipe when it returns.
@@ -405,7 +399,7 @@ impl Conn {
     /// `GetNamedPipeClientProcessId` on a server end, `GetNamedPipeServerProcessId` on a
     /// client end.
     pub(crate) fn peer_pid(&self) -> io::Result<u32> {
-        peer_pid_of(self.handle.as_handle(), self.end()?)
+        opener_pid(self.handle.as_handle(), self.end()?.other())
     }
 
     /// Gives up the handle; this end's shared state goes with the last `Conn`.
@@ -431,22 +425,11 @@ impl Drop for Conn {
     /// pipe holds its data, and closing one end leaves the data queued for the other end
     /// readable until it is read (only `DisconnectNamedPipe` discards it). So dropping never
     /// blocks for long. If the end-of-file helper of [`Conn::shutdown_write`] is still
-    /// waiting for the peer to read, the last handle stops it, so that the pipe closes now:
-    /// it sets the stop flag and cancels the helper's `FlushFileBuffers` (`CancelIoEx`),
-    /// again every millisecond until the helper has exited (it may not have issued the flush
-    /// yet when the first cancel comes), for at most 100 ms.
+    /// waiting for the peer to read, the last handle stops it ([`EofMarker::stop`]), so that
+    /// the pipe closes now.
     fn drop(&mut self) {
-        let s = &self.shared;
-        if s.handles.fetch_sub(1, Ordering::AcqRel) != 1 || !s.eof_sender.load(Ordering::Acquire) {
-            return;
-        }
-        s.eof_stop.store(true, Ordering::Release);
-        let deadline = std::time::Instant::now() + Duration::from_millis(100);
-        while s.eof_sender.load(Ordering::Acquire) && std::time::Instant::now() < deadline {
-            // SAFETY: the handle is open; NULL cancels all I/O on this file object, of which
-            // only the helper's can be in flight now.
-            unsafe { CancelIoEx(self.raw(), ptr::null()) };
-            std::thread::sleep(Duration::from_millis(1));
+        if self.shared.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.marker.stop(self.handle.as_handle());
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Moving the handles of a handle record (`handles`) from the sender's process to the
+//! Moving the handles of a handle record (`handle_records`) from the sender's process to the
 //! receiver's: the sender gives up duplicates in its own process, the receiver pulls them.
 //!
 //! # Why the receiver pulls
@@ -35,8 +35,7 @@
 //! that can pull could take any of its handles anyway.) The pipe names the processes that
 //! opened its ends; an end passed on to another process cannot receive handles there.
 
-use super::ends::peer_pid_of;
-use super::instance::End;
+use super::ends::{self, opener_pid, End};
 use std::io;
 use std::os::windows::io::{
     AsRawHandle, BorrowedHandle, FromRawHandle, IntoRawHandle, OwnedHandle,
@@ -64,21 +63,6 @@ pub(super) fn this_process() -> u32 {
     unsafe { GetCurrentProcessId() }
 }
 
-/// The id of the process that opened the other end of the pipe `h` (this end is `end`):
-/// `GetNamedPipeClientProcessId` on a server end, `GetNamedPipeServerProcessId` on a client.
-pub(super) fn peer_process_id(h: BorrowedHandle<'_>, end: End) -> io::Result<u32> {
-    peer_pid_of(h, end)
-}
-
-/// The id of the process that opened this end: the other query of [`peer_process_id`].
-fn own_process_id(h: BorrowedHandle<'_>, end: End) -> io::Result<u32> {
-    let other = match end {
-        End::Server => End::Client,
-        End::Client => End::Server,
-    };
-    peer_pid_of(h, other)
-}
-
 /// Sender: `DuplicateHandle(DUPLICATE_SAME_ACCESS)` of each handle within this process,
 /// not inheritable. An error names the handle's position; the copies made so far close.
 pub(super) fn duplicate_all(handles: &[BorrowedHandle<'_>]) -> io::Result<Vec<OwnedHandle>> {
@@ -86,7 +70,7 @@ pub(super) fn duplicate_all(handles: &[BorrowedHandle<'_>]) -> io::Result<Vec<Ow
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            super::ends::duplicate(*h).map_err(|e| {
+            ends::duplicate(*h).map_err(|e| {
                 io::Error::new(
                     e.kind(),
                     format!("cannot send handle #{i}: DuplicateHandle: {e}"),
@@ -96,14 +80,23 @@ pub(super) fn duplicate_all(handles: &[BorrowedHandle<'_>]) -> io::Result<Vec<Ow
         .collect()
 }
 
+/// Which process opened the other end of a pipe, for a sender.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Peer {
+    /// This one: a record's handles are parked for the receiver to take.
+    ThisProcess,
+    /// Another one: a record's handles are left open for that process to pull.
+    OtherProcess,
+}
+
 /// Sender: gives up `copies` for a record, before its head is written: parked for a receiver
-/// in this process (`local`), or left open for the peer process to pull. The values to send.
-pub(super) fn give_up(copies: Vec<OwnedHandle>, local: bool) -> Vec<u64> {
+/// in this process, or left open for the peer process to pull. The values to send.
+pub(super) fn give_up(copies: Vec<OwnedHandle>, peer: Peer) -> Vec<u64> {
     let values = copies
         .iter()
         .map(|c| c.as_raw_handle() as usize as u64)
         .collect();
-    if local {
+    if peer == Peer::ThisProcess {
         parked().extend(copies);
     } else {
         for c in copies {
@@ -114,9 +107,9 @@ pub(super) fn give_up(copies: Vec<OwnedHandle>, local: bool) -> Vec<u64> {
 }
 
 /// Sender: the head carrying `values` did not reach the pipe whole, so nobody saw them:
-/// closes them (`CloseHandle`), from the parked list if `local`.
-pub(super) fn take_back(values: &[u64], local: bool) {
-    if local {
+/// closes them (`CloseHandle`), from the parked list if the peer is in this process.
+pub(super) fn take_back(values: &[u64], peer: Peer) {
+    if peer == Peer::ThisProcess {
         parked().retain(|h| !values.contains(&(h.as_raw_handle() as usize as u64)));
         return;
     }
@@ -127,10 +120,14 @@ pub(super) fn take_back(values: &[u64], local: bool) {
     }
 }
 
-/// Sender: whether the other end of the pipe was opened by this process (then the record's
-/// handles are parked rather than left for a pull).
-pub(super) fn peer_is_here(h: BorrowedHandle<'_>, end: End) -> io::Result<bool> {
-    Ok(peer_process_id(h, end)? == this_process())
+/// Sender: which process opened the other end of the pipe (this one: the record's handles
+/// are parked rather than left for a pull).
+pub(super) fn peer(h: BorrowedHandle<'_>, end: End) -> io::Result<Peer> {
+    Ok(if opener_pid(h, end.other())? == this_process() {
+        Peer::ThisProcess
+    } else {
+        Peer::OtherProcess
+    })
 }
 
 /// Where the receiving end of a pipe takes a record's handles from.
@@ -147,9 +144,9 @@ impl Source {
     /// other end (and this end), then `OpenProcess(PROCESS_DUP_HANDLE |
     /// PROCESS_QUERY_LIMITED_INFORMATION)` and `GetExitCodeProcess` (a process that has
     /// exited has no handles left, and its id may be reused: refused).
-    pub(super) fn of(h: BorrowedHandle<'_>, end: End) -> io::Result<Self> {
+    pub(super) fn find(h: BorrowedHandle<'_>, end: End) -> io::Result<Self> {
         let what = "cannot receive handles";
-        let pid = peer_process_id(h, end).map_err(|e| {
+        let pid = opener_pid(h, end.other()).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!("{what}: the peer's process id is unknown (GetNamedPipe{{Client,Server}}ProcessId): {e}"),
@@ -159,7 +156,7 @@ impl Source {
         if pid == me {
             return Ok(Self::Here { pid });
         }
-        let own = own_process_id(h, end)?;
+        let own = opener_pid(h, end)?;
         if own == pid {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,

@@ -2,10 +2,11 @@
 //! `CreateNamedPipeW` and `CreateFileW` calls in the crate, shared by local sockets,
 //! `os::windows::named_pipe` and the tokio unnamed pipes (`pipe::tokio`).
 
+use super::ends::{self, End, ReadMode};
 use super::name::show_path;
 use super::security::SecurityDescriptor;
 use std::io;
-use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
+use std::os::windows::io::{AsHandle, FromRawHandle, OwnedHandle};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,9 +22,9 @@ use windows_sys::Win32::Storage::FileSystem::{
     PIPE_ACCESS_OUTBOUND, SECURITY_IDENTIFICATION, SECURITY_SQOS_PRESENT,
 };
 use windows_sys::Win32::System::Pipes::{
-    CreateNamedPipeW, GetNamedPipeHandleStateW, SetNamedPipeHandleState, WaitNamedPipeW,
-    NMPWAIT_WAIT_FOREVER, PIPE_READMODE_MESSAGE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_MESSAGE,
-    PIPE_UNLIMITED_INSTANCES, PIPE_WAIT,
+    CreateNamedPipeW, GetNamedPipeHandleStateW, WaitNamedPipeW, NMPWAIT_WAIT_FOREVER,
+    PIPE_READMODE_MESSAGE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_MESSAGE, PIPE_UNLIMITED_INSTANCES,
+    PIPE_WAIT,
 };
 
 /// Bytes of buffer each way for the pipes this crate creates (`nOutBufferSize` and
@@ -36,13 +37,6 @@ pub(crate) enum Direction {
     Duplex,
     ClientToServer,
     ServerToClient,
-}
-
-/// Which end of a pipe a handle is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum End {
-    Server,
-    Client,
 }
 
 impl Direction {
@@ -82,14 +76,32 @@ impl Direction {
     }
 }
 
+/// What a write puts into the pipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PipeType {
+    /// `PIPE_TYPE_BYTE`: bytes; a zero-length write puts nothing in the pipe.
+    Byte,
+    /// `PIPE_TYPE_MESSAGE`: one message per write (a zero-length write is an empty message).
+    Message,
+}
+
+/// Which instance of a pipe [`create_instance`] makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Instance {
+    /// The first: `FILE_FLAG_FIRST_PIPE_INSTANCE`, so it fails if the pipe exists already,
+    /// whoever created it. This is what takes the name.
+    First,
+    /// One more instance of a pipe that this process already holds an instance of.
+    Another,
+}
+
 /// Everything `CreateNamedPipeW` is told about the instances of one pipe.
 #[derive(Clone, Debug)]
 pub(crate) struct PipeSpec {
     pub(crate) direction: Direction,
-    /// `PIPE_TYPE_MESSAGE`: writes are messages (and zero-length writes are not lost).
-    pub(crate) message_type: bool,
-    /// `PIPE_READMODE_MESSAGE` for the server's handles.
-    pub(crate) message_reads: bool,
+    pub(crate) pipe_type: PipeType,
+    /// The read mode of the server's handles.
+    pub(crate) read_mode: ReadMode,
     /// `PIPE_REJECT_REMOTE_CLIENTS`.
     pub(crate) reject_remote: bool,
     pub(crate) max_instances: u32,
@@ -98,13 +110,13 @@ pub(crate) struct PipeSpec {
 }
 
 impl PipeSpec {
-    /// Duplex, byte reads, remote clients rejected, unlimited instances, 64 KiB buffers,
-    /// the default security descriptor.
-    pub(crate) fn new(direction: Direction, message_type: bool, message_reads: bool) -> Self {
+    /// Remote clients rejected, unlimited instances, 64 KiB buffers, the default security
+    /// descriptor.
+    pub(crate) fn new(direction: Direction, pipe_type: PipeType, read_mode: ReadMode) -> Self {
         Self {
             direction,
-            message_type,
-            message_reads,
+            pipe_type,
+            read_mode,
             reject_remote: true,
             max_instances: PIPE_UNLIMITED_INSTANCES,
             buffer_size: DEFAULT_BUFFER_SIZE,
@@ -120,7 +132,7 @@ static FAULTS_ARMED: AtomicBool = AtomicBool::new(false);
 static FAULTS: Mutex<Vec<(Vec<u16>, u32)>> = Mutex::new(Vec::new());
 
 /// Fault injection for tests (`os::windows::__fail_pipe_instances`): the next `count` calls
-/// of [`create_instance`] for `path` that add an instance (not a first one) fail as if `CreateNamedPipeW` had failed with
+/// of [`create_instance`] for `path` that add an instance ([`Instance::Another`]) fail as if `CreateNamedPipeW` had failed with
 /// `ERROR_NO_SYSTEM_RESOURCES`.
 pub(crate) fn fail_next_instances(path: Vec<u16>, count: u32) {
     let mut faults = FAULTS.lock().unwrap_or_else(|p| p.into_inner());
@@ -148,25 +160,26 @@ fn injected_fault(path: &[u16]) -> bool {
 }
 
 /// `CreateNamedPipeW` for one more instance of the pipe at `path` (NUL-terminated UTF-16),
-/// always overlapped; with `first`, also `FILE_FLAG_FIRST_PIPE_INSTANCE`, so that it fails
-/// if the pipe exists already, whoever created it.
+/// always overlapped; for the [`Instance::First`], also `FILE_FLAG_FIRST_PIPE_INSTANCE`, so
+/// that it fails if the pipe exists already, whoever created it.
 ///
 /// A pipe name that is taken gives `AddrInUse`; a name Windows rejects `InvalidInput`; both
 /// name the pipe.
 pub(crate) fn create_instance(
     path: &[u16],
     spec: &PipeSpec,
-    first: bool,
+    which: Instance,
 ) -> io::Result<OwnedHandle> {
+    let first = which == Instance::First;
     let mut open_mode = spec.direction.open_mode() | FILE_FLAG_OVERLAPPED;
     if first {
         open_mode |= FILE_FLAG_FIRST_PIPE_INSTANCE;
     }
     let mut pipe_mode = PIPE_WAIT;
-    if spec.message_type {
+    if spec.pipe_type == PipeType::Message {
         pipe_mode |= PIPE_TYPE_MESSAGE;
     }
-    if spec.message_reads {
+    if spec.read_mode == ReadMode::Messages {
         pipe_mode |= PIPE_READMODE_MESSAGE;
     }
     if spec.reject_remote {
@@ -279,14 +292,14 @@ pub(crate) fn try_open_client(path: &[u16], direction: Direction) -> io::Result<
 /// While every instance is busy (`ERROR_PIPE_BUSY`), waits with `WaitNamedPipeW` (until
 /// `timeout`, or indefinitely without one) and tries again. With a `timeout`, a pipe that
 /// does not exist yet (`ERROR_FILE_NOT_FOUND`) is retried too, with a backoff from 1 to
-/// 50 ms. When the time is up: `TimedOut`. `message_reads` switches the new handle to
-/// message reads (`SetNamedPipeHandleState(PIPE_READMODE_MESSAGE)`).
+/// 50 ms. When the time is up: `TimedOut`. [`ReadMode::Messages`] switches the new handle
+/// to message reads ([`ends::set_message_reads`]); a new handle reads bytes.
 ///
 /// Errors name the pipe; `what` says what is being connected to ("local socket \"@x\"").
 pub(crate) fn open_client(
     path: &[u16],
     direction: Direction,
-    message_reads: bool,
+    read_mode: ReadMode,
     timeout: Option<Duration>,
     what: &str,
 ) -> io::Result<OwnedHandle> {
@@ -296,26 +309,15 @@ pub(crate) fn open_client(
     loop {
         let e = match try_open_client(path, direction) {
             Ok(handle) => {
-                if message_reads {
-                    let mode = PIPE_READMODE_MESSAGE;
-                    // SAFETY: `handle` is an open pipe handle; `mode` is a valid u32.
-                    let ok = unsafe {
-                        SetNamedPipeHandleState(
-                            handle.as_raw_handle(),
-                            &mode,
-                            ptr::null(),
-                            ptr::null(),
-                        )
-                    };
-                    if ok == 0 {
-                        let e = io::Error::last_os_error();
-                        return Err(io::Error::new(
+                if read_mode == ReadMode::Messages {
+                    ends::set_message_reads(handle.as_handle()).map_err(|e| {
+                        io::Error::new(
                             e.kind(),
                             format!(
-                            "connecting to {what} ({shown}): cannot switch to message reads: {e}"
-                        ),
-                        ));
-                    }
+                                "connecting to {what} ({shown}): cannot switch to message reads: {e}"
+                            ),
+                        )
+                    })?;
                 }
                 return Ok(handle);
             }

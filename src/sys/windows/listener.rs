@@ -1,7 +1,8 @@
 //! Local socket listeners on Windows: a named pipe served by an [`Acceptor`].
 
 use super::acceptor::Acceptor;
-use super::instance::{Direction, End, PipeSpec};
+use super::ends::{End, ReadMode};
+use super::instance::{Direction, PipeSpec, PipeType};
 use super::name::pipe_path;
 use super::security::SecurityDescriptor;
 use super::Stream;
@@ -18,11 +19,24 @@ pub(crate) struct Listener {
     name: LocalSocketName<'static>,
 }
 
-/// The pipes behind local sockets: duplex, of message type (so that a zero-length message
-/// can carry end of file for `shutdown(Write)`), read in byte mode on both ends (the client
-/// is in byte mode from `CreateFileW`, so no extra call per connection).
-pub(crate) fn local_socket_spec() -> PipeSpec {
-    PipeSpec::new(Direction::Duplex, true, false)
+/// The pipes behind local sockets of every kind (sync and tokio streams, message sockets):
+/// duplex, of message type (so that a zero-length message can carry end of file for
+/// `shutdown(Write)`), the server's handles reading in `read_mode` (messages for the
+/// message sockets; bytes for the streams, as the client is from `CreateFileW`, so no extra
+/// call per connection), remote clients rejected, and the security descriptor of
+/// `opts` (`ConvertStringSecurityDescriptorToSecurityDescriptorW`), if any.
+pub(super) fn local_socket_spec(
+    name: &LocalSocketName<'_>,
+    opts: &ListenerOptions,
+    read_mode: ReadMode,
+) -> io::Result<PipeSpec> {
+    let mut spec = PipeSpec::new(Direction::Duplex, PipeType::Message, read_mode);
+    if let Some(sddl) = &opts.security_descriptor {
+        let sd =
+            SecurityDescriptor::from_sddl(sddl).map_err(|e| err_with_name(e, "binding", name))?;
+        spec.security = Some(Arc::new(sd));
+    }
+    Ok(spec)
 }
 
 impl Listener {
@@ -31,7 +45,7 @@ impl Listener {
     /// PIPE_TYPE_MESSAGE | PIPE_REJECT_REMOTE_CLIENTS)` and `CreateEventW`.
     pub(crate) fn bind(name: &LocalSocketName<'_>, opts: &ListenerOptions) -> io::Result<Self> {
         Ok(Self {
-            acceptor: bind_acceptor(name, opts, local_socket_spec())?,
+            acceptor: bind_acceptor(name, opts, ReadMode::Bytes)?,
             name: name.clone().into_owned(),
         })
     }
@@ -60,19 +74,15 @@ impl Listener {
     }
 }
 
-/// An [`Acceptor`] for `name` with `spec`, plus what `opts` says (security descriptor,
-/// nonblocking): what local socket listeners of either kind are made of.
+/// An [`Acceptor`] for `name` with the [`local_socket_spec`], in the nonblocking mode of
+/// `opts`: what sync local socket listeners of either kind are made of.
 pub(super) fn bind_acceptor(
     name: &LocalSocketName<'_>,
     opts: &ListenerOptions,
-    mut spec: PipeSpec,
+    read_mode: ReadMode,
 ) -> io::Result<Acceptor> {
     let path = pipe_path(name)?;
-    if let Some(sddl) = &opts.security_descriptor {
-        let sd =
-            SecurityDescriptor::from_sddl(sddl).map_err(|e| err_with_name(e, "binding", name))?;
-        spec.security = Some(Arc::new(sd));
-    }
+    let spec = local_socket_spec(name, opts, read_mode)?;
     let acceptor = Acceptor::bind(path, spec).map_err(|e| bind_error(e, name))?;
     acceptor.set_nonblocking(opts.nonblocking);
     Ok(acceptor)
@@ -92,7 +102,8 @@ pub(super) fn accept_handle(
     })
 }
 
-pub(crate) fn bind_error(e: io::Error, name: &LocalSocketName<'_>) -> io::Error {
+/// A bind failure, naming the local socket; a taken name is `AddrInUse`.
+pub(super) fn bind_error(e: io::Error, name: &LocalSocketName<'_>) -> io::Error {
     if e.kind() == io::ErrorKind::AddrInUse {
         return io::Error::new(
             io::ErrorKind::AddrInUse,

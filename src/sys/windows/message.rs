@@ -3,7 +3,7 @@
 //!
 //! The pipes are of message type already (see [`local_socket_spec`]); here the server's
 //! instances are also created with `PIPE_READMODE_MESSAGE` and the client switches to it with
-//! `SetNamedPipeHandleState`, so that a `ReadFile` returns (part of) one message. An empty
+//! `SetNamedPipeHandleState` (`ends::set_message_reads`), so that a `ReadFile` returns (part of) one message. An empty
 //! message reads as 0 bytes with success; end of file is `ERROR_BROKEN_PIPE` (or
 //! `ERROR_PIPE_NOT_CONNECTED`), so the two never mix.
 //!
@@ -23,8 +23,11 @@
 
 use super::acceptor::Acceptor;
 use super::conn::{Conn, Kind};
-use super::instance::{open_client, Direction, End, PipeSpec};
-use super::listener::{accept_handle, bind_acceptor, local_socket_spec};
+use super::ends::{End, ReadMode};
+use super::instance::{open_client, Direction};
+#[cfg(doc)]
+use super::listener::local_socket_spec;
+use super::listener::{accept_handle, bind_acceptor};
 use super::name::pipe_path;
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
 use std::io;
@@ -33,13 +36,6 @@ use std::ptr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use windows_sys::Win32::System::Pipes::PeekNamedPipe;
-
-/// Message pipes are the local socket pipes with message reads on the server's handles.
-fn message_spec() -> PipeSpec {
-    let mut spec = local_socket_spec();
-    spec.message_reads = true;
-    spec
-}
 
 /// Duplex; a zero-byte read is an empty message, not end of file; no end-of-file marker.
 const KIND: Kind = Kind {
@@ -68,7 +64,7 @@ impl MessageListener {
     /// As the stream listener's `bind`, with `PIPE_READMODE_MESSAGE` added to the instances.
     pub(crate) fn bind(name: &LocalSocketName<'_>, opts: &ListenerOptions) -> io::Result<Self> {
         Ok(Self {
-            acceptor: bind_acceptor(name, opts, message_spec())?,
+            acceptor: bind_acceptor(name, opts, ReadMode::Messages)?,
             name: name.clone().into_owned(),
             max: opts.max_message_size,
         })
@@ -129,7 +125,13 @@ impl MessageStream {
     pub(crate) fn connect(name: &LocalSocketName<'_>, opts: &ConnectOptions) -> io::Result<Self> {
         let path = pipe_path(name)?;
         let what = format!("message local socket \"{name}\"");
-        let h = open_client(&path, Direction::Duplex, true, opts.timeout, &what)?;
+        let h = open_client(
+            &path,
+            Direction::Duplex,
+            ReadMode::Messages,
+            opts.timeout,
+            &what,
+        )?;
         Ok(Self::new(
             Conn::new(h, Some(End::Client), KIND),
             opts.max_message_size,

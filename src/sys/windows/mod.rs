@@ -1,26 +1,31 @@
-//! Windows backend: named pipes.
+//! Windows backend: named pipes. One module per concept:
 //!
-//! - `name`: local socket names → `\\.\pipe\…` paths.
-//! - `instance`: `CreateNamedPipeW` (server instances) and `CreateFileW` (clients), the only
-//!   places named pipes are made; `security`: SDDL → security attributes for them.
-//! - `pipe`: unnamed pipes (`CreatePipe`), and their tokio ends (`pipe::tokio`: a private,
-//!   single-instance named pipe from `instance`).
+//! - `name`: local socket names → `\\.\pipe\…` paths; `security`: SDDL → security
+//!   attributes for the pipes a listener creates.
+//! - `pipe`: anonymous (unnamed) pipes: `CreatePipe`, and their tokio ends (`pipe::tokio`: a
+//!   private, single-instance named pipe from `instance`).
+//! - `instance`: named-pipe instances: what they are made of ([`instance::PipeSpec`],
+//!   [`instance::Direction`]), creating them (`CreateNamedPipeW`, server side) and opening
+//!   them (`CreateFileW`, client side) — the only places named pipes are made.
+//! - `ends`: a pipe end as such, whoever owns it: which end ([`ends::End`]), duplicates,
+//!   read mode, the processes that opened the ends (the peer's pid), the end-of-file marker.
 //! - `overlapped`: blocking calls built from overlapped I/O with one event per thread, so
 //!   that a read and a write on one handle run at the same time.
-//! - `ends`: a pipe handle as such: duplicates, which end, the peer's pid, the end-of-file
-//!   marker.
-//! - `conn` and `acceptor`: a connected end and a listening name, shared by local sockets
-//!   (`listener`, `stream`), message local sockets (`message`: the same pipes read in
-//!   message mode) and `os::windows::named_pipe`.
-//! - `handles`: passing handles with the bytes of a local socket stream (duplicated within
-//!   the sender, their values sent in a framed record, pulled out by the receiver:
-//!   `handoff`); also named `ancillary`, the name the backend contract and the Unix backend
-//!   use.
+//! - `conn`: connection I/O on a connected end (reads, writes, timeouts, nonblocking mode,
+//!   half-close), shared by local sockets and `os::windows::named_pipe`.
+//! - `acceptor`: a listening name with one instance always pending, shared likewise.
+//! - `listener`, `stream`, `message`, `tokio`: the local socket types of the backend
+//!   contract on top of those (`listener` also says what pipes local sockets are:
+//!   `local_socket_spec`).
+//! - `handle_records`: passing handles with the bytes of a local socket stream
+//!   (their values sent in a framed record, `sys::record`), re-exported as `ancillary`, the
+//!   name the backend contract and the Unix backend use; `handoff`: moving those handles
+//!   from the sender's process to the receiver's.
 
 pub(crate) mod acceptor;
 pub(crate) mod conn;
 pub(crate) mod ends;
-pub(crate) mod handles;
+pub(crate) mod handle_records;
 mod handoff;
 pub(crate) mod instance;
 mod listener;
@@ -33,7 +38,7 @@ mod stream;
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio;
 
-pub(crate) use handles as ancillary;
+pub(crate) use handle_records as ancillary;
 pub(crate) use listener::Listener;
 pub(crate) use message::{MessageListener, MessageStream};
 pub(crate) use stream::Stream;

@@ -103,11 +103,11 @@ pub(crate) fn limits() -> Vec<(&'static str, String)> {
 /// [`MAX_PIPE_PATH_LEN`] code units in all). Errors are `InvalidInput` naming the input.
 pub(crate) fn pipe_path(name: &LocalSocketName<'_>) -> io::Result<Vec<u16>> {
     name.check_supported()?;
-    pipe_path_of(name.inner(), &name.to_string())
+    namespaced_pipe_path(name.inner(), &name.to_string())
 }
 
 /// [`pipe_path`] for a string already classified as namespaced; `shown` is how errors name it.
-pub(crate) fn pipe_path_of(inner: &OsStr, shown: &str) -> io::Result<Vec<u16>> {
+fn namespaced_pipe_path(inner: &OsStr, shown: &str) -> io::Result<Vec<u16>> {
     let bytes = inner.as_encoded_bytes();
     let name = pipe_name::local_name(bytes).map_err(|why| {
         io::Error::new(
@@ -139,12 +139,12 @@ mod tests {
 
     #[test]
     fn paths() {
-        let p = pipe_path_of(OsStr::new("x"), "x").unwrap();
+        let p = namespaced_pipe_path(OsStr::new("x"), "x").unwrap();
         assert_eq!(show_path(&p), r"\\.\pipe\x");
-        let p = pipe_path_of(OsStr::new(r"\\.\PIPE\yé"), "y").unwrap();
+        let p = namespaced_pipe_path(OsStr::new(r"\\.\PIPE\yé"), "y").unwrap();
         assert_eq!(show_path(&p), r"\\.\pipe\yé");
         for bad in [r"\\.\pipe\", r"\\host\pipe\x", r"\\.\pipe\a\..\b", "a/b"] {
-            let err = pipe_path_of(OsStr::new(bad), bad).unwrap_err();
+            let err = namespaced_pipe_path(OsStr::new(bad), bad).unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
             assert!(err.to_string().contains(bad), "{err}");
         }

@@ -1,8 +1,9 @@
 //! Local socket streams on Windows: a [`Conn`] on a local socket pipe.
 
 use super::conn::{Conn, Kind};
-use super::handles::Records;
-use super::instance::{open_client, Direction, End};
+use super::ends::{End, ReadMode};
+use super::handle_records::Records;
+use super::instance::{open_client, Direction};
 use super::name::pipe_path;
 use crate::local_socket::{ConnectOptions, LocalSocketName, PeerCreds};
 use std::io::{self, IoSlice, IoSliceMut};
@@ -23,7 +24,7 @@ const KIND: Kind = Kind {
 #[derive(Debug)]
 pub(crate) struct Stream {
     pub(super) conn: Conn,
-    /// Handle-record state (`handles.rs`), shared by clones as the byte stream is.
+    /// Handle-record state (`handle_records`), shared by clones as the byte stream is.
     pub(super) records: Arc<Records>,
 }
 
@@ -41,12 +42,18 @@ impl Stream {
     pub(crate) fn connect(name: &LocalSocketName<'_>, opts: &ConnectOptions) -> io::Result<Self> {
         let path = pipe_path(name)?;
         let what = format!("local socket \"{name}\"");
-        let h = open_client(&path, Direction::Duplex, false, opts.timeout, &what)?;
+        let h = open_client(
+            &path,
+            Direction::Duplex,
+            ReadMode::Bytes,
+            opts.timeout,
+            &what,
+        )?;
         Ok(Self::from_handle(h, Some(End::Client)))
     }
 
     /// `ReadFile` (overlapped); while a handle record is partly received, only from the
-    /// rest of its data (`handles.rs`).
+    /// rest of its data (`handle_records`).
     pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         if self.records.in_record() {
             return self.read_record_rest(buf);

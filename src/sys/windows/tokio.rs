@@ -4,14 +4,13 @@
 //! [`create_instance`] with [`local_socket_spec`] (message type read in byte mode, first
 //! instance, remote clients rejected, the listener's security descriptor), clients from a
 //! `CreateFileW` like [`open_client`]'s, and `shutdown(Write)` is the sync `Conn`'s
-//! end-of-file marker (a zero-length message once the peer has read everything), so sync and
-//! async ends talk to each other.
+//! end-of-file marker ([`EofMarker`]: a zero-length message once the peer has read
+//! everything), so sync and async ends talk to each other.
 
-use super::ends::{duplicate, send_eof_marker};
-use super::instance::{create_instance, open_client, Direction, End, PipeSpec};
-use super::listener::local_socket_spec;
+use super::ends::{opener_pid, End, EofMarker, ReadMode};
+use super::instance::{create_instance, open_client, Direction, Instance, PipeSpec};
+use super::listener::{bind_error, local_socket_spec};
 use super::name::pipe_path;
-use super::security::SecurityDescriptor;
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
 use crate::sys::{err_with_name, in_runtime};
 use std::ffi::OsString;
@@ -51,14 +50,9 @@ impl Listener {
     pub(crate) fn bind(name: &LocalSocketName<'_>, opts: &ListenerOptions) -> io::Result<Self> {
         let runtime = in_runtime("binding a tokio local socket")?;
         let path = pipe_path(name)?;
-        let mut spec = local_socket_spec();
-        if let Some(sddl) = &opts.security_descriptor {
-            let sd = SecurityDescriptor::from_sddl(sddl)
-                .map_err(|e| err_with_name(e, "binding", name))?;
-            spec.security = Some(Arc::new(sd));
-        }
-        let first = create_instance(&path, &spec, true)
-            .map_err(|e| super::listener::bind_error(e, name))?;
+        let spec = local_socket_spec(name, opts, ReadMode::Bytes)?;
+        let first =
+            create_instance(&path, &spec, Instance::First).map_err(|e| bind_error(e, name))?;
         Ok(Self {
             pending: tokio::sync::Mutex::new(server(first)?),
             path,
@@ -75,7 +69,7 @@ impl Listener {
         let name = l.name().clone();
         let path = pipe_path(&name)?;
         let spec = l.spec().clone();
-        let pending = server(create_instance(&path, &spec, false)?)?;
+        let pending = server(create_instance(&path, &spec, Instance::Another)?)?;
         drop(l);
         Ok(Self {
             pending: tokio::sync::Mutex::new(pending),
@@ -109,7 +103,7 @@ impl Listener {
     /// (which `accept` may be polled outside of).
     fn instance(&self) -> io::Result<NamedPipeServer> {
         let _runtime = self.runtime.enter();
-        server(create_instance(&self.path, &self.spec, false)?)
+        server(create_instance(&self.path, &self.spec, Instance::Another)?)
     }
 
     pub(crate) fn name(&self) -> &LocalSocketName<'static> {
@@ -170,7 +164,7 @@ impl Stream {
         let what = format!("local socket \"{name}\"");
         let timeout = opts.timeout;
         let h = tokio::task::spawn_blocking(move || {
-            open_client(&path, Direction::Duplex, false, timeout, &what)
+            open_client(&path, Direction::Duplex, ReadMode::Bytes, timeout, &what)
         })
         .await
         .map_err(io::Error::other)??;
@@ -240,8 +234,9 @@ impl Stream {
         }
     }
 
-    /// Half-close: the sync end-of-file marker (`FlushFileBuffers`, then a zero-length
-    /// `WriteFile`) on a helper thread with a duplicate handle (`DuplicateHandle`).
+    /// Half-close: the sync end-of-file marker ([`EofMarker`]: `FlushFileBuffers`, then a
+    /// zero-length `WriteFile`) on a helper thread with a duplicate handle
+    /// (`DuplicateHandle`).
     ///
     /// tokio's last write may still be in flight when this is called (mio completes
     /// `poll_write` as soon as its overlapped `WriteFile` is issued). The pipe keeps writes in
@@ -254,10 +249,8 @@ impl Stream {
         if self.write_shut.load(Ordering::Acquire) {
             return Poll::Ready(Ok(()));
         }
-        let dup = duplicate(self.as_handle())?;
-        std::thread::Builder::new()
-            .name("localipc-eof".into())
-            .spawn(move || send_eof_marker(&dup, &AtomicBool::new(false)))?;
+        // A marker of its own, never stopped (see above).
+        EofMarker::start(&Arc::new(EofMarker::default()), self.as_handle())?;
         self.write_shut.store(true, Ordering::Release);
         Poll::Ready(Ok(()))
     }
@@ -272,7 +265,7 @@ impl Stream {
 
     /// `GetNamedPipeClientProcessId` / `GetNamedPipeServerProcessId`.
     pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
-        let pid = super::ends::peer_pid_of(self.as_handle(), self.end)?;
+        let pid = opener_pid(self.as_handle(), self.end.other())?;
         Ok(PeerCreds::new(Some(pid), None, None))
     }
 
@@ -320,8 +313,8 @@ pub(crate) fn read_unfilled(
     Ok(n)
 }
 
-/// The peer closed or disconnected: end of file for a reader.
-fn is_gone(e: &io::Error) -> bool {
+/// The peer closed or disconnected: end of file for a reader, `BrokenPipe` for a writer.
+pub(crate) fn is_gone(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error().map(|c| c as u32),
         Some(ERROR_BROKEN_PIPE | ERROR_PIPE_NOT_CONNECTED | ERROR_NO_DATA)

@@ -2,7 +2,8 @@
 
 use super::{pipe_path, PipeDirection, PipeMode, PipeStream};
 use crate::sys::acceptor::Acceptor;
-use crate::sys::instance::{End, PipeSpec, DEFAULT_BUFFER_SIZE};
+use crate::sys::ends::{End, ReadMode};
+use crate::sys::instance::{PipeSpec, PipeType, DEFAULT_BUFFER_SIZE};
 use crate::sys::name::show_path;
 use crate::sys::security::SecurityDescriptor;
 use std::ffi::OsStr;
@@ -87,8 +88,11 @@ impl PipeListenerOptions {
     /// taken) and starts listening: clients can connect from now on.
     pub fn create(&self, name: impl AsRef<OsStr>) -> io::Result<PipeListener> {
         let path = pipe_path(name.as_ref())?;
-        let messages = self.mode == PipeMode::Messages;
-        let mut spec = PipeSpec::new(self.direction.sys(), messages, messages);
+        let (pipe_type, read_mode) = match self.mode {
+            PipeMode::Bytes => (PipeType::Byte, ReadMode::Bytes),
+            PipeMode::Messages => (PipeType::Message, ReadMode::Messages),
+        };
+        let mut spec = PipeSpec::new(self.direction.sys(), pipe_type, read_mode);
         spec.reject_remote = self.reject_remote;
         spec.buffer_size = self.buffer_size;
         if let Some(sddl) = &self.security_descriptor {

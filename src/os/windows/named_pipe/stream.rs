@@ -2,8 +2,8 @@
 
 use super::{pipe_path, PipeDirection, PipeMode};
 use crate::sys::conn::{Conn, Kind};
-use crate::sys::ends::{query_end, reads_messages};
-use crate::sys::instance::{open_client, End};
+use crate::sys::ends::{query_end, read_mode, End, ReadMode};
+use crate::sys::instance::open_client;
 use std::ffi::OsStr;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, OwnedHandle, RawHandle};
@@ -74,9 +74,13 @@ impl PipeClientOptions {
     pub fn connect(&self, name: impl AsRef<OsStr>) -> io::Result<PipeStream> {
         let path = pipe_path(name.as_ref())?;
         let dir = self.direction.sys();
-        let message_reads = self.mode == PipeMode::Messages && dir.reads(End::Client);
+        let read_mode = if self.mode == PipeMode::Messages && dir.reads(End::Client) {
+            ReadMode::Messages
+        } else {
+            ReadMode::Bytes
+        };
         let what = format!("named pipe \"{}\"", name.as_ref().to_string_lossy());
-        let h = open_client(&path, dir, message_reads, self.timeout, &what)?;
+        let h = open_client(&path, dir, read_mode, self.timeout, &what)?;
         Ok(PipeStream::from_parts(
             h,
             End::Client,
@@ -261,10 +265,9 @@ impl From<PipeStream> for OwnedHandle {
 /// handle may not do); which end it is, is asked with `GetNamedPipeInfo`.
 impl From<OwnedHandle> for PipeStream {
     fn from(h: OwnedHandle) -> Self {
-        let mode = if reads_messages(h.as_handle()).unwrap_or(false) {
-            PipeMode::Messages
-        } else {
-            PipeMode::Bytes
+        let mode = match read_mode(h.as_handle()) {
+            Ok(ReadMode::Messages) => PipeMode::Messages,
+            Ok(ReadMode::Bytes) | Err(_) => PipeMode::Bytes,
         };
         let end = query_end(h.as_handle()).ok();
         let kind = Kind {

@@ -20,9 +20,12 @@
 //! `cfg(unix)`): a sync end is a `CreatePipe` handle (see above), and tokio does not give its
 //! handles back.
 
-use super::super::instance::{create_instance, try_open_client, Direction, PipeSpec};
+use super::super::ends::ReadMode;
+use super::super::instance::{
+    create_instance, try_open_client, Direction, Instance, PipeSpec, PipeType,
+};
 use super::super::name::LOCAL_PREFIX;
-use super::super::tokio::read_unfilled;
+use super::super::tokio::{is_gone, read_unfilled};
 use crate::sys::in_runtime;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -32,9 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{ready, Context, Poll};
 use tokio::io::ReadBuf;
 use tokio::net::windows::named_pipe::{NamedPipeClient, NamedPipeServer};
-use windows_sys::Win32::Foundation::{
-    ERROR_BROKEN_PIPE, ERROR_NO_DATA, ERROR_PIPE_BUSY, ERROR_PIPE_NOT_CONNECTED,
-};
+use windows_sys::Win32::Foundation::ERROR_PIPE_BUSY;
 
 /// How many fresh names [`pipe`] tries before giving up.
 const ATTEMPTS: u32 = 4;
@@ -56,12 +57,12 @@ fn fresh_path() -> Vec<u16> {
 
 /// The connected pair of handles: `(client = write end, server = read end)`.
 fn named_pair() -> io::Result<(OwnedHandle, OwnedHandle)> {
-    let mut spec = PipeSpec::new(Direction::ClientToServer, false, false);
+    let mut spec = PipeSpec::new(Direction::ClientToServer, PipeType::Byte, ReadMode::Bytes);
     spec.max_instances = 1;
     let mut last = None;
     for _ in 0..ATTEMPTS {
         let path = fresh_path();
-        let server = match create_instance(&path, &spec, true) {
+        let server = match create_instance(&path, &spec, Instance::First) {
             Ok(h) => h,
             // The name is taken: try another.
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
@@ -109,32 +110,34 @@ pub(crate) fn pipe() -> io::Result<(Sender, Recver)> {
 pub(crate) struct Sender(NamedPipeClient);
 
 impl Sender {
-    /// `WriteFile` through tokio; no reader left gives `BrokenPipe`.
+    /// `WriteFile` through tokio; no reader left gives `BrokenPipe`. An empty write returns
+    /// 0 without touching the pipe (a zero-length write would reach a waiting reader as a
+    /// 0-byte read, end of file to it).
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_send(cx, buf.is_empty(), |p| p.try_write(buf))
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        self.poll_send(cx, |p| p.try_write(buf))
     }
 
-    /// `WriteFile` of the gathered buffers through tokio.
+    /// `WriteFile` of the gathered buffers through tokio; all empty: 0, as `poll_write`.
     pub(crate) fn poll_write_vectored(
         &self,
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let empty = bufs.iter().all(|b| b.is_empty());
-        self.poll_send(cx, empty, |p| p.try_write_vectored(bufs))
+        if bufs.iter().all(|b| b.is_empty()) {
+            return Poll::Ready(Ok(0));
+        }
+        self.poll_send(cx, |p| p.try_write_vectored(bufs))
     }
 
-    /// An empty write returns 0 without touching the pipe (a zero-length write would reach
-    /// a waiting reader as a 0-byte read, end of file to it).
+    /// `send` once the pipe is writable; a closed read end gives `BrokenPipe`.
     fn poll_send(
         &self,
         cx: &mut Context<'_>,
-        empty: bool,
         mut send: impl FnMut(&NamedPipeClient) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        if empty {
-            return Poll::Ready(Ok(0));
-        }
         loop {
             ready!(self.0.poll_write_ready(cx))?;
             match send(&self.0) {
@@ -187,12 +190,4 @@ impl AsHandle for Recver {
     fn as_handle(&self) -> BorrowedHandle<'_> {
         self.0.as_handle()
     }
-}
-
-/// The other end is closed.
-fn is_gone(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error().map(|c| c as u32),
-        Some(ERROR_BROKEN_PIPE | ERROR_PIPE_NOT_CONNECTED | ERROR_NO_DATA)
-    )
 }

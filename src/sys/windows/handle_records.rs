@@ -20,7 +20,7 @@
 //! shared by the clones of a stream, so a read that times out loses nothing, and plain
 //! reads can take the rest of a record's data.
 
-use super::handoff::{self, Source};
+use super::handoff::{self, Peer, Source};
 use super::Stream;
 use crate::sys::record::{self, Header, HEADER};
 use std::io;
@@ -42,9 +42,9 @@ pub(crate) struct Records {
     recv: Mutex<RecvState>,
     /// Serialises record writes, so that a head and its data stay together.
     send: Mutex<()>,
-    /// Whether the other end was opened by this process (sending: park the copies), asked
-    /// on the first send with handles.
-    peer_is_here: OnceLock<bool>,
+    /// Which process opened the other end (this one: sending parks the copies), asked on
+    /// the first send with handles.
+    peer: OnceLock<Peer>,
     /// Where received handles come from, found on the first record with handles; an opened
     /// process stays open, so that its id cannot be reused meanwhile.
     source: OnceLock<Source>,
@@ -129,13 +129,13 @@ impl Stream {
         }
         header.pid = handoff::this_process();
         let copies = handoff::duplicate_all(handles)?;
-        let local = self.peer_is_here()?;
-        let values = handoff::give_up(copies, local);
+        let peer = self.peer()?;
+        let values = handoff::give_up(copies, peer);
         let mut head = header.encode().to_vec();
         head.extend(record::encode_values(&values));
         if let Err(e) = self.write_whole(&head) {
             // The head did not reach the pipe whole: the peer cannot have taken the values.
-            handoff::take_back(&values, local);
+            handoff::take_back(&values, peer);
             return Err(io::Error::new(
                 e.kind(),
                 format!("cannot send handles: {e} (the duplicates were closed)"),
@@ -165,13 +165,13 @@ impl Stream {
         Ok(())
     }
 
-    /// Whether the other end of the pipe was opened by this process (asked once):
+    /// Which process opened the other end of the pipe (asked once):
     /// `GetNamedPipeClientProcessId`/`GetNamedPipeServerProcessId`.
-    fn peer_is_here(&self) -> io::Result<bool> {
-        if let Some(&here) = self.records.peer_is_here.get() {
-            return Ok(here);
+    fn peer(&self) -> io::Result<Peer> {
+        if let Some(&peer) = self.records.peer.get() {
+            return Ok(peer);
         }
-        let here = handoff::peer_is_here(self.conn.as_handle(), self.conn.end()?).map_err(|e| {
+        let peer = handoff::peer(self.conn.as_handle(), self.conn.end()?).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!(
@@ -180,15 +180,15 @@ impl Stream {
                 ),
             )
         })?;
-        Ok(*self.records.peer_is_here.get_or_init(|| here))
+        Ok(*self.records.peer.get_or_init(|| peer))
     }
 
-    /// Where this end receives handles from (found once): see `handoff::Source::of`.
+    /// Where this end receives handles from (found once): see `handoff::Source::find`.
     fn source(&self) -> io::Result<&Source> {
         if let Some(source) = self.records.source.get() {
             return Ok(source);
         }
-        let source = Source::of(self.conn.as_handle(), self.conn.end()?)?;
+        let source = Source::find(self.conn.as_handle(), self.conn.end()?)?;
         Ok(self.records.source.get_or_init(|| source))
     }
 
