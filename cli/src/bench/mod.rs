@@ -21,6 +21,7 @@ mod async_subject;
 mod cases;
 mod dispatch;
 mod group;
+mod job;
 pub mod peer;
 mod process;
 mod progress;
@@ -210,7 +211,7 @@ fn measure_all(peer: &mut PeerProcess, dir: &Path, config: &Config) -> io::Resul
                 let (group_tag, case_tag) = (group.tag(), work.case().tag());
                 progress.step(&format!("{group_tag} {case_tag} {} {what}", kind.name()));
                 seq += 1;
-                let job = peer::Job {
+                let job = job::Job {
                     group,
                     subject: kind,
                     // The same length for both subjects: path lookups cost alike.
@@ -238,7 +239,7 @@ fn run_round(
     peer: &mut PeerProcess,
     runtimes: &mut Runtimes,
     dir: &Path,
-    job: &peer::Job,
+    job: &job::Job,
 ) -> io::Result<Vec<f64>> {
     let endpoint = workdir::endpoint(dir, &job.file);
     peer.round(job, job.work.deadline(), |done| {
