@@ -2,11 +2,11 @@
 
 use super::cases::Work;
 use super::group::Group;
+use super::plan::{CaseResult, Config};
 use super::runtime;
 use super::stats;
 use super::subject::SubjectKind;
 use super::table::{self, Unit};
-use super::{CaseResult, Config};
 use std::io::{self, Write};
 use std::path::Path;
 use std::time::Duration;
