@@ -14,14 +14,19 @@
 //! - each metric's ratio is the median over rounds of the per-round ratio; many short rounds
 //!   rather than a few long ones, so that a burst of load from other processes spoils a few
 //!   pairs, which the median then ignores.
+//!
+//! The figures (`figures.rs`) are shown as a table (`report.rs`) or, with `--json`, as one
+//! JSON document on stdout (`json.rs`).
 
 mod affinity;
 mod async_cases;
 mod async_subject;
 mod cases;
 mod dispatch;
+mod figures;
 mod group;
 mod job;
+mod json;
 pub mod peer;
 mod plan;
 mod process;
@@ -42,7 +47,7 @@ pub mod table;
 mod workdir;
 
 pub use plan::Args;
-use plan::{CaseResult, Config};
+use plan::{CaseResult, Config, Outcome};
 use process::PeerProcess;
 use progress::Progress;
 use runtime::Runtimes;
@@ -51,7 +56,8 @@ use std::path::Path;
 use std::time::Instant;
 use subject::SubjectKind;
 
-/// Runs the bench and prints the report (with `verbose`, also every round's values).
+/// Runs the bench and prints the report (with `verbose`, also every round's values), or
+/// with `--json` one JSON document of the same figures.
 pub fn run(args: Args, verbose: bool) -> io::Result<()> {
     let config = Config::new(&args);
     let started = Instant::now();
@@ -66,11 +72,21 @@ pub fn run(args: Args, verbose: bool) -> io::Result<()> {
     let mut peer = PeerProcess::spawn(dir.path())?;
     let results = measure_all(&mut peer, dir.path(), &config)?;
     peer.finish()?;
-    let endpoint_example = workdir::endpoint(dir.path(), "*.sock");
+    let endpoints = workdir::endpoint(dir.path(), "*.sock");
     drop(dir);
-    report::print(&config, &results, cpu, &endpoint_example, started.elapsed())?;
+    let run = Outcome {
+        config: &config,
+        results,
+        cpu,
+        endpoints,
+        elapsed: started.elapsed(),
+    };
+    if args.json {
+        return json::print(&run);
+    }
+    report::print(&run)?;
     if verbose {
-        report::print_rounds(&results)?;
+        report::print_rounds(&run.results)?;
     }
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! What one bench run does: its options, resolved into a [`Config`], and what it measured,
-//! a [`CaseResult`] per case of each group.
+//! a [`CaseResult`] per case of each group, together the [`Outcome`] that is reported.
 
 use super::cases::{Case, Work};
 use super::group::{Group, Selection};
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// Options of `localipc bench`.
 #[derive(Debug, clap::Args)]
@@ -38,6 +40,10 @@ pub struct Args {
     /// Let the scheduler place the two processes (noisier: cross-CPU wake-ups dominate).
     #[arg(long)]
     no_pin: bool,
+    /// Print one JSON document on stdout instead of the report: the same figures, with
+    /// units and every round's values (for machines; -v adds nothing to it).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What one run does, options and defaults resolved.
@@ -115,4 +121,19 @@ pub struct CaseResult {
     pub work: Work,
     /// Values by subject, then round, then metric.
     pub values: [Vec<Vec<f64>>; 2],
+}
+
+/// A finished run, as the report and the JSON document show it.
+#[derive(Debug)]
+pub struct Outcome<'a> {
+    /// What it did.
+    pub config: &'a Config,
+    /// What it measured, case by case.
+    pub results: Vec<CaseResult>,
+    /// The CPU both processes ran on, if pinned.
+    pub cpu: Option<usize>,
+    /// Where the endpoints were, as a pattern (`…/*.sock`).
+    pub endpoints: PathBuf,
+    /// How long it took.
+    pub elapsed: Duration,
 }
