@@ -21,14 +21,9 @@ pub fn other(msg: impl Into<String>) -> io::Error {
     io::Error::other(msg.into())
 }
 
-/// `msg` on one line: line breaks become spaces, surrounding blanks are trimmed.
-pub fn one_line(msg: &str) -> String {
-    msg.split(['\n', '\r'])
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+/// `msg` on one line: line breaks become spaces, surrounding blanks are trimmed (the rule of
+/// the children's `error` lines too).
+pub use localipc_child::one_line;
 
 /// Prints `localipc: <message>` to stderr, on one line.
 pub fn report(err: &dyn Display) {

@@ -124,29 +124,18 @@ pub fn assert_err(err: std::io::Error, kind: std::io::ErrorKind, needle: &str) {
 
 /// Waits up to `limit` for `child` to exit; past that, kills and reaps it and fails the test.
 pub fn wait_child(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
-    let deadline = std::time::Instant::now() + limit;
-    loop {
-        if let Some(st) = child.try_wait().expect("try_wait") {
-            return st;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("child process did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    localipc_child::wait_bounded(child, limit).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A child process running one test of the current test binary in a given role; killed and
-/// reaped when dropped, so no test leaves a process behind.
-pub struct Peer {
-    child: std::process::Child,
-    lines: mpsc::Receiver<String>,
-}
+/// reaped when dropped, so no test leaves a process behind (a `LineChild`, see `child/`).
+pub struct Peer(localipc_child::LineChild);
 
 const ROLE_ENV: &str = "LOCALIPC_TEST_ROLE";
 const ARG_ENV: &str = "LOCALIPC_TEST_ARG";
+
+/// How long a peer may take to print an expected line or to exit.
+const PEER_LIMIT: Duration = Duration::from_secs(10);
 
 /// In a child started by [`Peer::spawn`]: its role and argument.
 pub fn peer_role() -> Option<(String, String)> {
@@ -170,64 +159,45 @@ impl Peer {
         arg: &str,
         adjust: impl FnOnce(&mut std::process::Command),
     ) -> Self {
-        use std::io::BufRead;
         let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
         cmd.args(["--exact", test, "--nocapture", "--test-threads=1"])
             .env(ROLE_ENV, role)
-            .env(ARG_ENV, arg)
-            .stdout(std::process::Stdio::piped());
+            .env(ARG_ENV, arg);
         adjust(&mut cmd);
-        let mut child = cmd.spawn().expect("spawn peer process");
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self { child, lines }
+        let what = format!("peer process {test} ({role})");
+        Self(localipc_child::LineChild::spawn(&what, cmd).unwrap_or_else(|e| panic!("{e}")))
     }
 
     /// Waits (bounded) for a stdout line containing `prefix` (the test harness may print its
     /// `test name ... ` before it); returns the rest of the line after it.
-    pub fn expect(&self, prefix: &str) -> String {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    pub fn expect(&mut self, prefix: &str) -> String {
+        let deadline = std::time::Instant::now() + PEER_LIMIT;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.lines.recv_timeout(left) {
+            match self.0.next_line(Some(left)) {
                 Ok(line) => {
                     if let Some(at) = line.find(prefix) {
                         return line[at + prefix.len()..].to_string();
                     }
                 }
-                Err(_) => panic!("peer process did not print {prefix:?} within 10 s"),
+                Err(e) => panic!("peer process did not print {prefix:?}: {e}"),
             }
         }
     }
 
     /// The process id of the peer.
     pub fn id(&self) -> u32 {
-        self.child.id()
+        self.0.id()
     }
 
     /// Kills the process (SIGKILL / TerminateProcess) and reaps it.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.kill();
     }
 
     /// Waits (bounded) for the process to exit and returns its status.
     pub fn wait(&mut self) -> std::process::ExitStatus {
-        wait_child(&mut self.child, Duration::from_secs(10))
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        self.kill();
+        self.0.wait(PEER_LIMIT).unwrap_or_else(|e| panic!("{e}"))
     }
 }
 

@@ -2,18 +2,14 @@
 //! on tokio, and localipc's tokio sockets as one such way.
 //!
 //! Both async subjects run the very same measurement code (`async_cases.rs`, generic over
-//! [`AsyncSubject`]), so the only difference measured is the library.
+//! [`AsyncSubject`]), so the only difference measured is the library. The raw one is
+//! `raw_tokio_unix.rs` or `raw_tokio_windows.rs`; `dispatch.rs` picks one or the other.
 
 use localipc::local_socket::tokio::{LocalSocketListener, LocalSocketStream};
 use std::future::Future;
 use std::io;
 use std::path::Path;
 use tokio::io::{AsyncRead, AsyncWrite};
-
-#[cfg(unix)]
-pub use super::raw_tokio_unix::TokioRaw;
-#[cfg(windows)]
-pub use super::raw_tokio_windows::TokioRaw;
 
 /// A connected async stream that can move between tasks and threads.
 pub trait AsyncStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}

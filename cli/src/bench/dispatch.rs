@@ -2,13 +2,20 @@
 //! cases and their subjects are picked, for both sides of a round.
 
 use super::async_cases;
-use super::async_subject::{AsyncSubject, TokioLocalipc, TokioRaw};
+use super::async_subject::{AsyncSubject, TokioLocalipc};
 use super::cases::{self, Work};
 use super::group::Group;
-use super::peer::Job;
-use super::process::WaitDone;
+use super::job::{Job, WaitDone};
+#[cfg(unix)]
+use super::raw_tokio_unix::TokioRaw;
+#[cfg(windows)]
+use super::raw_tokio_windows::TokioRaw;
+#[cfg(unix)]
+use super::raw_unix::Raw;
+#[cfg(windows)]
+use super::raw_windows::Raw;
 use super::runtime::{Flavoured, Runtimes};
-use super::subject::{Localipc, Raw, SubjectKind};
+use super::subject::{Localipc, SubjectKind};
 use std::io;
 use std::path::Path;
 

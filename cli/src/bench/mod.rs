@@ -14,14 +14,21 @@
 //! - each metric's ratio is the median over rounds of the per-round ratio; many short rounds
 //!   rather than a few long ones, so that a burst of load from other processes spoils a few
 //!   pairs, which the median then ignores.
+//!
+//! The figures (`figures.rs`) are shown as a table (`report.rs`) or, with `--json`, as one
+//! JSON document on stdout (`json.rs`).
 
 mod affinity;
 mod async_cases;
 mod async_subject;
 mod cases;
 mod dispatch;
+mod figures;
 mod group;
+mod job;
+mod json;
 pub mod peer;
+mod plan;
 mod process;
 mod progress;
 #[cfg(unix)]
@@ -39,8 +46,8 @@ mod subject;
 pub mod table;
 mod workdir;
 
-use cases::{Case, Work};
-use group::{Group, Selection};
+pub use plan::Args;
+use plan::{CaseResult, Config, Outcome};
 use process::PeerProcess;
 use progress::Progress;
 use runtime::Runtimes;
@@ -49,120 +56,8 @@ use std::path::Path;
 use std::time::Instant;
 use subject::SubjectKind;
 
-/// Options of `localipc bench`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Small counts, so that the whole run takes under 5 s (explicit options still apply).
-    #[arg(long)]
-    quick: bool,
-    /// Which groups to run: the sync API, the tokio API (current-thread and multi-thread
-    /// runtimes), or all.
-    #[arg(long, value_enum, default_value_t = Selection::All)]
-    group: Selection,
-    /// Measured rounds per case, each running both subjects [default: 21; --quick: 9].
-    #[arg(long, value_name = "N", value_parser = crate::parse::count)]
-    rounds: Option<usize>,
-    /// Timed round trips per round [default: 10000; --quick: 1000].
-    #[arg(long, value_name = "N", value_parser = crate::parse::count)]
-    iters: Option<usize>,
-    /// Bytes per round-trip message, each way.
-    #[arg(long, value_name = "BYTES", value_parser = crate::parse::buf_size, default_value = "64")]
-    msg_size: usize,
-    /// Bytes per write in the throughput case.
-    #[arg(long, value_name = "BYTES", value_parser = crate::parse::buf_size, default_value = "64K")]
-    chunk: usize,
-    /// Bytes sent per throughput round, e.g. 256M [default: 128M; --quick: 16M].
-    #[arg(long, value_name = "N", value_parser = crate::parse::size)]
-    bytes: Option<u64>,
-    /// Connections per round [default: 1000; --quick: 200].
-    #[arg(long, value_name = "N", value_parser = crate::parse::count)]
-    conns: Option<usize>,
-    /// Run both processes on CPU N [default: the highest CPU available] (Linux).
-    #[arg(long, value_name = "N", conflicts_with = "no_pin")]
-    cpu: Option<usize>,
-    /// Let the scheduler place the two processes (noisier: cross-CPU wake-ups dominate).
-    #[arg(long)]
-    no_pin: bool,
-}
-
-/// What one run does, options and defaults resolved.
-#[derive(Debug)]
-pub struct Config {
-    /// The groups to run, in order.
-    groups: Vec<Group>,
-    /// Measured rounds per case.
-    rounds: usize,
-    /// One round's work for each case, in [`Case::ALL`] order.
-    works: [Work; 3],
-    /// Whether to pin both processes to one CPU.
-    pin: bool,
-    /// The CPU to pin to, if chosen by the user.
-    cpu: Option<usize>,
-}
-
-impl Config {
-    /// Resolves `args` against the full or `--quick` defaults.
-    fn new(args: &Args) -> Self {
-        let pick = |given: Option<usize>, full: usize, quick: usize| {
-            given.unwrap_or(if args.quick { quick } else { full })
-        };
-        let iters = pick(args.iters, 10_000, 1_000);
-        let bytes = args
-            .bytes
-            .unwrap_or(if args.quick { 16 << 20 } else { 128 << 20 });
-        Self {
-            groups: args.group.groups(),
-            rounds: pick(args.rounds, 21, 9),
-            works: [
-                Work::RoundTrip {
-                    msg_size: args.msg_size,
-                    iters,
-                    warmup: (iters / 10).clamp(1, 1_000),
-                },
-                Work::Throughput {
-                    chunk: args.chunk,
-                    bytes,
-                },
-                Work::Connections {
-                    count: pick(args.conns, 1_000, 200),
-                },
-            ],
-            pin: !args.no_pin,
-            cpu: args.cpu,
-        }
-    }
-
-    /// One round's work for `case`.
-    fn work(&self, case: Case) -> Work {
-        let index = Case::ALL.iter().position(|c| *c == case).unwrap_or(0);
-        self.works[index]
-    }
-
-    /// The (group, work) pairs of the run, in order.
-    fn plan(&self) -> Vec<(Group, Work)> {
-        let pairs = self
-            .groups
-            .iter()
-            .flat_map(|&group| group.cases().iter().map(move |&case| (group, case)));
-        pairs
-            .map(|(group, case)| (group, self.work(case)))
-            .collect()
-    }
-}
-
-/// The per-round metric values of one case of one group: `[subject][round][metric]`,
-/// subjects in [`SubjectKind::ALL`] order.
-#[derive(Debug)]
-pub struct CaseResult {
-    /// The group the case ran in.
-    group: Group,
-    /// The work of each round.
-    work: Work,
-    /// Values by subject, then round, then metric.
-    values: [Vec<Vec<f64>>; 2],
-}
-
-/// Runs the bench and prints the report (with `verbose`, also every round's values).
+/// Runs the bench and prints the report (with `verbose`, also every round's values), or
+/// with `--json` one JSON document of the same figures.
 pub fn run(args: Args, verbose: bool) -> io::Result<()> {
     let config = Config::new(&args);
     let started = Instant::now();
@@ -177,11 +72,21 @@ pub fn run(args: Args, verbose: bool) -> io::Result<()> {
     let mut peer = PeerProcess::spawn(dir.path())?;
     let results = measure_all(&mut peer, dir.path(), &config)?;
     peer.finish()?;
-    let endpoint_example = workdir::endpoint(dir.path(), "*.sock");
+    let endpoints = workdir::endpoint(dir.path(), "*.sock");
     drop(dir);
-    report::print(&config, &results, cpu, &endpoint_example, started.elapsed())?;
+    let run = Outcome {
+        config: &config,
+        results,
+        cpu,
+        endpoints,
+        elapsed: started.elapsed(),
+    };
+    if args.json {
+        return json::print(&run);
+    }
+    report::print(&run)?;
     if verbose {
-        report::print_rounds(&results)?;
+        report::print_rounds(&run.results)?;
     }
     Ok(())
 }
@@ -210,7 +115,7 @@ fn measure_all(peer: &mut PeerProcess, dir: &Path, config: &Config) -> io::Resul
                 let (group_tag, case_tag) = (group.tag(), work.case().tag());
                 progress.step(&format!("{group_tag} {case_tag} {} {what}", kind.name()));
                 seq += 1;
-                let job = peer::Job {
+                let job = job::Job {
                     group,
                     subject: kind,
                     // The same length for both subjects: path lookups cost alike.
@@ -238,7 +143,7 @@ fn run_round(
     peer: &mut PeerProcess,
     runtimes: &mut Runtimes,
     dir: &Path,
-    job: &peer::Job,
+    job: &job::Job,
 ) -> io::Result<Vec<f64>> {
     let endpoint = workdir::endpoint(dir, &job.file);
     peer.round(job, job.work.deadline(), |done| {

@@ -2,7 +2,7 @@
 //! every later round (so that no round pays for starting threads).
 
 use super::group::Group;
-use super::process::WaitDone;
+use super::job::WaitDone;
 use std::future::Future;
 use std::io;
 use tokio::runtime::{Builder, Runtime};

@@ -2,16 +2,12 @@
 //! subjects compared.
 //!
 //! Both subjects run the very same measurement code (`cases.rs`, generic over [`Subject`]),
-//! so the only difference measured is the library.
+//! so the only difference measured is the library. The raw subject is `raw_unix.rs` or
+//! `raw_windows.rs`; `dispatch.rs` picks one or the other.
 
 use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
 use std::io::{self, Read, Write};
 use std::path::Path;
-
-#[cfg(unix)]
-pub use super::raw_unix::Raw;
-#[cfg(windows)]
-pub use super::raw_windows::Raw;
 
 /// A way to make local socket connections.
 pub trait Subject {

@@ -11,6 +11,17 @@ pub enum Unit {
     PerSec,
 }
 
+impl Unit {
+    /// The unit of the raw values, as the JSON document names it: `ns`, `B/s`, `1/s`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::Nanos => "ns",
+            Self::BytesPerSec => "B/s",
+            Self::PerSec => "1/s",
+        }
+    }
+}
+
 /// `value` in `unit` with three significant digits, e.g. `9.81 µs`, `3.21 GiB/s`, `52.1 k/s`.
 pub fn format(unit: Unit, value: f64) -> String {
     if !value.is_finite() {

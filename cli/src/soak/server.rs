@@ -12,9 +12,9 @@ use super::interrupt;
 use super::procstat::ProcStat;
 use super::serve::Server;
 use super::Api;
-use crate::error;
+use localipc_child::{reply, reply_error};
 use std::ffi::OsString;
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead};
 use std::sync::Arc;
 
 /// Options of `localipc soak-server`.
@@ -78,10 +78,7 @@ pub fn run(args: Args) -> io::Result<()> {
         Ok(server) => server,
         Err(e) => {
             // Told to the soak's process, which reports it as its one error line.
-            let _ = reply(
-                &mut out,
-                &format!("error {}", error::one_line(&e.to_string())),
-            );
+            let _ = reply_error(&mut out, &e);
             std::process::exit(1);
         }
     };
@@ -103,12 +100,6 @@ pub fn run(args: Args) -> io::Result<()> {
     }
     server.stop();
     result
-}
-
-/// Writes one line and flushes it.
-fn reply(out: &mut impl Write, line: &str) -> io::Result<()> {
-    writeln!(out, "{line}")?;
-    out.flush()
 }
 
 #[cfg(test)]

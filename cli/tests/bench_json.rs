@@ -1,0 +1,84 @@
+//! `localipc bench --json`: one JSON document on stdout, with the table's figures. The run is
+//! a `LineChild` (`child/`): every wait is bounded, and it is killed and reaped on any exit.
+
+use localipc_child::LineChild;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+/// How long the smallest bench may take (Wine is slow to start processes).
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Removes a directory tree on drop.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn bench_json_is_one_document_with_every_group_and_positive_ratios() {
+    let tmp = std::env::temp_dir().join(format!("localipc-cli-json-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp = TempDir(tmp);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_localipc"));
+    cmd.args([
+        "bench", "--json", "--quick", "--rounds", "2", "--iters", "50",
+    ])
+    .args(["--bytes", "256K", "--conns", "10"]);
+    // The bench's work directory goes here, so that what it leaves behind can be seen.
+    for var in ["TMPDIR", "TMP", "TEMP"] {
+        cmd.env(var, &tmp.0);
+    }
+    let bench = LineChild::spawn("localipc bench --json", cmd).unwrap();
+    let (status, lines) = bench.output(LIMIT).unwrap();
+    let stdout = lines.join("\n");
+    assert!(status.success(), "{status}: {stdout}");
+    // All of stdout is the one document: nothing before or after it.
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+
+    assert_eq!(doc["os"], std::env::consts::OS);
+    assert_eq!(doc["rounds"], 2);
+    assert_eq!(doc["work"]["round_trip"]["iters"], 50);
+    let groups = doc["groups"].as_array().expect("groups");
+    let tags: Vec<&str> = groups.iter().filter_map(|g| g["group"].as_str()).collect();
+    assert_eq!(tags, ["sync", "tokio-ct", "tokio-mt"]);
+    for group in groups {
+        let cases = group["cases"].as_array().expect("cases");
+        let tags: Vec<&str> = cases.iter().filter_map(|c| c["case"].as_str()).collect();
+        assert_eq!(tags, ["roundtrip", "throughput", "connections"], "{group}");
+        for case in cases {
+            let metrics = case["metrics"].as_array().expect("metrics");
+            let keys: Vec<&str> = metrics
+                .iter()
+                .filter_map(|m| m["metric"].as_str())
+                .collect();
+            let want: &[&str] = match case["case"].as_str() {
+                Some("roundtrip") => &["latency_median", "latency_p99"],
+                Some("throughput") => &["bytes_per_sec"],
+                _ => &["connections_per_sec"],
+            };
+            assert_eq!(keys, want, "{case}");
+            for metric in metrics {
+                for field in ["localipc", "raw", "ratio", "ratio_min", "ratio_max"] {
+                    let value = metric[field].as_f64();
+                    assert!(
+                        value.is_some_and(|v| v.is_finite() && v > 0.0),
+                        "{field} is not a positive number in {metric}"
+                    );
+                }
+                assert!(["ns", "B/s", "1/s"].contains(&metric["unit"].as_str().unwrap_or("")));
+                for subject in ["localipc", "raw"] {
+                    let rounds = metric["rounds"][subject].as_array().expect("rounds");
+                    assert_eq!(rounds.len(), 2, "{metric}");
+                }
+            }
+        }
+    }
+    // The bench's directory and socket files are gone.
+    let left: Vec<_> = std::fs::read_dir(&tmp.0).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
