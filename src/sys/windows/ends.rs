@@ -12,7 +12,7 @@ use windows_sys::Win32::Foundation::{DuplicateHandle, DUPLICATE_SAME_ACCESS, HAN
 use windows_sys::Win32::Storage::FileSystem::{FlushFileBuffers, WriteFile};
 use windows_sys::Win32::System::Pipes::{
     GetNamedPipeClientProcessId, GetNamedPipeHandleStateW, GetNamedPipeInfo,
-    GetNamedPipeServerProcessId, PIPE_READMODE_MESSAGE, PIPE_SERVER_END,
+    GetNamedPipeServerProcessId, SetNamedPipeHandleState, PIPE_READMODE_MESSAGE, PIPE_SERVER_END,
 };
 use windows_sys::Win32::System::Threading::GetCurrentProcess;
 
@@ -94,6 +94,18 @@ pub(crate) fn reads_messages(h: BorrowedHandle<'_>) -> io::Result<bool> {
         return Err(io::Error::last_os_error());
     }
     Ok(state & PIPE_READMODE_MESSAGE != 0)
+}
+
+/// `SetNamedPipeHandleState(PIPE_READMODE_MESSAGE)`: `h` reads in message mode from now on.
+/// Fails on a pipe of byte type (`ERROR_INVALID_PARAMETER`) and on a handle that is no pipe.
+pub(crate) fn set_message_reads(h: BorrowedHandle<'_>) -> io::Result<()> {
+    let mode = PIPE_READMODE_MESSAGE;
+    // SAFETY: `mode` is valid for reads; the other inputs are not to be changed.
+    let ok = unsafe { SetNamedPipeHandleState(h.as_raw_handle(), &mode, ptr::null(), ptr::null()) };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// `GetNamedPipeClientProcessId` on a server end, `GetNamedPipeServerProcessId` on a client
