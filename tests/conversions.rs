@@ -206,7 +206,6 @@ fn pipe_ends_round_trip_through_every_conversion() {
 #[cfg(unix)]
 mod unix {
     use super::*;
-    use std::os::unix::net::UnixStream;
 
     #[test]
     fn listener_round_trips_through_every_conversion() {
@@ -250,7 +249,7 @@ mod unix {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     #[test]
     fn message_types_refuse_stream_sockets() {
-        let (a, _b) = UnixStream::pair().unwrap();
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
         let err = MessageStream::try_from(Owned::from(a)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
 
