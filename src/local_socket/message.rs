@@ -85,7 +85,7 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 << 20;
 /// A server for message-framed local sockets.
 #[derive(Debug)]
 pub struct MessageListener {
-    inner: sys::MessageListener,
+    pub(crate) inner: sys::MessageListener,
 }
 
 impl MessageListener {
@@ -141,7 +141,7 @@ impl MessageListener {
 /// (or receivers) never interleave messages.
 #[derive(Debug)]
 pub struct MessageStream {
-    inner: sys::MessageStream,
+    pub(crate) inner: sys::MessageStream,
 }
 
 /// What [`MessageStream::recv`] got: one message, possibly cut to the buffer.
@@ -252,53 +252,5 @@ impl MessageStream {
     /// then is cancelled (`CancelIoEx`).
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.inner.set_write_timeout(timeout)
-    }
-}
-
-#[cfg(windows)]
-mod handle_conv {
-    use super::MessageStream;
-    use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, RawHandle};
-
-    impl AsHandle for MessageStream {
-        fn as_handle(&self) -> BorrowedHandle<'_> {
-            self.inner.as_handle()
-        }
-    }
-
-    impl AsRawHandle for MessageStream {
-        fn as_raw_handle(&self) -> RawHandle {
-            self.inner.as_handle().as_raw_handle()
-        }
-    }
-}
-
-#[cfg(unix)]
-mod fd_conv {
-    use super::{MessageListener, MessageStream};
-    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-
-    impl AsFd for MessageListener {
-        fn as_fd(&self) -> BorrowedFd<'_> {
-            self.inner.as_fd()
-        }
-    }
-
-    impl AsRawFd for MessageListener {
-        fn as_raw_fd(&self) -> RawFd {
-            self.inner.as_fd().as_raw_fd()
-        }
-    }
-
-    impl AsFd for MessageStream {
-        fn as_fd(&self) -> BorrowedFd<'_> {
-            self.inner.as_fd()
-        }
-    }
-
-    impl AsRawFd for MessageStream {
-        fn as_raw_fd(&self) -> RawFd {
-            self.inner.as_fd().as_raw_fd()
-        }
     }
 }

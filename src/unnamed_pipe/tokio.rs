@@ -15,7 +15,11 @@
 //!   `NamedPipeClient` (write) and `NamedPipeServer` (read). There are no conversions to
 //!   and from the sync ends on Windows (the `TryFrom` impls are `cfg(unix)`): a sync end is
 //!   a `CreatePipe` handle, which cannot do overlapped I/O, and tokio does not give its
-//!   handles back. To give a child one end, make a sync pipe. A write returns once tokio has taken the data; it reaches the pipe
+//!   handles back. To give a child one end, make a sync pipe.
+//!
+//! Descriptor and handle conversions (`AsFd`/`AsHandle`, `TryFrom<OwnedFd>`/
+//! `TryFrom<OwnedHandle>`, and on Unix giving the descriptor up): see the `os::unix` and
+//! `os::windows` module docs. A write returns once tokio has taken the data; it reaches the pipe
 //!   in the background while the runtime runs, also after the `Sender` is dropped.
 //!
 //! ```
@@ -61,13 +65,13 @@ pub fn pipe() -> io::Result<(Sender, Recver)> {
 /// `Sender` to give the reader end of file.
 #[derive(Debug)]
 pub struct Sender {
-    inner: sys::pipe::tokio::Sender,
+    pub(crate) inner: sys::pipe::tokio::Sender,
 }
 
 /// The async read end of an unnamed pipe.
 #[derive(Debug)]
 pub struct Recver {
-    inner: sys::pipe::tokio::Recver,
+    pub(crate) inner: sys::pipe::tokio::Recver,
 }
 
 #[cfg(unix)]
@@ -171,63 +175,3 @@ impl AsyncRead for &Recver {
 
 crate::forward::async_write_via_ref!(Sender);
 crate::forward::async_read_via_ref!(Recver);
-
-#[cfg(unix)]
-mod fd_conv {
-    use super::{Recver, Sender};
-    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-
-    impl AsFd for Sender {
-        fn as_fd(&self) -> BorrowedFd<'_> {
-            self.inner.as_fd()
-        }
-    }
-
-    impl AsRawFd for Sender {
-        fn as_raw_fd(&self) -> RawFd {
-            self.inner.as_fd().as_raw_fd()
-        }
-    }
-
-    impl AsFd for Recver {
-        fn as_fd(&self) -> BorrowedFd<'_> {
-            self.inner.as_fd()
-        }
-    }
-
-    impl AsRawFd for Recver {
-        fn as_raw_fd(&self) -> RawFd {
-            self.inner.as_fd().as_raw_fd()
-        }
-    }
-}
-
-#[cfg(windows)]
-mod handle_conv {
-    use super::{Recver, Sender};
-    use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, RawHandle};
-
-    impl AsHandle for Sender {
-        fn as_handle(&self) -> BorrowedHandle<'_> {
-            self.inner.as_handle()
-        }
-    }
-
-    impl AsRawHandle for Sender {
-        fn as_raw_handle(&self) -> RawHandle {
-            self.inner.as_handle().as_raw_handle()
-        }
-    }
-
-    impl AsHandle for Recver {
-        fn as_handle(&self) -> BorrowedHandle<'_> {
-            self.inner.as_handle()
-        }
-    }
-
-    impl AsRawHandle for Recver {
-        fn as_raw_handle(&self) -> RawHandle {
-            self.inner.as_handle().as_raw_handle()
-        }
-    }
-}

@@ -273,6 +273,11 @@ impl Framed {
         &self.sock
     }
 
+    /// The socket; a frame partly received or sent by then is lost with the decoder.
+    pub(crate) fn into_sock(self) -> UnixStream {
+        self.sock
+    }
+
     /// The room the receive buffer holds now.
     #[cfg(test)]
     fn recv_capacity(&self) -> usize {

@@ -7,7 +7,7 @@
 use super::{Listener, Stream};
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
@@ -52,6 +52,45 @@ impl MessageListener {
     pub(crate) fn name(&self) -> &LocalSocketName<'static> {
         self.inner.name()
     }
+
+    /// Takes over a listening socket made elsewhere, after `getsockopt(SO_TYPE)` has shown it
+    /// is of the message socket type (else `InvalidInput`); then as
+    /// [`Listener::from_fd`](super::Listener::from_fd). Its connections get the default
+    /// `max_message_size`.
+    pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<Self> {
+        check_type(&fd, "listener")?;
+        Ok(Self {
+            inner: Listener::from_fd(fd),
+            max: crate::local_socket::message::DEFAULT_MAX_MESSAGE_SIZE,
+        })
+    }
+
+    /// Gives up the descriptor; the socket file then stays in place.
+    pub(crate) fn into_fd(self) -> OwnedFd {
+        self.inner.into_fd()
+    }
+}
+
+/// `getsockopt(SO_TYPE)`: `InvalidInput` unless `fd` is a socket of [`SOCK_TYPE`]
+/// (`SOCK_SEQPACKET` on Linux, `SOCK_STREAM` with framing).
+fn check_type(fd: &OwnedFd, what: &str) -> io::Result<()> {
+    let ty = rustix::net::sockopt::socket_type(fd).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("a message {what} needs a socket descriptor: getsockopt(SO_TYPE): {e}"),
+        )
+    })?;
+    if i64::from(ty.as_raw()) != i64::from(SOCK_TYPE) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "a message {what} needs a socket of type {} here, not of type {}",
+                SOCK_TYPE,
+                ty.as_raw()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl AsFd for MessageListener {
@@ -107,6 +146,22 @@ impl MessageStream {
 
     pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
         super::creds::peer_creds(self.imp.as_fd())
+    }
+
+    /// Takes over a connected socket made elsewhere: `getsockopt(SO_TYPE)` (it must be of the
+    /// message socket type, else `InvalidInput`), then as `connect` (Linux:
+    /// `setsockopt(SO_PASSCRED)`; Apple: `SO_NOSIGPIPE`), with the default `max_message_size`.
+    pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<Self> {
+        check_type(&fd, "stream")?;
+        Self::from_stream(
+            Stream::from_fd(fd),
+            crate::local_socket::message::DEFAULT_MAX_MESSAGE_SIZE,
+        )
+    }
+
+    /// Gives up the descriptor (with framing, a frame partly received is lost).
+    pub(crate) fn into_fd(self) -> OwnedFd {
+        self.imp.into_sock().into()
     }
 }
 

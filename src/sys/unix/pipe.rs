@@ -275,6 +275,16 @@ pub(crate) mod tokio {
             Ok(super::Sender::from_fd(to_sync(self.0)?))
         }
 
+        /// As [`from_sync`](Self::from_sync) of the descriptor.
+        pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<Self> {
+            Self::from_sync(super::Sender::from_fd(fd))
+        }
+
+        /// Deregisters (`epoll_ctl`/`kevent`) and gives up the descriptor, still nonblocking.
+        pub(crate) fn into_fd(self) -> OwnedFd {
+            self.0.into_inner()
+        }
+
         /// `write(2)` (with `SIGPIPE` blocked) when tokio reports writability.
         pub(crate) fn poll_write(
             &self,
@@ -319,6 +329,16 @@ pub(crate) mod tokio {
         /// Deregisters and returns to blocking mode.
         pub(crate) fn into_sync(self) -> io::Result<super::Recver> {
             Ok(super::Recver::from_fd(to_sync(self.0)?))
+        }
+
+        /// As [`from_sync`](Self::from_sync) of the descriptor.
+        pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<Self> {
+            Self::from_sync(super::Recver::from_fd(fd))
+        }
+
+        /// Deregisters (`epoll_ctl`/`kevent`) and gives up the descriptor, still nonblocking.
+        pub(crate) fn into_fd(self) -> OwnedFd {
+            self.0.into_inner()
         }
 
         /// `read(2)` when tokio reports readability.

@@ -137,6 +137,10 @@ impl SeqPacket {
     pub(crate) fn sock(&self) -> &UnixStream {
         &self.sock
     }
+
+    pub(crate) fn into_sock(self) -> UnixStream {
+        self.sock
+    }
 }
 
 /// A received message over the limit.

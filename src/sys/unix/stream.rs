@@ -25,6 +25,11 @@ impl Stream {
         Self { sock }
     }
 
+    /// [`from_std`](Self::from_std) of a descriptor.
+    pub(crate) fn from_fd(fd: OwnedFd) -> Self {
+        Self::from_std(UnixStream::from(fd))
+    }
+
     /// `socket` + `connect`. With a timeout: nonblocking `connect` + `poll`, retried while the
     /// server is not there yet (`ENOENT`, `ECONNREFUSED`) or its backlog is full (`EAGAIN`),
     /// with a backoff from 1 to 50 ms, until the deadline; then `TimedOut`.

@@ -14,7 +14,7 @@ use crate::sys::err_with_name;
 use crate::sys::in_runtime;
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::task::{ready, Context, Poll};
 use tokio::io::unix::AsyncFd;
@@ -85,6 +85,25 @@ impl Listener {
 
     pub(crate) fn name(&self) -> &LocalSocketName<'static> {
         &self.name
+    }
+
+    /// The sync [`Listener::from_fd`](super::Listener::from_fd), then as
+    /// [`from_sync`](Self::from_sync).
+    pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<Self> {
+        in_runtime("converting to a tokio local socket listener")?;
+        Self::from_sync(super::Listener::from_fd(fd))
+    }
+
+    /// Deregisters (`epoll_ctl`/`kevent`) and gives up the descriptor, still nonblocking;
+    /// the socket file then stays in place.
+    pub(crate) fn into_fd(self) -> OwnedFd {
+        let Self {
+            _file: file, sock, ..
+        } = self;
+        if let Some(file) = file {
+            file.keep();
+        }
+        sock.into_inner().into()
     }
 }
 
@@ -159,6 +178,16 @@ impl Stream {
         let std = self.sock.into_inner();
         std.set_nonblocking(false)?;
         Ok(super::Stream::from_std(std))
+    }
+
+    /// As [`from_sync`](Self::from_sync) of the descriptor.
+    pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<Self> {
+        Self::from_sync(super::Stream::from_fd(fd))
+    }
+
+    /// Deregisters (`epoll_ctl`/`kevent`) and gives up the descriptor, still nonblocking.
+    pub(crate) fn into_fd(self) -> OwnedFd {
+        self.sock.into_inner().into()
     }
 
     /// Nonblocking `socket` + `connect`, waiting for writability if in progress; with a

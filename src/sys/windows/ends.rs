@@ -118,7 +118,8 @@ pub(crate) fn read_mode(h: BorrowedHandle<'_>) -> io::Result<ReadMode> {
 }
 
 /// `SetNamedPipeHandleState(PIPE_READMODE_MESSAGE)`: `h` reads (part of) one message per
-/// `ReadFile` from now on.
+/// `ReadFile` from now on. Fails on a pipe of byte type (`ERROR_INVALID_PARAMETER`) and on a
+/// handle that is no pipe.
 pub(crate) fn set_message_reads(h: BorrowedHandle<'_>) -> io::Result<()> {
     let mode = PIPE_READMODE_MESSAGE;
     // SAFETY: `h` is an open pipe handle; `mode` is a valid u32; the other inputs are not

@@ -31,7 +31,7 @@ use super::listener::{accept_handle, bind_acceptor};
 use super::name::pipe_path;
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
 use std::io;
-use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle};
+use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, OwnedHandle};
 use std::ptr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -345,6 +345,30 @@ impl MessageStream {
     /// `GetNamedPipeClientProcessId` / `GetNamedPipeServerProcessId`: the pid only.
     pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
         Ok(PeerCreds::new(Some(self.conn.peer_pid()?), None, None))
+    }
+
+    /// Takes over a connected pipe end made elsewhere:
+    /// `SetNamedPipeHandleState(PIPE_READMODE_MESSAGE)`, which fails (`InvalidInput` here) on
+    /// a pipe of byte type or a handle that is no pipe. The default `max_message_size`.
+    pub(crate) fn from_handle(h: OwnedHandle) -> io::Result<Self> {
+        super::ends::set_message_reads(h.as_handle()).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a message stream needs an end of a named pipe of message type: \
+                     SetNamedPipeHandleState(PIPE_READMODE_MESSAGE): {e}"
+                ),
+            )
+        })?;
+        Ok(Self::new(
+            Conn::new(h, None, KIND),
+            crate::local_socket::message::DEFAULT_MAX_MESSAGE_SIZE,
+        ))
+    }
+
+    /// Gives up the handle; the rest of a message partly received by then stays in the pipe.
+    pub(crate) fn into_handle(self) -> OwnedHandle {
+        self.conn.into_handle()
     }
 }
 

@@ -154,6 +154,18 @@ impl Sender {
     }
 }
 
+impl Sender {
+    /// Registers a pipe handle (overlapped, writable) with the current runtime
+    /// (`CreateIoCompletionPort`).
+    pub(crate) fn from_handle(h: OwnedHandle) -> io::Result<Self> {
+        in_runtime("converting to a tokio pipe sender")?;
+        // SAFETY: `h` is an open handle that we own; tokio takes it over.
+        Ok(Self(unsafe {
+            NamedPipeClient::from_raw_handle(h.into_raw_handle())
+        }?))
+    }
+}
+
 impl AsHandle for Sender {
     fn as_handle(&self) -> BorrowedHandle<'_> {
         self.0.as_handle()
@@ -183,6 +195,18 @@ impl Recver {
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }
+    }
+}
+
+impl Recver {
+    /// Registers a pipe handle (overlapped, readable) with the current runtime
+    /// (`CreateIoCompletionPort`).
+    pub(crate) fn from_handle(h: OwnedHandle) -> io::Result<Self> {
+        in_runtime("converting to a tokio pipe receiver")?;
+        // SAFETY: `h` is an open handle that we own; tokio takes it over.
+        Ok(Self(unsafe {
+            NamedPipeServer::from_raw_handle(h.into_raw_handle())
+        }?))
     }
 }
 
