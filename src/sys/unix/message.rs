@@ -80,12 +80,12 @@ fn check_type(fd: &OwnedFd, what: &str) -> io::Result<()> {
             format!("a message {what} needs a socket descriptor: getsockopt(SO_TYPE): {e}"),
         )
     })?;
-    if i64::from(ty.as_raw()) != i64::from(SOCK_TYPE) {
+    if i64::from(ty.as_raw()) != i64::from(SOCK_TYPE.raw()) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!(
                 "a message {what} needs a socket of type {} here, not of type {}",
-                SOCK_TYPE,
+                SOCK_TYPE.raw(),
                 ty.as_raw()
             ),
         ));

@@ -71,7 +71,8 @@ pub(crate) enum SocketType {
 }
 
 impl SocketType {
-    fn raw(self) -> libc::c_int {
+    /// The `SOCK_*` value.
+    pub(crate) fn raw(self) -> libc::c_int {
         match self {
             Self::Stream => libc::SOCK_STREAM,
             Self::SeqPacket => libc::SOCK_SEQPACKET,
