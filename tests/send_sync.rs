@@ -133,6 +133,7 @@ mod portable {
     assert_auto!(NameTypeSupport: Send & Sync & Unpin);
     assert_auto!(message::MessageListener: Send & Sync & Unpin);
     assert_auto!(message::MessageStream: Send & Sync & Unpin);
+    assert_auto!(message::Incoming<'static>: Send & Sync & Unpin);
     assert_auto!(message::RecvResult: Send & Sync & Unpin);
     assert_auto!(unnamed_pipe::Sender: Send & Sync & Unpin);
     assert_auto!(unnamed_pipe::Recver: Send & Sync & Unpin);

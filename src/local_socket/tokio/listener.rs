@@ -26,8 +26,22 @@ impl LocalSocketListener {
         Self::bind_with(name, &ListenerOptions::new())
     }
 
-    /// Creates a listener bound to `name` with `options` (mode, reclaim; `nonblocking` has no
-    /// meaning here and is ignored).
+    /// Creates a listener bound to `name` with `options` (reclaim and mode on Unix, the
+    /// security descriptor on Windows, as for the sync
+    /// [`bind_with`](sync::LocalSocketListener::bind_with)), then registration with tokio's
+    /// reactor. Must be called within a tokio runtime.
+    ///
+    /// ```no_run
+    /// # #[cfg(unix)]
+    /// # async fn f() -> std::io::Result<()> {
+    /// use localipc::local_socket::{tokio::LocalSocketListener, ListenerOptions};
+    ///
+    /// let listener = LocalSocketListener::bind_with(
+    ///     "/run/user/1000/my-daemon.sock",
+    ///     ListenerOptions::new().mode(0o600), // only this user may connect
+    /// )?;
+    /// # Ok(()) }
+    /// ```
     pub fn bind_with<'a>(
         name: impl ToLocalSocketName<'a>,
         options: &ListenerOptions,

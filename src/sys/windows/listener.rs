@@ -60,8 +60,8 @@ impl Listener {
     }
 }
 
-/// An [`Acceptor`] for `name` with `spec`, plus what `opts` says (security descriptor,
-/// nonblocking): what local socket listeners of either kind are made of.
+/// An [`Acceptor`] for `name` with `spec`, plus what `opts` says (the security descriptor):
+/// what local socket listeners of either kind are made of.
 pub(super) fn bind_acceptor(
     name: &LocalSocketName<'_>,
     opts: &ListenerOptions,
@@ -73,9 +73,7 @@ pub(super) fn bind_acceptor(
             SecurityDescriptor::from_sddl(sddl).map_err(|e| err_with_name(e, "binding", name))?;
         spec.security = Some(Arc::new(sd));
     }
-    let acceptor = Acceptor::bind(path, spec).map_err(|e| bind_error(e, name))?;
-    acceptor.set_nonblocking(opts.nonblocking);
-    Ok(acceptor)
+    Acceptor::bind(path, spec).map_err(|e| bind_error(e, name))
 }
 
 /// [`Acceptor::accept`], with errors other than `WouldBlock` naming the local socket.
