@@ -44,8 +44,10 @@
 //!   `poll_read`; on Unix also `from_sync`/`into_sync`). Both backends provide these except
 //!   the sync↔async conversions, which Windows lacks (a `CreatePipe` handle cannot join
 //!   tokio's completion port); the public conversions are `cfg(unix)`.
-//! - With feature `tokio`: `tokio::{Listener, Stream}`, the async twins (`poll_accept`,
-//!   `poll_read`/`poll_write`/`poll_write_vectored`/`poll_shutdown` on `&self`, `connect`).
+//! - With feature `tokio`: `tokio::{Listener, Stream}`, the async twins (`accept`, which
+//!   any number of tasks may await at once, and `poll_accept`, which keeps the latest waker
+//!   only; `poll_read`/`poll_write`/`poll_write_vectored`/`poll_shutdown` on `&self`,
+//!   `connect`).
 //!
 //! Both backends provide every item, except where noted.
 //!
