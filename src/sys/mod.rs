@@ -47,7 +47,8 @@
 //! - With feature `tokio`: `tokio::{Listener, Stream}`, the async twins (`accept`, which
 //!   any number of tasks may await at once, and `poll_accept`, which keeps the latest waker
 //!   only; `poll_read`/`poll_write`/`poll_write_vectored`/`poll_shutdown` on `&self`,
-//!   `connect`).
+//!   `connect`; `from_sync` on both, `Stream::into_sync` on Unix only: tokio never gives a
+//!   named pipe handle back, so the public conversion is `cfg(unix)`).
 //!
 //! Both backends provide every item, except where noted.
 //!

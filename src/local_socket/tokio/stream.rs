@@ -124,6 +124,10 @@ impl TryFrom<sync::LocalSocketStream> for LocalSocketStream {
     }
 }
 
+/// Unix only: on Windows tokio never gives a pipe handle back from its reactor, so an async
+/// stream cannot become a sync one there.
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
 impl TryFrom<LocalSocketStream> for sync::LocalSocketStream {
     type Error = io::Error;
     /// Deregisters from tokio and returns to blocking mode.

@@ -317,14 +317,6 @@ impl Stream {
         };
         Ok(Self::new(pipe, end))
     }
-
-    /// Not possible: tokio offers no way to take a pipe handle back from its reactor.
-    pub(crate) fn into_sync(self) -> io::Result<super::Stream> {
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "an async Windows local socket cannot become a sync one: tokio does not give up its pipe handles",
-        ))
-    }
 }
 
 impl AsHandle for Stream {
