@@ -201,9 +201,7 @@ fn bind_over_regular_file_already_exists_or_addr_in_use_without_reclaim() {
     std::fs::write(&path, b"data").unwrap();
     let err = LocalSocketListener::bind(path.as_path()).unwrap_err();
     util::assert_err(err, ErrorKind::AlreadyExists, "plain");
-    let err = ListenerOptions::new()
-        .reclaim(false)
-        .bind(path.as_path())
+    let err = LocalSocketListener::bind_with(path.as_path(), ListenerOptions::new().reclaim(false))
         .unwrap_err();
     util::assert_err(err, ErrorKind::AddrInUse, "plain");
     assert_eq!(std::fs::read(&path).unwrap(), b"data");
@@ -218,15 +216,11 @@ fn reclaim_off_is_the_1x_socket_file_behaviour() {
     let dir = TestDir::new("reclaim1x");
     let path = dir.join("s.sock");
     drop(
-        ListenerOptions::new()
-            .reclaim(false)
-            .bind(path.as_path())
+        LocalSocketListener::bind_with(path.as_path(), ListenerOptions::new().reclaim(false))
             .unwrap(),
     );
     assert!(path.exists(), "reclaim(false) leaves the file, as 1.2.1");
-    let err = ListenerOptions::new()
-        .reclaim(false)
-        .bind(path.as_path())
+    let err = LocalSocketListener::bind_with(path.as_path(), ListenerOptions::new().reclaim(false))
         .unwrap_err();
     util::assert_err(err, ErrorKind::AddrInUse, "s.sock");
     // The default: the stale file is replaced, and removed on drop.

@@ -3,7 +3,7 @@
 
 mod util;
 
-use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
+use localipc::local_socket::{ConnectOptions, LocalSocketListener, LocalSocketStream};
 use std::io::{ErrorKind, Read, Write};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -181,10 +181,11 @@ fn dropping_the_listener_keeps_existing_streams_working() {
         // New clients are turned away once the listener is gone (Unix: refused or not found;
         // Windows: the pipe name lives on with the connected instance, all of whose
         // instances are busy, so a connect with a timeout times out).
-        let err = localipc::local_socket::ConnectOptions::new()
-            .timeout(Duration::from_millis(300))
-            .connect(name.as_str())
-            .unwrap_err();
+        let err = LocalSocketStream::connect_with(
+            name.as_str(),
+            ConnectOptions::new().timeout(Duration::from_millis(300)),
+        )
+        .unwrap_err();
         assert!(
             matches!(
                 err.kind(),

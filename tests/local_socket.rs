@@ -2,9 +2,7 @@
 
 mod util;
 
-use localipc::local_socket::{
-    ConnectOptions, ListenerOptions, LocalSocketListener, LocalSocketStream,
-};
+use localipc::local_socket::{ConnectOptions, LocalSocketListener, LocalSocketStream};
 use std::io::{ErrorKind, IoSlice, IoSliceMut, Read, Write};
 use std::net::Shutdown;
 use std::thread;
@@ -189,14 +187,12 @@ fn nonblocking_stream_and_listener_would_block() {
 }
 
 #[test]
-fn listener_options_nonblocking_and_accepted_streams_block() {
+fn nonblocking_listener_and_accepted_streams_block() {
     bounded(LIMIT, || {
         let dir = TestDir::new("nbopt");
         let name = any_name(&dir, "nbopt");
-        let listener = ListenerOptions::new()
-            .nonblocking(true)
-            .bind(name.as_str())
-            .unwrap();
+        let listener = LocalSocketListener::bind(name.as_str()).unwrap();
+        listener.set_nonblocking(true).unwrap();
         assert_eq!(listener.accept().unwrap_err().kind(), ErrorKind::WouldBlock);
         let client = LocalSocketStream::connect(name.as_str()).unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -319,10 +315,11 @@ fn connect_timeout_expires_when_no_server() {
         let dir = TestDir::new("cto");
         let name = any_name(&dir, "cto");
         let start = Instant::now();
-        let err = ConnectOptions::new()
-            .timeout(Duration::from_millis(300))
-            .connect(name.as_str())
-            .unwrap_err();
+        let err = LocalSocketStream::connect_with(
+            name.as_str(),
+            ConnectOptions::new().timeout(Duration::from_millis(300)),
+        )
+        .unwrap_err();
         let took = start.elapsed();
         assert_err(err, ErrorKind::TimedOut, &name);
         assert!(
@@ -351,10 +348,11 @@ fn connect_timeout_waits_for_a_late_server() {
                 l
             })
         };
-        let mut c = ConnectOptions::new()
-            .timeout(Duration::from_secs(10))
-            .connect(name.as_str())
-            .unwrap();
+        let mut c = LocalSocketStream::connect_with(
+            name.as_str(),
+            ConnectOptions::new().timeout(Duration::from_secs(10)),
+        )
+        .unwrap();
         let mut buf = [0; 2];
         c.read_exact(&mut buf).unwrap();
         assert_eq!(&buf, b"up");

@@ -4,7 +4,7 @@
 
 mod util;
 
-use localipc::local_socket::message::{MessageListener, MessageStream};
+use localipc::local_socket::message::{MessageListener, MessageStream, DEFAULT_MAX_MESSAGE_SIZE};
 use localipc::local_socket::{ConnectOptions, ListenerOptions};
 use std::io::ErrorKind;
 #[cfg(unix)]
@@ -196,9 +196,8 @@ fn options_name_and_a_taken_name() {
     bounded(LIMIT, || {
         let dir = TestDir::new("msg-opts");
         let name = any_name(&dir, "opts");
-        let mut opts = ListenerOptions::new();
-        opts.nonblocking(true);
-        let l = MessageListener::bind_with(name.as_str(), &opts).unwrap();
+        let l = MessageListener::bind_with(name.as_str(), &ListenerOptions::new()).unwrap();
+        l.set_nonblocking(true).unwrap();
         assert_eq!(l.local_name().to_string(), name);
         assert_eq!(l.accept().unwrap_err().kind(), ErrorKind::WouldBlock);
         let err = MessageListener::bind(name.as_str()).unwrap_err();
@@ -226,15 +225,16 @@ fn socket_file_paths_in_errors() {
 
 #[cfg(unix)]
 #[test]
-fn reclaim_mode_and_nonblocking_options_apply() {
+fn reclaim_and_mode_options_apply() {
     bounded(LIMIT, || {
         let dir = TestDir::new("msg-reclaim");
         let path = dir.join("m.sock");
         // A stale socket file (a crashed server's) is replaced...
         drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
         let mut opts = ListenerOptions::new();
-        opts.mode(0o600).nonblocking(true);
+        opts.mode(0o600);
         let l = MessageListener::bind_with(path.as_path(), &opts).unwrap();
+        l.set_nonblocking(true).unwrap();
         let meta = std::fs::symlink_metadata(&path).unwrap();
         assert!(meta.file_type().is_socket());
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
@@ -428,7 +428,7 @@ const FRAMED: bool = cfg!(all(
     ))
 ));
 
-/// `max_message_size` from both option types: a send over the sender's limit is
+/// `max_message_size` set on both ends (the server's inherited from its listener): a send over the sender's limit is
 /// `InvalidInput` (nothing sent); a received message over the receiver's limit is
 /// `InvalidData` naming its size and the limit, for `recv` and `recv_vec` alike. Where the
 /// OS keeps boundaries the message is discarded whole and the next one arrives; with framing
@@ -438,13 +438,20 @@ fn messages_over_the_limit_are_refused_both_ways() {
     bounded(LIMIT, || {
         let dir = TestDir::new("msg-limit");
         let name = any_name(&dir, "limit");
-        let mut lopts = ListenerOptions::new();
-        lopts.max_message_size(1000);
-        let l = MessageListener::bind_with(name.as_str(), &lopts).unwrap();
-        let mut copts = ConnectOptions::new();
-        copts.max_message_size(5000);
-        let client = MessageStream::connect_with(name.as_str(), &copts).unwrap();
+        let l = MessageListener::bind(name.as_str()).unwrap();
+        assert_eq!(l.max_message_size(), DEFAULT_MAX_MESSAGE_SIZE);
+        l.set_max_message_size(1000);
+        assert_eq!(l.max_message_size(), 1000);
+        let client = MessageStream::connect(name.as_str()).unwrap();
+        assert_eq!(client.max_message_size(), DEFAULT_MAX_MESSAGE_SIZE);
+        client.set_max_message_size(5000);
+        assert_eq!(client.max_message_size(), 5000);
         let server = l.accept().unwrap();
+        assert_eq!(
+            server.max_message_size(),
+            1000,
+            "inherited from the listener"
+        );
 
         assert_err(
             server.send(&[1; 1001]).unwrap_err(),
@@ -505,15 +512,13 @@ fn messages_over_the_limit_are_refused_both_ways() {
 )))]
 #[test]
 fn a_message_over_the_default_limit_is_refused() {
-    use localipc::local_socket::message::DEFAULT_MAX_MESSAGE_SIZE;
     bounded(Duration::from_secs(60), || {
         assert_eq!(DEFAULT_MAX_MESSAGE_SIZE, 16 << 20);
         let dir = TestDir::new("msg-default-limit");
         let name = any_name(&dir, "deflimit");
         let l = MessageListener::bind(name.as_str()).unwrap();
-        let mut copts = ConnectOptions::new();
-        copts.max_message_size(DEFAULT_MAX_MESSAGE_SIZE + 1);
-        let client = MessageStream::connect_with(name.as_str(), &copts).unwrap();
+        let client = MessageStream::connect(name.as_str()).unwrap();
+        client.set_max_message_size(DEFAULT_MAX_MESSAGE_SIZE + 1);
         let server = l.accept().unwrap();
         let sender = std::thread::spawn(move || {
             let big = client.send(&vec![7; DEFAULT_MAX_MESSAGE_SIZE + 1]);

@@ -28,7 +28,9 @@ fn run_role() -> bool {
         let deadline = std::time::Instant::now() + HAMMER_TIME;
         let mut binds = 0;
         while std::time::Instant::now() < deadline {
-            if let Ok(l) = ListenerOptions::new().mode(0o600).bind(name.as_str()) {
+            if let Ok(l) =
+                LocalSocketListener::bind_with(name.as_str(), ListenerOptions::new().mode(0o600))
+            {
                 binds += 1;
                 drop(l);
             }
@@ -91,14 +93,12 @@ fn mode_0600_keeps_other_users_out() {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let private = dir.join("private.sock");
         let open = dir.join("open.sock");
-        let l_private = ListenerOptions::new()
-            .mode(0o600)
-            .bind(private.as_path())
-            .unwrap();
-        let l_open = ListenerOptions::new()
-            .mode(0o666)
-            .bind(open.as_path())
-            .unwrap();
+        let l_private =
+            LocalSocketListener::bind_with(private.as_path(), ListenerOptions::new().mode(0o600))
+                .unwrap();
+        let l_open =
+            LocalSocketListener::bind_with(open.as_path(), ListenerOptions::new().mode(0o666))
+                .unwrap();
         // The mode is in place when bind returns.
         let mode = std::fs::metadata(&private).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
@@ -256,7 +256,10 @@ fn mode_is_never_applied_through_a_swapped_in_symlink() {
             let (mut binds, mut changed) = (0, 0);
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
             while std::time::Instant::now() < deadline {
-                if let Ok(l) = ListenerOptions::new().mode(0o666).bind(path.as_path()) {
+                if let Ok(l) = LocalSocketListener::bind_with(
+                    path.as_path(),
+                    ListenerOptions::new().mode(0o666),
+                ) {
                     binds += 1;
                     drop(l);
                 }

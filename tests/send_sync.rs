@@ -133,6 +133,7 @@ mod portable {
     assert_auto!(NameTypeSupport: Send & Sync & Unpin);
     assert_auto!(message::MessageListener: Send & Sync & Unpin);
     assert_auto!(message::MessageStream: Send & Sync & Unpin);
+    assert_auto!(message::Incoming<'static>: Send & Sync & Unpin);
     assert_auto!(message::RecvResult: Send & Sync & Unpin);
     assert_auto!(unnamed_pipe::Sender: Send & Sync & Unpin);
     assert_auto!(unnamed_pipe::Recver: Send & Sync & Unpin);
@@ -148,8 +149,8 @@ mod tokio {
     use localipc::unnamed_pipe::tokio as pipe;
 
     assert_auto!(LocalSocketListener: Send & Sync & Unpin);
-    // Holds the boxed `accept` future, which is `Send` only.
-    assert_auto!(Incoming<'static>: Send & !Sync & Unpin);
+    // Only a `&LocalSocketListener`: no boxed `accept` future (which made it `!Sync`).
+    assert_auto!(Incoming<'static>: Send & Sync & Unpin);
     assert_auto!(LocalSocketStream: Send & Sync & Unpin);
     assert_auto!(ReadHalf<'static>: Send & Sync & Unpin);
     assert_auto!(WriteHalf<'static>: Send & Sync & Unpin);

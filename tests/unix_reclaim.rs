@@ -91,15 +91,11 @@ fn directory_at_path_is_never_removed() {
 fn reclaim_off_keeps_file_and_refuses_existing() {
     let dir = TestDir::new("noreclaim");
     let path = dir.join("s.sock");
-    let l = ListenerOptions::new()
-        .reclaim(false)
-        .bind(path.as_path())
+    let l = LocalSocketListener::bind_with(path.as_path(), ListenerOptions::new().reclaim(false))
         .unwrap();
     drop(l);
     assert!(is_socket(&path), "reclaim(false) must leave the file");
-    let err = ListenerOptions::new()
-        .reclaim(false)
-        .bind(path.as_path())
+    let err = LocalSocketListener::bind_with(path.as_path(), ListenerOptions::new().reclaim(false))
         .unwrap_err();
     assert_err(err, ErrorKind::AddrInUse, path.to_str().unwrap());
     std::fs::remove_file(&path).unwrap();
@@ -126,9 +122,7 @@ fn mode_is_applied_before_bind_returns() {
     let dir = TestDir::new("mode");
     for mode in [0o600, 0o660, 0o777] {
         let path = dir.join(&format!("m{mode:o}.sock"));
-        let l = ListenerOptions::new()
-            .mode(mode)
-            .bind(path.as_path())
+        let l = LocalSocketListener::bind_with(path.as_path(), ListenerOptions::new().mode(mode))
             .unwrap();
         let got = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(got, mode, "mode of {}", path.display());
@@ -139,9 +133,7 @@ fn mode_is_applied_before_bind_returns() {
 #[test]
 fn mode_with_namespaced_name_is_invalid_input() {
     if let Some(name) = util::namespaced("modens") {
-        let err = ListenerOptions::new()
-            .mode(0o600)
-            .bind(name.as_str())
+        let err = LocalSocketListener::bind_with(name.as_str(), ListenerOptions::new().mode(0o600))
             .unwrap_err();
         assert_err(err, ErrorKind::InvalidInput, &name);
     }

@@ -26,7 +26,7 @@ fn connect_in_thread(
 ) -> thread::JoinHandle<std::io::Result<LocalSocketStream>> {
     let name = name.to_owned();
     thread::spawn(move || match timeout {
-        Some(t) => ConnectOptions::new().timeout(t).connect(name.as_str()),
+        Some(t) => LocalSocketStream::connect_with(name.as_str(), ConnectOptions::new().timeout(t)),
         None => LocalSocketStream::connect(name.as_str()),
     })
 }
@@ -114,10 +114,11 @@ fn echo_with_many_concurrent_clients() {
         .map(|i| {
             let (name, barrier) = (name.clone(), Arc::clone(&barrier));
             thread::spawn(move || {
-                let conn = ConnectOptions::new()
-                    .timeout(Duration::from_secs(20))
-                    .connect(name.as_str())
-                    .unwrap();
+                let conn = LocalSocketStream::connect_with(
+                    name.as_str(),
+                    ConnectOptions::new().timeout(Duration::from_secs(20)),
+                )
+                .unwrap();
                 let data = pattern(10_000 + i * 997, i as u8);
                 thread::scope(|s| {
                     s.spawn(|| (&conn).write_all(&data).unwrap());
@@ -179,10 +180,11 @@ fn pipe_busy_waits_for_a_free_instance_or_times_out() {
     let first = LocalSocketStream::connect(name.as_str()).unwrap();
 
     let t = Instant::now();
-    let err = ConnectOptions::new()
-        .timeout(Duration::from_millis(300))
-        .connect(name.as_str())
-        .unwrap_err();
+    let err = LocalSocketStream::connect_with(
+        name.as_str(),
+        ConnectOptions::new().timeout(Duration::from_millis(300)),
+    )
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
     assert!(err.to_string().contains(&name), "{err}");
     assert!(
@@ -236,10 +238,11 @@ fn connect_with_timeout_waits_for_a_server_not_up_yet() {
     (&s).read_exact(&mut b).unwrap();
     assert_eq!(&b, b"up");
 
-    let err = ConnectOptions::new()
-        .timeout(Duration::from_millis(100))
-        .connect(unique("never").as_str())
-        .unwrap_err();
+    let err = LocalSocketStream::connect_with(
+        unique("never").as_str(),
+        ConnectOptions::new().timeout(Duration::from_millis(100)),
+    )
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
 }
 
@@ -369,10 +372,8 @@ fn drop_does_not_lose_unread_data() {
 fn nonblocking_accept_would_block() {
     let _w = watchdog("nonblocking_accept_would_block", 20);
     let name = unique("nbaccept");
-    let listener = ListenerOptions::new()
-        .nonblocking(true)
-        .bind(name.as_str())
-        .unwrap();
+    let listener = LocalSocketListener::bind(name.as_str()).unwrap();
+    listener.set_nonblocking(true).unwrap();
     for _ in 0..3 {
         let t = Instant::now();
         let err = listener.accept().unwrap_err();
@@ -636,18 +637,20 @@ fn clone_and_handle_conversions() {
 fn security_descriptor_from_sddl() {
     let _w = watchdog("security_descriptor_from_sddl", 20);
     let name = unique("sddl");
-    let err = ListenerOptions::new()
-        .security_descriptor("not sddl")
-        .bind(name.as_str())
-        .unwrap_err();
+    let err = LocalSocketListener::bind_with(
+        name.as_str(),
+        ListenerOptions::new().security_descriptor("not sddl"),
+    )
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     assert!(err.to_string().contains("not sddl"), "{err}");
 
     // Everyone: full access.
-    let listener = ListenerOptions::new()
-        .security_descriptor("D:(A;;GA;;;WD)")
-        .bind(name.as_str())
-        .unwrap();
+    let listener = LocalSocketListener::bind_with(
+        name.as_str(),
+        ListenerOptions::new().security_descriptor("D:(A;;GA;;;WD)"),
+    )
+    .unwrap();
     let c = LocalSocketStream::connect(name.as_str()).unwrap();
     let s = listener.accept().unwrap();
     (&c).write_all(b"ok").unwrap();
@@ -661,10 +664,11 @@ fn security_descriptor_denies_access() {
     let _w = watchdog("security_descriptor_denies_access", 20);
     let name = unique("deny");
     // Everyone denied everything, the creator included.
-    let _listener = ListenerOptions::new()
-        .security_descriptor("D:(D;;GA;;;WD)")
-        .bind(name.as_str())
-        .unwrap();
+    let _listener = LocalSocketListener::bind_with(
+        name.as_str(),
+        ListenerOptions::new().security_descriptor("D:(D;;GA;;;WD)"),
+    )
+    .unwrap();
     let err = LocalSocketStream::connect(name.as_str()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
 }
@@ -709,10 +713,11 @@ fn names_that_leave_the_machine_or_the_pipe_namespace_are_invalid_input() {
         check("connect", LocalSocketStream::connect(n).map(drop));
         check(
             "connect with timeout",
-            ConnectOptions::new()
-                .timeout(Duration::from_millis(200))
-                .connect(n)
-                .map(drop),
+            LocalSocketStream::connect_with(
+                n,
+                ConnectOptions::new().timeout(Duration::from_millis(200)),
+            )
+            .map(drop),
         );
         check("bind", LocalSocketListener::bind(n).map(drop));
         check("message bind", MessageListener::bind(n).map(drop));

@@ -28,7 +28,8 @@ pub fn run(args: Args, verbose: bool) -> io::Result<()> {
     if let Some(timeout) = args.timeout {
         opts.timeout(timeout);
     }
-    let stream = Arc::new(opts.connect(args.name.as_os_str()).map_err(hint)?);
+    let stream =
+        Arc::new(LocalSocketStream::connect_with(args.name.as_os_str(), &opts).map_err(hint)?);
     if verbose {
         let pid = stream.peer_pid().map_or("?".into(), |p| p.to_string());
         error::log(&format!("connected (server pid {pid})"));

@@ -9,7 +9,9 @@
 //! 100 ms, with at most one line a second on stderr, instead of in a busy loop.
 
 use crate::error::{self, Context};
-use localipc::local_socket::{ListenerOptions, LocalSocketName, LocalSocketStream};
+use localipc::local_socket::{
+    ListenerOptions, LocalSocketListener, LocalSocketName, LocalSocketStream,
+};
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
@@ -52,7 +54,7 @@ pub fn run(args: Args, verbose: bool) -> io::Result<()> {
     if let Some(mode) = args.mode {
         opts.mode(mode);
     }
-    let listener = opts.bind(args.name.as_os_str())?;
+    let listener = LocalSocketListener::bind_with(args.name.as_os_str(), &opts)?;
     let server = Arc::new(Server {
         name: listener.local_name().into_owned(),
         verbose,

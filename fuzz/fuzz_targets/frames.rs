@@ -9,7 +9,6 @@
 
 use libfuzzer_sys::fuzz_target;
 use localipc::local_socket::message::{MessageListener, DEFAULT_MAX_MESSAGE_SIZE};
-use localipc::local_socket::ListenerOptions;
 use std::io::Write;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::UnixStream;
@@ -21,12 +20,9 @@ fn listener(max: usize) -> &'static (MessageListener, String) {
     static L: [OnceLock<(MessageListener, String)>; 2] = [OnceLock::new(), OnceLock::new()];
     L[usize::from(max == SMALL)].get_or_init(|| {
         let name = format!("@localipc-fuzz-frames-{}-{max}", std::process::id());
-        let mut opts = ListenerOptions::new();
-        opts.max_message_size(max);
-        (
-            MessageListener::bind_with(name.as_str(), &opts).unwrap(),
-            name,
-        )
+        let listener = MessageListener::bind(name.as_str()).unwrap();
+        listener.set_max_message_size(max);
+        (listener, name)
     })
 }
 

@@ -58,7 +58,32 @@ impl LocalSocketListener {
     /// `Unsupported` for a kind of name the platform lacks, `AddrInUse` if a live server has
     /// it, `AlreadyExists` if a file that is not a socket is at the path.
     pub fn bind<'a>(name: impl ToLocalSocketName<'a>) -> io::Result<Self> {
-        ListenerOptions::new().bind(name)
+        Self::bind_with(name, &ListenerOptions::new())
+    }
+
+    /// Creates a listener bound to `name` with `options`: reclaim and mode (Unix), security
+    /// descriptor (Windows). OS calls and errors as for [`bind`](Self::bind); see
+    /// [`ListenerOptions`] for what each option does.
+    ///
+    /// ```no_run
+    /// # #[cfg(unix)] {
+    /// use localipc::local_socket::{ListenerOptions, LocalSocketListener};
+    ///
+    /// let listener = LocalSocketListener::bind_with(
+    ///     "/run/user/1000/my-daemon.sock",
+    ///     ListenerOptions::new().mode(0o600), // only this user may connect
+    /// )?;
+    /// # }
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn bind_with<'a>(
+        name: impl ToLocalSocketName<'a>,
+        options: &ListenerOptions,
+    ) -> io::Result<Self> {
+        let name = name.to_local_socket_name()?;
+        Ok(Self {
+            inner: sys::Listener::bind(&name, options)?,
+        })
     }
 
     /// Waits for a client and returns its stream. The stream starts in blocking mode.
@@ -140,26 +165,49 @@ impl<'a> From<&'a LocalSocketListener> for Incoming<'a> {
     }
 }
 
-/// Options for creating a [`LocalSocketListener`], in the manner of tokio's `ServerOptions`.
+/// How a listener binds its name: the options of [`LocalSocketListener::bind_with`],
+/// [`MessageListener::bind_with`] and (feature `tokio`)
+/// `local_socket::tokio::LocalSocketListener::bind_with`.
+///
+/// One convention for every type that binds or connects: `X::bind(name)` (the `interprocess`
+/// 1.x name) or `X::bind_with(name, &options)`, and likewise `X::connect(name)` /
+/// `X::connect_with(name, &`[`ConnectOptions`]`)`; `bind(name)` is
+/// `bind_with(name, &ListenerOptions::new())`. The constructor is on the type it makes
+/// because one options value serves three listener types (sync, tokio, message): a builder
+/// method such as tokio's `ServerOptions::create` could return only one of them, so the
+/// other two would need a second way in. The options hold only what decides how the name is
+/// bound, and every option applies to every listener type that takes them (table below).
+/// What can change later on a live object is a setter on it: [`set_nonblocking`](LocalSocketListener::set_nonblocking) on the sync and message
+/// listeners (the tokio listener has no blocking mode), and
+/// [`set_max_message_size`](super::message::MessageListener::set_max_message_size) on message
+/// listeners.
+///
+/// | option | Unix | Windows |
+/// |---|---|---|
+/// | [`reclaim`](Self::reclaim) | socket files: stale file replaced, own file removed on drop | no effect: a pipe name vanishes with its last handle |
+/// | `mode` | socket files: the file's permission bits; `InvalidInput` with a namespaced name | — (not compiled) |
+/// | `security_descriptor` | — (not compiled) | every pipe instance's security descriptor |
 ///
 /// ```
-/// use localipc::local_socket::ListenerOptions;
+/// use localipc::local_socket::{ListenerOptions, LocalSocketListener};
 ///
-/// # let path = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+/// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
 /// #     format!("@localipc-doc-opts-{}", std::process::id())
 /// # } else { format!("/tmp/localipc-doc-opts-{}.sock", std::process::id()) };
 /// let mut opts = ListenerOptions::new();
-/// opts.nonblocking(true);
-/// let listener = opts.bind(path.as_str())?;
+/// opts.reclaim(false);
+/// let listener = LocalSocketListener::bind_with(name.as_str(), &opts)?;
+/// listener.set_nonblocking(true)?; // a mode of the listener, not of the name
 /// let err = listener.accept().unwrap_err();
 /// assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
 /// # std::io::Result::Ok(())
 /// ```
+///
+/// [`MessageListener::bind_with`]: super::message::MessageListener::bind_with
+/// [`ConnectOptions`]: super::ConnectOptions
 #[derive(Clone, Debug)]
 pub struct ListenerOptions {
-    pub(crate) nonblocking: bool,
     pub(crate) reclaim: bool,
-    pub(crate) max_message_size: usize,
     #[cfg(unix)]
     pub(crate) mode: Option<u32>,
     #[cfg(windows)]
@@ -169,9 +217,7 @@ pub struct ListenerOptions {
 impl Default for ListenerOptions {
     fn default() -> Self {
         Self {
-            nonblocking: false,
             reclaim: true,
-            max_message_size: super::message::DEFAULT_MAX_MESSAGE_SIZE,
             #[cfg(unix)]
             mode: None,
             #[cfg(windows)]
@@ -181,16 +227,10 @@ impl Default for ListenerOptions {
 }
 
 impl ListenerOptions {
-    /// Default options: blocking accept, reclaim on, mode from the umask, messages up to
-    /// 16 MiB (message listeners).
+    /// Default options: reclaim on, the socket file's mode from the umask (Unix), the
+    /// default security descriptor (Windows).
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Start the listener in nonblocking mode (default: off).
-    pub fn nonblocking(&mut self, nonblocking: bool) -> &mut Self {
-        self.nonblocking = nonblocking;
-        self
     }
 
     /// Name reclaim for path names on Unix (default: on).
@@ -240,9 +280,12 @@ impl ListenerOptions {
     /// ```no_run
     /// use localipc::local_socket::ListenerOptions;
     ///
-    /// let listener = ListenerOptions::new()
-    ///     .mode(0o600) // only this user may connect
-    ///     .bind("/run/user/1000/my-daemon.sock")?;
+    /// use localipc::local_socket::LocalSocketListener;
+    ///
+    /// let listener = LocalSocketListener::bind_with(
+    ///     "/run/user/1000/my-daemon.sock",
+    ///     ListenerOptions::new().mode(0o600), // only this user may connect
+    /// )?;
     /// # std::io::Result::Ok(())
     /// ```
     #[cfg(unix)]
@@ -253,8 +296,8 @@ impl ListenerOptions {
     }
 
     /// A security descriptor for the pipe (Windows), in SDDL, e.g. `"D:P(A;;GA;;;OW)"` so
-    /// that only the pipe's owner (normally the user who created it) may connect. Default: the default security descriptor of the
-    /// process's token (full control for the creator, LocalSystem and administrators;
+    /// that only the pipe's owner (normally the user who created it) may connect. Default:
+    /// the default security descriptor of the process's token (full control for the creator, LocalSystem and administrators;
     /// read access for Everyone and anonymous).
     ///
     /// Converted at `bind` with `ConvertStringSecurityDescriptorToSecurityDescriptorW` and
@@ -264,9 +307,12 @@ impl ListenerOptions {
     /// ```no_run
     /// use localipc::local_socket::ListenerOptions;
     ///
-    /// let listener = ListenerOptions::new()
-    ///     .security_descriptor("D:P(A;;GA;;;OW)") // only the pipe's owner may connect
-    ///     .bind("@my-daemon")?;
+    /// use localipc::local_socket::LocalSocketListener;
+    ///
+    /// let listener = LocalSocketListener::bind_with(
+    ///     "@my-daemon",
+    ///     ListenerOptions::new().security_descriptor("D:P(A;;GA;;;OW)"), // only the owner
+    /// )?;
     /// # std::io::Result::Ok(())
     /// ```
     #[cfg(windows)]
@@ -274,23 +320,5 @@ impl ListenerOptions {
     pub fn security_descriptor(&mut self, sddl: &str) -> &mut Self {
         self.security_descriptor = Some(sddl.to_owned());
         self
-    }
-
-    /// The largest message the connections of a
-    /// [`MessageListener`](super::message::MessageListener) send or receive (default:
-    /// [`DEFAULT_MAX_MESSAGE_SIZE`](super::message::DEFAULT_MAX_MESSAGE_SIZE), 16 MiB, on
-    /// every platform). Byte-stream listeners ignore it. See the
-    /// [message module](super::message#message-size) for what a larger message does.
-    pub fn max_message_size(&mut self, bytes: usize) -> &mut Self {
-        self.max_message_size = bytes;
-        self
-    }
-
-    /// Creates a listener bound to `name` with these options.
-    pub fn bind<'a>(&self, name: impl ToLocalSocketName<'a>) -> io::Result<LocalSocketListener> {
-        let name = name.to_local_socket_name()?;
-        Ok(LocalSocketListener {
-            inner: sys::Listener::bind(&name, self)?,
-        })
     }
 }

@@ -2,9 +2,11 @@
 //! message boundaries — one [`send`](MessageStream::send) is one
 //! [`recv`](MessageStream::recv) on the other side, empty messages included.
 //!
-//! Same names, [`ListenerOptions`] (mode, reclaim, nonblocking; security descriptor on
-//! Windows), [`ConnectOptions`] and reclaim rules as the byte-stream local sockets; both
-//! options also carry the [maximum message size](#message-size).
+//! Same names, [`ListenerOptions`] (reclaim, mode; security descriptor on Windows),
+//! [`ConnectOptions`] (timeout) and reclaim rules as the byte-stream local sockets, and the
+//! same methods where they apply (`bind`/`bind_with`, `accept`, `incoming`, `connect`/
+//! `connect_with`, `try_clone`, `set_nonblocking`, the timeouts and their getters). Each
+//! socket also has a [maximum message size](#message-size).
 //!
 //! | platform | how |
 //! |---|---|
@@ -21,8 +23,9 @@
 //! # Message size
 //!
 //! Every message socket has one maximum message size: [`DEFAULT_MAX_MESSAGE_SIZE`]
-//! (16 MiB) on every platform, set with [`ListenerOptions::max_message_size`] (for the
-//! connections a listener accepts) or [`ConnectOptions::max_message_size`].
+//! (16 MiB) on every platform, changed with [`MessageStream::set_max_message_size`], or
+//! [`MessageListener::set_max_message_size`] for the connections a listener accepts from
+//! then on.
 //!
 //! - [`send`](MessageStream::send) of a longer message is `InvalidInput`; nothing is sent.
 //! - A longer message from the peer (one with a higher limit, or a hostile one) is never
@@ -75,10 +78,11 @@
 use super::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds, ToLocalSocketName};
 use crate::sys;
 use std::io;
+use std::iter::FusedIterator;
 use std::time::Duration;
 
-/// The default of `max_message_size` ([`ListenerOptions::max_message_size`],
-/// [`ConnectOptions::max_message_size`]): 16 MiB, on every platform. See
+/// The maximum message size of new message sockets ([`MessageListener::max_message_size`],
+/// [`MessageStream::max_message_size`]): 16 MiB, on every platform. See
 /// [Message size](self#message-size).
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 << 20;
 
@@ -100,10 +104,23 @@ impl MessageListener {
         Self::bind_with(name, &ListenerOptions::new())
     }
 
-    /// Creates a listener bound to `name` with `options` (nonblocking, reclaim, mode, the
-    /// maximum message size of its connections; on Windows the security descriptor, converted with
+    /// Creates a listener bound to `name` with `options` (reclaim and mode on Unix; on
+    /// Windows the security descriptor, converted with
     /// `ConvertStringSecurityDescriptorToSecurityDescriptorW`: the same rules as for stream
     /// listeners). OS calls as for [`bind`](Self::bind).
+    ///
+    /// ```no_run
+    /// # #[cfg(unix)] {
+    /// use localipc::local_socket::{message::MessageListener, ListenerOptions};
+    ///
+    /// let listener = MessageListener::bind_with(
+    ///     "/run/user/1000/my-daemon.msg",
+    ///     ListenerOptions::new().mode(0o600), // only this user may connect
+    /// )?;
+    /// listener.set_max_message_size(64 * 1024); // for the connections accepted from now on
+    /// # }
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn bind_with<'a>(
         name: impl ToLocalSocketName<'a>,
         options: &ListenerOptions,
@@ -114,15 +131,49 @@ impl MessageListener {
         })
     }
 
-    /// Waits for a client and returns its stream (in blocking mode).
+    /// Waits for a client and returns its stream (in blocking mode, with this listener's
+    /// [`max_message_size`](Self::max_message_size)).
     ///
     /// Unix: `accept4(SOCK_CLOEXEC)`; Linux also `setsockopt(SO_PASSCRED)` on the new
     /// socket (see [`MessageStream::recv`]). Windows: `ConnectNamedPipe` (overlapped), then
-    /// `CreateNamedPipeW` for the next instance, as the stream listener does.
+    /// `CreateNamedPipeW` for the next instance, as the stream listener does. Errors as for
+    /// [`LocalSocketListener::accept`](super::LocalSocketListener::accept).
     pub fn accept(&self) -> io::Result<MessageStream> {
         Ok(MessageStream {
             inner: self.inner.accept()?,
         })
+    }
+
+    /// An endless iterator of [`accept`](Self::accept) results (the same as
+    /// `Incoming::from(&listener)`), as
+    /// [`LocalSocketListener::incoming`](super::LocalSocketListener::incoming). An error does
+    /// not end it: back off as that method describes before taking the next item.
+    ///
+    /// ```no_run
+    /// use localipc::local_socket::message::MessageListener;
+    ///
+    /// let listener = MessageListener::bind("@my-daemon")?;
+    /// for conn in listener.incoming().filter_map(Result::ok) {
+    ///     while let Some(request) = conn.recv_vec()? {
+    ///         conn.send(&request)?; // echo each message
+    ///     }
+    /// }
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming::from(self)
+    }
+
+    /// Sets the largest message the connections accepted from now on send or receive
+    /// (default: [`DEFAULT_MAX_MESSAGE_SIZE`], 16 MiB); connections already accepted keep
+    /// theirs. No OS call. See [Message size](self#message-size).
+    pub fn set_max_message_size(&self, bytes: usize) {
+        self.inner.set_max_message_size(bytes);
+    }
+
+    /// The largest message the connections accepted from now on send or receive.
+    pub fn max_message_size(&self) -> usize {
+        self.inner.max_message_size()
     }
 
     /// Moves `accept` into or out of nonblocking mode. Unix: `fcntl(F_SETFL, O_NONBLOCK)`.
@@ -134,6 +185,42 @@ impl MessageListener {
     /// The name this listener was bound to.
     pub fn local_name(&self) -> LocalSocketName<'_> {
         self.inner.name().borrow()
+    }
+}
+
+impl<'a> IntoIterator for &'a MessageListener {
+    type Item = io::Result<MessageStream>;
+    type IntoIter = Incoming<'a>;
+    fn into_iter(self) -> Incoming<'a> {
+        self.incoming()
+    }
+}
+
+/// An endless iterator over the connections coming in to a [`MessageListener`].
+///
+/// Each item is the result of one [`accept`](MessageListener::accept); it never returns
+/// `None`.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    listener: &'a MessageListener,
+}
+
+impl Iterator for Incoming<'_> {
+    type Item = io::Result<MessageStream>;
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.listener.accept())
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (usize::MAX, None)
+    }
+}
+
+impl FusedIterator for Incoming<'_> {}
+
+impl<'a> From<&'a MessageListener> for Incoming<'a> {
+    /// The same as [`MessageListener::incoming`].
+    fn from(listener: &'a MessageListener) -> Self {
+        Self { listener }
     }
 }
 
@@ -164,8 +251,21 @@ impl MessageStream {
         Self::connect_with(name, &ConnectOptions::new())
     }
 
-    /// Connects with `options` (a timeout also waits for a server not up yet, as
-    /// [`ConnectOptions::connect`] does for streams; the maximum message size).
+    /// Connects with `options`: a [timeout](ConnectOptions::timeout) also waits for a server
+    /// not up yet or busy, as
+    /// [`LocalSocketStream::connect_with`](super::LocalSocketStream::connect_with) does.
+    ///
+    /// ```no_run
+    /// use localipc::local_socket::{message::MessageStream, ConnectOptions};
+    /// use std::time::Duration;
+    ///
+    /// let conn = MessageStream::connect_with(
+    ///     "@my-daemon",
+    ///     ConnectOptions::new().timeout(Duration::from_secs(2)),
+    /// )?;
+    /// conn.set_max_message_size(1 << 20); // a mode of the connection, not of the connect
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn connect_with<'a>(
         name: impl ToLocalSocketName<'a>,
         options: &ConnectOptions,
@@ -252,5 +352,40 @@ impl MessageStream {
     /// then is cancelled (`CancelIoEx`).
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.inner.set_write_timeout(timeout)
+    }
+
+    /// The read timeout. Unix: `getsockopt(SO_RCVTIMEO)`. Windows: no OS call.
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        self.inner.read_timeout()
+    }
+
+    /// The write timeout. Unix: `getsockopt(SO_SNDTIMEO)`. Windows: no OS call.
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        self.inner.write_timeout()
+    }
+
+    /// Sets the largest message this stream sends or receives (default: the listener's for
+    /// an accepted stream, else [`DEFAULT_MAX_MESSAGE_SIZE`], 16 MiB). It applies from the
+    /// next `send`/`recv` on (with framing, a receive already inside a frame keeps the limit
+    /// it checked the frame against), and to every [`try_clone`](Self::try_clone) of this
+    /// stream. No OS call. See [Message size](self#message-size).
+    pub fn set_max_message_size(&self, bytes: usize) {
+        self.inner.set_max_message_size(bytes);
+    }
+
+    /// The largest message this stream sends or receives.
+    pub fn max_message_size(&self) -> usize {
+        self.inner.max_message_size()
+    }
+
+    /// A second handle to the same connection, sharing its state: messages, modes, timeouts
+    /// and [`max_message_size`](Self::max_message_size) are the connection's, and the two
+    /// handles never interleave or split messages between them (each `recv` takes a whole
+    /// message, whichever handle calls it). Unix: `fcntl(F_DUPFD_CLOEXEC)`. Windows:
+    /// `DuplicateHandle`.
+    pub fn try_clone(&self) -> io::Result<Self> {
+        Ok(Self {
+            inner: self.inner.try_clone()?,
+        })
     }
 }

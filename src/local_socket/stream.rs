@@ -50,9 +50,35 @@ impl LocalSocketStream {
     ///
     /// Unix: `socket(AF_UNIX, SOCK_STREAM)` + `connect`. Windows: `CreateFileW` on the pipe,
     /// waiting with `WaitNamedPipeW` while all its instances are busy.
-    /// Use [`ConnectOptions`] for a timeout that also waits for a server not up yet.
+    /// Use [`connect_with`](Self::connect_with) for a timeout that also waits for a server
+    /// not up yet.
     pub fn connect<'a>(name: impl ToLocalSocketName<'a>) -> io::Result<Self> {
-        ConnectOptions::new().connect(name)
+        Self::connect_with(name, &ConnectOptions::new())
+    }
+
+    /// Connects to `name` with `options` (see [`ConnectOptions::timeout`]). OS calls as for
+    /// [`connect`](Self::connect); with a timeout, Unix retries a nonblocking `connect`
+    /// (waiting with `poll`) and Windows waits with `WaitNamedPipeW`.
+    ///
+    /// ```no_run
+    /// use localipc::local_socket::{ConnectOptions, LocalSocketStream};
+    /// use std::time::Duration;
+    ///
+    /// // Wait up to 2 s for the daemon to come up and accept.
+    /// let conn = LocalSocketStream::connect_with(
+    ///     "@my-daemon",
+    ///     ConnectOptions::new().timeout(Duration::from_secs(2)),
+    /// )?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn connect_with<'a>(
+        name: impl ToLocalSocketName<'a>,
+        options: &ConnectOptions,
+    ) -> io::Result<Self> {
+        let name = name.to_local_socket_name()?;
+        Ok(Self {
+            inner: sys::Stream::connect(&name, options)?,
+        })
     }
 
     /// The process id of the peer.
@@ -163,63 +189,49 @@ impl Write for &LocalSocketStream {
 crate::forward::read_via_ref!(LocalSocketStream);
 crate::forward::write_via_ref!(LocalSocketStream);
 
-/// Options for connecting a [`LocalSocketStream`].
+/// How a stream connects to a name: the options of [`LocalSocketStream::connect_with`],
+/// [`MessageStream::connect_with`] and (feature `tokio`)
+/// `local_socket::tokio::LocalSocketStream::connect_with`.
+///
+/// The same convention as [`ListenerOptions`]: `X::connect(name)` (the `interprocess` 1.x
+/// name) is `X::connect_with(name, &ConnectOptions::new())`; the options hold only what
+/// decides how the connection is made, and each applies to every stream type on every
+/// platform. Modes of a connected stream are setters on it (`set_nonblocking`, the
+/// timeouts, [`MessageStream::set_max_message_size`]).
 ///
 /// ```no_run
-/// use localipc::local_socket::ConnectOptions;
+/// use localipc::local_socket::{ConnectOptions, LocalSocketStream};
 /// use std::time::Duration;
 ///
-/// // Wait up to 2 s for the daemon to come up and accept.
-/// let conn = ConnectOptions::new()
-///     .timeout(Duration::from_secs(2))
-///     .connect("@my-daemon")?;
+/// let mut opts = ConnectOptions::new();
+/// opts.timeout(Duration::from_secs(2)); // wait up to 2 s for the daemon to come up
+/// let conn = LocalSocketStream::connect_with("@my-daemon", &opts)?;
+/// conn.set_read_timeout(Some(Duration::from_secs(5)))?; // a mode of the stream
 /// # std::io::Result::Ok(())
 /// ```
-#[derive(Clone, Debug)]
+///
+/// [`MessageStream::connect_with`]: super::message::MessageStream::connect_with
+/// [`MessageStream::set_max_message_size`]: super::message::MessageStream::set_max_message_size
+/// [`ListenerOptions`]: super::ListenerOptions
+#[derive(Clone, Debug, Default)]
 pub struct ConnectOptions {
     pub(crate) timeout: Option<Duration>,
-    pub(crate) max_message_size: usize,
-}
-
-impl Default for ConnectOptions {
-    fn default() -> Self {
-        Self {
-            timeout: None,
-            max_message_size: super::message::DEFAULT_MAX_MESSAGE_SIZE,
-        }
-    }
 }
 
 impl ConnectOptions {
-    /// Default options: one attempt, no timeout, messages up to 16 MiB.
+    /// Default options: one attempt, no timeout.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// The largest message a [`MessageStream`](super::message::MessageStream) connected
-    /// with these options sends or receives (default:
-    /// [`DEFAULT_MAX_MESSAGE_SIZE`](super::message::DEFAULT_MAX_MESSAGE_SIZE), 16 MiB, on
-    /// every platform). Byte streams ignore it. See the
-    /// [message module](super::message#message-size) for what a larger message does.
-    pub fn max_message_size(&mut self, bytes: usize) -> &mut Self {
-        self.max_message_size = bytes;
-        self
-    }
-
     /// Keeps trying for up to `timeout` while the server is not there yet, refuses, or is busy
     /// (Unix: full backlog; Windows: `ERROR_PIPE_BUSY`, waited for with `WaitNamedPipeW`).
-    /// When the time is up, `connect` fails with [`io::ErrorKind::TimedOut`].
+    /// When the time is up, `connect_with` fails with [`io::ErrorKind::TimedOut`]. The tokio
+    /// stream waits on tokio's timer on Unix (the runtime needs its time driver), and on a
+    /// thread of tokio's blocking pool on Windows.
     pub fn timeout(&mut self, timeout: Duration) -> &mut Self {
         self.timeout = Some(timeout);
         self
-    }
-
-    /// Connects to `name` with these options.
-    pub fn connect<'a>(&self, name: impl ToLocalSocketName<'a>) -> io::Result<LocalSocketStream> {
-        let name = name.to_local_socket_name()?;
-        Ok(LocalSocketStream {
-            inner: sys::Stream::connect(&name, self)?,
-        })
     }
 }
 

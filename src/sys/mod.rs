@@ -24,13 +24,15 @@
 //!   `ancillary`: handles duplicated into the peer process, their values sent in a framed
 //!   record ahead of the data).
 //! - `MessageListener`/`MessageStream`: message-framed local sockets. `MessageListener`:
-//!   `bind(&LocalSocketName, &ListenerOptions)`, `accept`, `set_nonblocking`, `name`;
-//!   `MessageStream`: `connect(&LocalSocketName, &ConnectOptions)`, `send` (whole message or
-//!   error), `recv -> Option<(len, truncated)>` (the rest of a truncated message discarded),
-//!   `recv_vec` (sized to the message), `peer_creds`, `set_nonblocking`,
-//!   `set_read_timeout`/`set_write_timeout`. An empty message is a message, `None` is end of
-//!   stream. Same name, mode/security descriptor and reclaim rules as `Listener`/`Stream`.
-//!   The options' `max_message_size` (accepted streams take the listener's) bounds both
+//!   `bind(&LocalSocketName, &ListenerOptions)`, `accept`, `set_nonblocking`, `name`,
+//!   `max_message_size`/`set_max_message_size`; `MessageStream`: `connect(&LocalSocketName,
+//!   &ConnectOptions)`, `send` (whole message or error), `recv -> Option<(len, truncated)>`
+//!   (the rest of a truncated message discarded), `recv_vec` (sized to the message),
+//!   `peer_creds`, `try_clone` (sharing the connection's state: limit, receive and send
+//!   locks), `set_nonblocking`, `set_read_timeout`/`set_write_timeout` and their getters,
+//!   `max_message_size`/`set_max_message_size`. An empty message is a message, `None` is end
+//!   of stream. Same name, mode/security descriptor and reclaim rules as `Listener`/`Stream`.
+//!   `max_message_size` (16 MiB by default; accepted streams take the listener's) bounds both
 //!   ways: `send` of more is `InvalidInput`; a received message over it is `InvalidData`,
 //!   checked before any buffer of its size is allocated (`try_reserve`), and discarded
 //!   whole where the OS keeps boundaries (with framing, the error repeats from then on).
@@ -42,8 +44,11 @@
 //!   `poll_read`; on Unix also `from_sync`/`into_sync`). Both backends provide these except
 //!   the sync↔async conversions, which Windows lacks (a `CreatePipe` handle cannot join
 //!   tokio's completion port); the public conversions are `cfg(unix)`.
-//! - With feature `tokio`: `tokio::{Listener, Stream}`, the async twins (`poll_accept`,
-//!   `poll_read`/`poll_write`/`poll_write_vectored`/`poll_shutdown` on `&self`, `connect`).
+//! - With feature `tokio`: `tokio::{Listener, Stream}`, the async twins (`accept`, which
+//!   any number of tasks may await at once, and `poll_accept`, which keeps the latest waker
+//!   only; `poll_read`/`poll_write`/`poll_write_vectored`/`poll_shutdown` on `&self`,
+//!   `connect`; `from_sync` on both, `Stream::into_sync` on Unix only: tokio never gives a
+//!   named pipe handle back, so the public conversion is `cfg(unix)`).
 //!
 //! Both backends provide every item, except where noted.
 //!

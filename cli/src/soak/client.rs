@@ -189,7 +189,7 @@ fn sync_connection(
     sent: &[u8],
     echo: &mut Vec<u8>,
 ) -> io::Result<()> {
-    let mut stream = opts.connect(shared.name.as_os_str())?;
+    let mut stream = LocalSocketStream::connect_with(shared.name.as_os_str(), opts)?;
     let _open = shared.counters.open();
     stream.set_read_timeout(Some(CONNECTION_TIMEOUT))?;
     stream.set_write_timeout(Some(CONNECTION_TIMEOUT))?;

@@ -3,12 +3,10 @@
 use super::LocalSocketStream;
 use crate::local_socket::{self as sync, ListenerOptions, LocalSocketName, ToLocalSocketName};
 use crate::sys;
-use futures_core::Stream;
-use std::fmt;
-use std::future::Future;
+use futures_core::{FusedStream, Stream};
 use std::io;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 /// An async local socket server, listening for connections.
 #[derive(Debug)]
@@ -26,8 +24,22 @@ impl LocalSocketListener {
         Self::bind_with(name, &ListenerOptions::new())
     }
 
-    /// Creates a listener bound to `name` with `options` (mode, reclaim; `nonblocking` has no
-    /// meaning here and is ignored).
+    /// Creates a listener bound to `name` with `options` (reclaim and mode on Unix, the
+    /// security descriptor on Windows, as for the sync
+    /// [`bind_with`](sync::LocalSocketListener::bind_with)), then registration with tokio's
+    /// reactor. Must be called within a tokio runtime.
+    ///
+    /// ```no_run
+    /// # #[cfg(unix)]
+    /// # async fn f() -> std::io::Result<()> {
+    /// use localipc::local_socket::{tokio::LocalSocketListener, ListenerOptions};
+    ///
+    /// let listener = LocalSocketListener::bind_with(
+    ///     "/run/user/1000/my-daemon.sock",
+    ///     ListenerOptions::new().mode(0o600), // only this user may connect
+    /// )?;
+    /// # Ok(()) }
+    /// ```
     pub fn bind_with<'a>(
         name: impl ToLocalSocketName<'a>,
         options: &ListenerOptions,
@@ -39,7 +51,8 @@ impl LocalSocketListener {
     }
 
     /// Waits for a client and returns its stream. Cancel-safe: dropping the future loses no
-    /// client.
+    /// client. Any number of tasks may wait in `accept` on one listener at once; each client
+    /// goes to one of them.
     ///
     /// Unix: `accept4` when tokio reports readiness. Windows: `ConnectNamedPipe` on the
     /// pending instance, then `CreateNamedPipeW` for the next one.
@@ -54,12 +67,88 @@ impl LocalSocketListener {
         Ok(LocalSocketStream { inner })
     }
 
-    /// An endless [`Stream`] of accepted connections.
+    /// Polls for a client: `Ready` with its stream (or an error, as for
+    /// [`accept`](Self::accept)), or `Pending` with `cx`'s waker kept to be woken when one
+    /// may have come, for hand-written futures and streams (as tokio's
+    /// `TcpListener::poll_accept`). Nothing is lost between calls: a client waits in the
+    /// backlog (Unix) or on the pending pipe instance (Windows) for the next one.
+    ///
+    /// Only the waker of the most recent call is kept: one task should poll a listener at a
+    /// time. Tasks that share a listener should call [`accept`](Self::accept), which queues
+    /// them all.
+    ///
+    /// Same OS calls as `accept`. Windows: tokio's `NamedPipeServer::connect` is polled once
+    /// per call and dropped (the `ConnectNamedPipe` it started stays in flight, and the next
+    /// call takes its result), and `poll_write_ready`, which its completion makes ready,
+    /// keeps the waker.
+    ///
+    /// ```
+    /// use localipc::local_socket::tokio::{LocalSocketListener, LocalSocketStream};
+    /// use std::future::Future;
+    /// use std::io;
+    /// use std::pin::Pin;
+    /// use std::task::{Context, Poll};
+    ///
+    /// /// Accepts `n` connections, then resolves to them.
+    /// struct AcceptN<'a> {
+    ///     listener: &'a LocalSocketListener,
+    ///     n: usize,
+    ///     got: Vec<LocalSocketStream>,
+    /// }
+    ///
+    /// impl Future for AcceptN<'_> {
+    ///     type Output = io::Result<Vec<LocalSocketStream>>;
+    ///     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    ///         while self.got.len() < self.n {
+    ///             match self.listener.poll_accept(cx) {
+    ///                 Poll::Ready(conn) => self.got.push(conn?),
+    ///                 Poll::Pending => return Poll::Pending,
+    ///             }
+    ///         }
+    ///         Poll::Ready(Ok(std::mem::take(&mut self.got)))
+    ///     }
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> io::Result<()> {
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-poll-accept-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-poll-accept-{}.sock", std::process::id()) };
+    /// let listener = LocalSocketListener::bind(name.as_str())?;
+    /// let clients = tokio::spawn(async move {
+    ///     let a = LocalSocketStream::connect(name.as_str()).await?;
+    ///     let b = LocalSocketStream::connect(name.as_str()).await?;
+    ///     io::Result::Ok((a, b))
+    /// });
+    /// let conns = AcceptN { listener: &listener, n: 2, got: Vec::new() }.await?;
+    /// assert_eq!(conns.len(), 2);
+    /// clients.await.unwrap()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<LocalSocketStream>> {
+        self.inner
+            .poll_accept(cx)
+            .map_ok(|inner| LocalSocketStream { inner })
+    }
+
+    /// An endless [`Stream`] of accepted connections, built on
+    /// [`poll_accept`](Self::poll_accept) (so one task should poll it at a time).
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// use futures_lite::StreamExt;
+    /// use localipc::local_socket::tokio::LocalSocketListener;
+    ///
+    /// let listener = LocalSocketListener::bind("@my-daemon")?;
+    /// let mut incoming = listener.incoming();
+    /// while let Some(conn) = incoming.next().await {
+    ///     let conn = conn?;
+    ///     tokio::spawn(async move { /* serve `conn` */ drop(conn) });
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn incoming(&self) -> Incoming<'_> {
-        Incoming {
-            listener: self,
-            next: None,
-        }
+        Incoming { listener: self }
     }
 
     /// The name this listener was bound to.
@@ -78,30 +167,27 @@ impl TryFrom<sync::LocalSocketListener> for LocalSocketListener {
     }
 }
 
-type AcceptFuture<'a> = Pin<Box<dyn Future<Output = io::Result<LocalSocketStream>> + Send + 'a>>;
-
 /// The connections coming in to a [`LocalSocketListener`], as a [`futures_core::Stream`]
-/// that never ends.
+/// that never ends: each item is one [`poll_accept`](LocalSocketListener::poll_accept)
+/// result (nothing is allocated per connection).
+#[derive(Debug)]
 pub struct Incoming<'a> {
     listener: &'a LocalSocketListener,
-    next: Option<AcceptFuture<'a>>,
-}
-
-impl fmt::Debug for Incoming<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Incoming")
-            .field("listener", &self.listener)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Stream for Incoming<'_> {
     type Item = io::Result<LocalSocketStream>;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let listener = self.listener;
-        let next = self.next.get_or_insert_with(|| Box::pin(listener.accept()));
-        let result = ready!(next.as_mut().poll(cx));
-        self.next = None;
-        Poll::Ready(Some(result))
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.listener.poll_accept(cx).map(Some)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (usize::MAX, None)
+    }
+}
+
+impl FusedStream for Incoming<'_> {
+    /// Never: the stream does not end.
+    fn is_terminated(&self) -> bool {
+        false
     }
 }

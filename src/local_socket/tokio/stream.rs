@@ -62,9 +62,23 @@ impl LocalSocketStream {
         Self::connect_with(name, &ConnectOptions::new()).await
     }
 
-    /// Connects with `options`: with a timeout, keeps trying (on tokio's timer, so the
-    /// runtime needs its time driver) while the server is not up yet or is busy, then fails
-    /// with `TimedOut`.
+    /// Connects with `options`: with a [timeout](ConnectOptions::timeout), keeps trying
+    /// while the server is not up yet or is busy, then fails with `TimedOut` (Unix: on tokio's
+    /// timer, so the runtime needs its time driver; Windows: `WaitNamedPipeW` on a thread of
+    /// tokio's blocking pool).
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// use localipc::local_socket::{tokio::LocalSocketStream, ConnectOptions};
+    /// use std::time::Duration;
+    ///
+    /// let conn = LocalSocketStream::connect_with(
+    ///     "@my-daemon",
+    ///     ConnectOptions::new().timeout(Duration::from_secs(2)),
+    /// )
+    /// .await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn connect_with<'a>(
         name: impl ToLocalSocketName<'a>,
         options: &ConnectOptions,
@@ -110,6 +124,10 @@ impl TryFrom<sync::LocalSocketStream> for LocalSocketStream {
     }
 }
 
+/// Unix only: on Windows tokio never gives a pipe handle back from its reactor, so an async
+/// stream cannot become a sync one there.
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
 impl TryFrom<LocalSocketStream> for sync::LocalSocketStream {
     type Error = io::Error;
     /// Deregisters from tokio and returns to blocking mode.

@@ -22,7 +22,8 @@ use super::{cvt, SocketType};
 use std::io::{self, IoSlice, Read};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The socket type message listeners and streams use with framing.
 #[cfg_attr(
@@ -43,7 +44,14 @@ pub(crate) const FIRST_PIECE: usize = 64 * 1024;
 #[derive(Debug)]
 pub(crate) struct Framed {
     sock: UnixStream,
-    max: usize,
+    /// Shared with the [`try_clone`](Self::try_clone)s: the state is the connection's.
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    /// `max_message_size`, copied into the decoder by each receive.
+    max: AtomicUsize,
     reader: Mutex<Decoder>,
     writer: Mutex<()>,
 }
@@ -114,6 +122,11 @@ impl Decoder {
             self.body.resize(self.body_got + step, 0);
         }
         Ok(&mut self.body[self.body_got..])
+    }
+
+    /// Refuses frames longer than `max` bytes from the next header on.
+    pub(crate) fn set_max(&mut self, max: usize) {
+        self.max = max;
     }
 
     /// Takes `n` bytes read into [`space`](Self::space); `n == 0` means end of file.
@@ -202,30 +215,49 @@ impl Framed {
     pub(crate) fn new(sock: UnixStream, max: usize) -> io::Result<Self> {
         Ok(Self {
             sock,
-            max,
-            reader: Mutex::new(Decoder::new(max)),
-            writer: Mutex::new(()),
+            shared: Arc::new(Shared {
+                max: AtomicUsize::new(max),
+                reader: Mutex::new(Decoder::new(max)),
+                writer: Mutex::new(()),
+            }),
         })
+    }
+
+    /// `fcntl(F_DUPFD_CLOEXEC)`; the copy shares the limit, the decoder and the locks.
+    pub(crate) fn try_clone(&self) -> io::Result<Self> {
+        Ok(Self {
+            sock: self.sock.try_clone()?,
+            shared: Arc::clone(&self.shared),
+        })
+    }
+
+    pub(crate) fn max(&self) -> usize {
+        self.shared.max.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_max(&self, max: usize) {
+        self.shared.max.store(max, Ordering::Relaxed);
     }
 
     /// `sendmsg(MSG_NOSIGNAL)` of header and message, continued (with `poll(POLLOUT)`) until
     /// the whole frame is out once any of it is. A message over the limit (or over
     /// `u32::MAX` bytes, what a header can say) is `InvalidInput`, and nothing is sent.
     pub(crate) fn send(&self, msg: &[u8]) -> io::Result<()> {
-        if msg.len() > self.max || u32::try_from(msg.len()).is_err() {
+        let max = self.max();
+        if msg.len() > max || u32::try_from(msg.len()).is_err() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
                     "a message of {} bytes is larger than the {}-byte limit (max_message_size, \
                      and at most 4 GiB - 1 bytes with framing)",
                     msg.len(),
-                    self.max
+                    max
                 ),
             ));
         }
         let header = (msg.len() as u32).to_le_bytes();
         let total = header.len() + msg.len();
-        let _guard = lock(&self.writer);
+        let _guard = lock(&self.shared.writer);
         let mut sent = 0;
         while sent < total {
             let res = if sent < header.len() {
@@ -258,7 +290,8 @@ impl Framed {
     /// inside a frame is `UnexpectedEof`; a header over the limit is `InvalidData`; after
     /// either, every call returns that error again.
     pub(crate) fn recv_vec(&self) -> io::Result<Option<Vec<u8>>> {
-        let mut dec = lock(&self.reader);
+        let mut dec = lock(&self.shared.reader);
+        dec.set_max(self.max());
         loop {
             let n = read_some(&self.sock, dec.space()?)?;
             match dec.advance(n)? {
@@ -281,7 +314,7 @@ impl Framed {
     /// The room the receive buffer holds now.
     #[cfg(test)]
     fn recv_capacity(&self) -> usize {
-        lock(&self.reader).capacity()
+        lock(&self.shared.reader).capacity()
     }
 }
 

@@ -66,15 +66,11 @@ impl Listener {
             listen()?;
             None
         };
-        let listener = Self {
+        Ok(Self {
             file,
             sock: UnixListener::from(fd),
             name: name.clone().into_owned(),
-        };
-        if opts.nonblocking {
-            listener.set_nonblocking(true)?;
-        }
-        Ok(listener)
+        })
     }
 
     /// `accept4(SOCK_CLOEXEC)` (plain `accept` + `fcntl` where unavailable), via std.

@@ -5,10 +5,12 @@
 //! over `SOCK_STREAM` ([`framing`](super::framing)).
 
 use super::{Listener, Stream};
+use crate::local_socket::message::DEFAULT_MAX_MESSAGE_SIZE;
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 #[cfg(all(
@@ -27,7 +29,8 @@ use super::framing::{Framed as Imp, SOCK_TYPE};
 #[derive(Debug)]
 pub(crate) struct MessageListener {
     inner: Listener,
-    max: usize,
+    /// `max_message_size` of the streams accepted from now on.
+    max: AtomicUsize,
 }
 
 impl MessageListener {
@@ -36,13 +39,21 @@ impl MessageListener {
     pub(crate) fn bind(name: &LocalSocketName<'_>, opts: &ListenerOptions) -> io::Result<Self> {
         Ok(Self {
             inner: Listener::bind_with_type(name, opts, SOCK_TYPE)?,
-            max: opts.max_message_size,
+            max: AtomicUsize::new(DEFAULT_MAX_MESSAGE_SIZE),
         })
     }
 
     /// `accept4(SOCK_CLOEXEC)`.
     pub(crate) fn accept(&self) -> io::Result<MessageStream> {
-        MessageStream::from_stream(self.inner.accept()?, self.max)
+        MessageStream::from_stream(self.inner.accept()?, self.max_message_size())
+    }
+
+    pub(crate) fn max_message_size(&self) -> usize {
+        self.max.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_max_message_size(&self, max: usize) {
+        self.max.store(max, Ordering::Relaxed);
     }
 
     pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
@@ -61,7 +72,7 @@ impl MessageListener {
         check_type(&fd, "listener")?;
         Ok(Self {
             inner: Listener::from_fd(fd),
-            max: crate::local_socket::message::DEFAULT_MAX_MESSAGE_SIZE,
+            max: AtomicUsize::new(DEFAULT_MAX_MESSAGE_SIZE),
         })
     }
 
@@ -116,8 +127,23 @@ impl MessageStream {
     pub(crate) fn connect(name: &LocalSocketName<'_>, opts: &ConnectOptions) -> io::Result<Self> {
         Self::from_stream(
             Stream::connect_with_type(name, opts, SOCK_TYPE)?,
-            opts.max_message_size,
+            DEFAULT_MAX_MESSAGE_SIZE,
         )
+    }
+
+    /// `fcntl(F_DUPFD_CLOEXEC)`; the copy shares the connection's state (limit, locks).
+    pub(crate) fn try_clone(&self) -> io::Result<Self> {
+        Ok(Self {
+            imp: self.imp.try_clone()?,
+        })
+    }
+
+    pub(crate) fn max_message_size(&self) -> usize {
+        self.imp.max()
+    }
+
+    pub(crate) fn set_max_message_size(&self, max: usize) {
+        self.imp.set_max(max);
     }
 
     pub(crate) fn send(&self, msg: &[u8]) -> io::Result<()> {
@@ -144,6 +170,16 @@ impl MessageStream {
         self.imp.sock().set_write_timeout(t)
     }
 
+    /// `getsockopt(SO_RCVTIMEO)`.
+    pub(crate) fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        self.imp.sock().read_timeout()
+    }
+
+    /// `getsockopt(SO_SNDTIMEO)`.
+    pub(crate) fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        self.imp.sock().write_timeout()
+    }
+
     pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
         super::creds::peer_creds(self.imp.as_fd())
     }
@@ -155,7 +191,7 @@ impl MessageStream {
         check_type(&fd, "stream")?;
         Self::from_stream(
             Stream::from_fd(fd),
-            crate::local_socket::message::DEFAULT_MAX_MESSAGE_SIZE,
+            DEFAULT_MAX_MESSAGE_SIZE,
         )
     }
 

@@ -17,7 +17,8 @@ use std::io::{self, IoSliceMut};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// The socket type message listeners and streams use here.
 pub(crate) const SOCK_TYPE: SocketType = SocketType::SeqPacket;
@@ -27,8 +28,14 @@ pub(crate) const SOCK_TYPE: SocketType = SocketType::SeqPacket;
 #[derive(Debug)]
 pub(crate) struct SeqPacket {
     sock: UnixStream,
+    /// Shared with the [`try_clone`](Self::try_clone)s: the state is the connection's.
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
     /// `max_message_size`.
-    max: usize,
+    max: AtomicUsize,
     /// Held by `recv`/`recv_vec`, so `recv_vec`'s peek and its receive see the same message.
     recv_lock: Mutex<()>,
 }
@@ -41,21 +48,40 @@ impl SeqPacket {
         set_passcred(sock.as_fd(), true)?;
         Ok(Self {
             sock,
-            max,
-            recv_lock: Mutex::new(()),
+            shared: Arc::new(Shared {
+                max: AtomicUsize::new(max),
+                recv_lock: Mutex::new(()),
+            }),
         })
+    }
+
+    /// `fcntl(F_DUPFD_CLOEXEC)`; the copy shares the limit and the receive lock.
+    pub(crate) fn try_clone(&self) -> io::Result<Self> {
+        Ok(Self {
+            sock: self.sock.try_clone()?,
+            shared: Arc::clone(&self.shared),
+        })
+    }
+
+    pub(crate) fn max(&self) -> usize {
+        self.shared.max.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_max(&self, max: usize) {
+        self.shared.max.store(max, Ordering::Relaxed);
     }
 
     /// `send(MSG_NOSIGNAL)`: the whole message or nothing. A message over the limit (no OS
     /// call then) or one larger than the send buffer allows (`EMSGSIZE`) is `InvalidInput`.
     pub(crate) fn send(&self, msg: &[u8]) -> io::Result<()> {
-        if msg.len() > self.max {
+        let max = self.max();
+        if msg.len() > max {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
                     "a message of {} bytes is larger than the {}-byte limit (max_message_size)",
                     msg.len(),
-                    self.max
+                    max
                 ),
             ));
         }
@@ -81,10 +107,15 @@ impl SeqPacket {
     /// `recvmsg(MSG_TRUNC)`: `(bytes copied, truncated)`, or `None` at end of file. A message
     /// over the limit is `InvalidData` (and gone).
     pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>> {
-        let _guard = self.recv_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = self
+            .shared
+            .recv_lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let max = self.max();
         let flags = RecvFlags::TRUNC | RecvFlags::CMSG_CLOEXEC;
         match self.recv_once(buf, flags)? {
-            Some(len) if len > self.max => Err(too_large(len, self.max)),
+            Some(len) if len > max => Err(too_large(len, max)),
             got => Ok(got.map(|len| (len.min(buf.len()), len > buf.len()))),
         }
     }
@@ -94,14 +125,19 @@ impl SeqPacket {
     /// allocation is `OutOfMemory` and leaves the message queued); `None` at end of file. A
     /// message over the limit is taken off with an empty buffer and is `InvalidData`.
     pub(crate) fn recv_vec(&self) -> io::Result<Option<Vec<u8>>> {
-        let _guard = self.recv_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = self
+            .shared
+            .recv_lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let max = self.max();
         let peek = RecvFlags::PEEK | RecvFlags::TRUNC | RecvFlags::CMSG_CLOEXEC;
         let Some(len) = self.recv_once(&mut [], peek)? else {
             return Ok(None);
         };
-        if len > self.max {
+        if len > max {
             self.recv_once(&mut [], RecvFlags::TRUNC | RecvFlags::CMSG_CLOEXEC)?;
-            return Err(too_large(len, self.max));
+            return Err(too_large(len, max));
         }
         let mut msg = Vec::new();
         msg.try_reserve_exact(len).map_err(|e| {

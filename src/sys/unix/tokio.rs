@@ -62,25 +62,35 @@ impl Listener {
         })
     }
 
-    /// Waits for a client (see [`poll_accept`](Self::poll_accept)).
+    /// Waits for a client, as [`poll_accept`](Self::poll_accept) but through `readable()`,
+    /// whose waiters tokio keeps in a list: any number of tasks can wait at once (the single
+    /// waker slot of `poll_read_ready` would wake only the last of them).
     pub(crate) async fn accept(&self) -> io::Result<Stream> {
-        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+        loop {
+            let mut guard = self.sock.readable().await?;
+            if let Ok(r) = guard.try_io(|l| accept_nonblocking(l.get_ref())) {
+                return self.accepted(r);
+            }
+        }
     }
 
     /// `accept4(SOCK_CLOEXEC | SOCK_NONBLOCK)` (Apple: `accept`, `fcntl`) when tokio reports
-    /// readiness.
-    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<Stream>> {
-        let _runtime = self.runtime.enter();
+    /// readiness; only the waker of the latest call is kept.
+    pub(crate) fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<Stream>> {
         loop {
             let mut guard = ready!(self.sock.poll_read_ready(cx))?;
-            match guard.try_io(|l| accept_nonblocking(l.get_ref())) {
-                Ok(r) => {
-                    let r = r.map_err(|e| super::listener::accept_error(e, &self.name));
-                    return Poll::Ready(r.and_then(Stream::from_nonblocking));
-                }
-                Err(_would_block) => continue,
+            if let Ok(r) = guard.try_io(|l| accept_nonblocking(l.get_ref())) {
+                return Poll::Ready(self.accepted(r));
             }
         }
+    }
+
+    /// Names the listener in an `accept` error; registers an accepted socket with the
+    /// listener's runtime.
+    fn accepted(&self, r: io::Result<UnixStream>) -> io::Result<Stream> {
+        let sock = r.map_err(|e| super::listener::accept_error(e, &self.name))?;
+        let _runtime = self.runtime.enter();
+        Stream::from_nonblocking(sock)
     }
 
     pub(crate) fn name(&self) -> &LocalSocketName<'static> {

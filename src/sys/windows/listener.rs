@@ -74,8 +74,8 @@ impl Listener {
     }
 }
 
-/// An [`Acceptor`] for `name` with the [`local_socket_spec`], in the nonblocking mode of
-/// `opts`: what sync local socket listeners of either kind are made of.
+/// An [`Acceptor`] for `name` with the [`local_socket_spec`] (which carries what `opts` says:
+/// the security descriptor): what local socket listeners of either kind are made of.
 pub(super) fn bind_acceptor(
     name: &LocalSocketName<'_>,
     opts: &ListenerOptions,
@@ -83,9 +83,7 @@ pub(super) fn bind_acceptor(
 ) -> io::Result<Acceptor> {
     let path = pipe_path(name)?;
     let spec = local_socket_spec(name, opts, read_mode)?;
-    let acceptor = Acceptor::bind(path, spec).map_err(|e| bind_error(e, name))?;
-    acceptor.set_nonblocking(opts.nonblocking);
-    Ok(acceptor)
+    Acceptor::bind(path, spec).map_err(|e| bind_error(e, name))
 }
 
 /// [`Acceptor::accept`], with errors other than `WouldBlock` naming the local socket.

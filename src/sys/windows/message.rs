@@ -29,11 +29,13 @@ use super::instance::{open_client, Direction};
 use super::listener::local_socket_spec;
 use super::listener::{accept_handle, bind_acceptor};
 use super::name::pipe_path;
+use crate::local_socket::message::DEFAULT_MAX_MESSAGE_SIZE;
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
 use std::io;
 use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, OwnedHandle};
 use std::ptr;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use windows_sys::Win32::System::Pipes::PeekNamedPipe;
 
@@ -56,8 +58,8 @@ const SKIP_CHUNK: usize = 64 * 1024;
 pub(crate) struct MessageListener {
     acceptor: Acceptor,
     name: LocalSocketName<'static>,
-    /// `max_message_size` of the accepted streams.
-    max: usize,
+    /// `max_message_size` of the streams accepted from now on.
+    max: AtomicUsize,
 }
 
 impl MessageListener {
@@ -66,7 +68,7 @@ impl MessageListener {
         Ok(Self {
             acceptor: bind_acceptor(name, opts, ReadMode::Messages)?,
             name: name.clone().into_owned(),
-            max: opts.max_message_size,
+            max: AtomicUsize::new(DEFAULT_MAX_MESSAGE_SIZE),
         })
     }
 
@@ -75,8 +77,16 @@ impl MessageListener {
         let h = accept_handle(&self.acceptor, &self.name)?;
         Ok(MessageStream::new(
             Conn::new(h, Some(End::Server), KIND),
-            self.max,
+            self.max_message_size(),
         ))
+    }
+
+    pub(crate) fn max_message_size(&self) -> usize {
+        self.max.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_max_message_size(&self, max: usize) {
+        self.max.store(max, Ordering::Relaxed);
     }
 
     /// No OS call.
@@ -105,8 +115,14 @@ enum Rest {
 #[derive(Debug)]
 pub(crate) struct MessageStream {
     conn: Conn,
+    /// Shared with the [`try_clone`](Self::try_clone)s: the state is the connection's.
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
     /// `max_message_size`.
-    max: usize,
+    max: AtomicUsize,
     /// Held by `recv`/`recv_vec` for a whole message.
     rest: Mutex<Rest>,
 }
@@ -115,9 +131,28 @@ impl MessageStream {
     fn new(conn: Conn, max: usize) -> Self {
         Self {
             conn,
-            max,
-            rest: Mutex::new(Rest::None),
+            shared: Arc::new(Shared {
+                max: AtomicUsize::new(max),
+                rest: Mutex::new(Rest::None),
+            }),
         }
+    }
+
+    /// `DuplicateHandle`; the copy shares the connection's state (modes, timeouts, limit,
+    /// what is left of a message).
+    pub(crate) fn try_clone(&self) -> io::Result<Self> {
+        Ok(Self {
+            conn: self.conn.try_clone()?,
+            shared: Arc::clone(&self.shared),
+        })
+    }
+
+    pub(crate) fn max_message_size(&self) -> usize {
+        self.shared.max.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_max_message_size(&self, max: usize) {
+        self.shared.max.store(max, Ordering::Relaxed);
     }
 
     /// `CreateFileW` as the stream `connect` (same waits and timeout), then
@@ -134,21 +169,22 @@ impl MessageStream {
         )?;
         Ok(Self::new(
             Conn::new(h, Some(End::Client), KIND),
-            opts.max_message_size,
+            DEFAULT_MAX_MESSAGE_SIZE,
         ))
     }
 
     /// One `WriteFile` of the whole message (an empty one included). A message over the
     /// limit (or over 4 GiB - 1 bytes) is `InvalidInput`, with no OS call.
     pub(crate) fn send(&self, msg: &[u8]) -> io::Result<()> {
-        if msg.len() > self.max || u32::try_from(msg.len()).is_err() {
+        let max = self.max_message_size();
+        if msg.len() > max || u32::try_from(msg.len()).is_err() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
                     "a message of {} bytes is larger than the {}-byte limit \
                      (max_message_size, and at most 4 GiB - 1 bytes for a named pipe message)",
                     msg.len(),
-                    self.max
+                    max
                 ),
             ));
         }
@@ -170,13 +206,14 @@ impl MessageStream {
     }
 
     fn lock(&self) -> MutexGuard<'_, Rest> {
-        self.rest.lock().unwrap_or_else(|p| p.into_inner())
+        self.shared.rest.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// One `ReadFile` into `buf` (after finishing what an earlier call left); on
     /// `ERROR_MORE_DATA`, `PeekNamedPipe` for the size of the rest and more `ReadFile`s to
     /// drop it. A message over the limit is `InvalidData`.
     pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>> {
+        let max = self.max_message_size();
         let mut rest = self.lock();
         match std::mem::replace(&mut *rest, Rest::None) {
             Rest::None => {}
@@ -201,8 +238,8 @@ impl MessageStream {
             // this message was received (or refused).
             let _ = self.skip(&mut rest);
         }
-        if size > self.max {
-            return Err(too_large(size, self.max));
+        if size > max {
+            return Err(too_large(size, max));
         }
         Ok(Some((n, more)))
     }
@@ -210,6 +247,7 @@ impl MessageStream {
     /// `ReadFile` into a stack buffer; if the message is longer, `PeekNamedPipe` for the
     /// size of its rest and `ReadFile` into a `Vec` grown to fit.
     pub(crate) fn recv_vec(&self) -> io::Result<Option<Vec<u8>>> {
+        let max = self.max_message_size();
         let mut rest = self.lock();
         let head = match std::mem::replace(&mut *rest, Rest::None) {
             Rest::None => None,
@@ -227,8 +265,8 @@ impl MessageStream {
                     return Ok(None);
                 };
                 if !more {
-                    if n > self.max {
-                        return Err(too_large(n, self.max));
+                    if n > max {
+                        return Err(too_large(n, max));
                     }
                     return Ok(Some(first[..n].to_vec()));
                 }
@@ -254,19 +292,20 @@ impl MessageStream {
     /// is dropped (`skip`) and is `InvalidData`. On any other error, `rest` keeps `msg` for
     /// the next call.
     fn finish(&self, rest: &mut Rest, mut msg: Vec<u8>) -> io::Result<Vec<u8>> {
+        let max = self.max_message_size();
         loop {
             let start = msg.len();
             let left = self.bytes_left_in_message();
-            if start.saturating_add(left) > self.max {
+            if start.saturating_add(left) > max {
                 let _ = self.skip(rest);
-                return Err(too_large(start.saturating_add(left), self.max));
+                return Err(too_large(start.saturating_add(left), max));
             }
             // Without an answer from PeekNamedPipe, grow geometrically, to one byte past the
             // limit at most (to see whether the message is over it).
             let grow = if left > 0 {
                 left
             } else {
-                start.max(HEAD).min((self.max - start).saturating_add(1))
+                start.max(HEAD).min((max - start).saturating_add(1))
             };
             if let Err(e) = msg.try_reserve_exact(grow) {
                 let e = io::Error::new(
@@ -282,11 +321,11 @@ impl MessageStream {
             match self.conn.recv_message(&mut msg[start..]) {
                 Ok(Some((n, more))) => {
                     msg.truncate(start + n);
-                    if msg.len() > self.max {
+                    if msg.len() > max {
                         if more {
                             let _ = self.skip(rest);
                         }
-                        return Err(too_large(msg.len(), self.max));
+                        return Err(too_large(msg.len(), max));
                     }
                     if !more {
                         return Ok(msg);
@@ -340,6 +379,14 @@ impl MessageStream {
 
     pub(crate) fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         self.conn.set_write_timeout(t)
+    }
+
+    pub(crate) fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        self.conn.read_timeout()
+    }
+
+    pub(crate) fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        self.conn.write_timeout()
     }
 
     /// `GetNamedPipeClientProcessId` / `GetNamedPipeServerProcessId`: the pid only.

@@ -14,12 +14,13 @@ use super::name::pipe_path;
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
 use crate::sys::{err_with_name, in_runtime};
 use std::ffi::OsString;
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
 use std::os::windows::ffi::OsStringExt;
 use std::os::windows::io::{AsHandle, BorrowedHandle, IntoRawHandle, OwnedHandle};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 use tokio::io::ReadBuf;
 use tokio::net::windows::named_pipe::{ClientOptions, NamedPipeClient, NamedPipeServer};
@@ -32,9 +33,11 @@ pub(crate) struct Listener {
     path: Vec<u16>,
     spec: PipeSpec,
     name: LocalSocketName<'static>,
-    /// The instance clients connect to next; a lock held across `connect().await` keeps
-    /// concurrent `accept`s in line and makes `accept` cancel-safe.
-    pending: tokio::sync::Mutex<NamedPipeServer>,
+    /// The instance clients connect to next (locked only within one poll).
+    pending: Mutex<NamedPipeServer>,
+    /// Held by `accept` while it polls: concurrent `accept`s wait in line, each polling with
+    /// its own waker in turn (`poll_write_ready` keeps only the latest waker).
+    turn: tokio::sync::Mutex<()>,
     runtime: Handle,
 }
 
@@ -54,7 +57,8 @@ impl Listener {
         let first =
             create_instance(&path, &spec, Instance::First).map_err(|e| bind_error(e, name))?;
         Ok(Self {
-            pending: tokio::sync::Mutex::new(server(first)?),
+            pending: Mutex::new(server(first)?),
+            turn: tokio::sync::Mutex::new(()),
             path,
             spec,
             name: name.clone().into_owned(),
@@ -72,7 +76,8 @@ impl Listener {
         let pending = server(create_instance(&path, &spec, Instance::Another)?)?;
         drop(l);
         Ok(Self {
-            pending: tokio::sync::Mutex::new(pending),
+            pending: Mutex::new(pending),
+            turn: tokio::sync::Mutex::new(()),
             path,
             spec,
             name,
@@ -80,22 +85,30 @@ impl Listener {
         })
     }
 
-    /// `ConnectNamedPipe` on the pending instance (a client that came and already left is
-    /// skipped), then `CreateNamedPipeW` for the next one.
+    /// Waits for a client (see [`poll_accept`](Self::poll_accept)), in line with the other
+    /// tasks in `accept`. Cancel-safe: the client stays on the pending instance.
     pub(crate) async fn accept(&self) -> io::Result<Stream> {
-        let mut pending = self.pending.lock().await;
+        let _turn = self.turn.lock().await;
+        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// `ConnectNamedPipe` on the pending instance (a client that came and already left is
+    /// skipped), then `CreateNamedPipeW` for the next one; only the waker of the latest call
+    /// is kept.
+    pub(crate) fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<Stream>> {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            match pending.connect().await {
+            match ready!(poll_connect(&pending, cx)) {
                 Ok(()) => {}
                 Err(e) if e.raw_os_error() == Some(ERROR_NO_DATA as i32) => {
                     *pending = self.instance()?;
                     continue;
                 }
-                Err(e) => return Err(err_with_name(e, "accepting on", &self.name)),
+                Err(e) => return Poll::Ready(Err(err_with_name(e, "accepting on", &self.name))),
             }
             let next = self.instance()?;
             let conn = std::mem::replace(&mut *pending, next);
-            return Ok(Stream::new(Pipe::Server(conn), End::Server));
+            return Poll::Ready(Ok(Stream::new(Pipe::Server(conn), End::Server)));
         }
     }
 
@@ -108,6 +121,22 @@ impl Listener {
 
     pub(crate) fn name(&self) -> &LocalSocketName<'static> {
         &self.name
+    }
+}
+
+/// tokio's `NamedPipeServer::connect` as a poll. Its future is polled once and dropped: the
+/// `ConnectNamedPipe` it started stays in flight (mio keeps it, and answers a new `connect`
+/// with `WouldBlock` until it completes, then with its result). Dropping the future drops
+/// its place in tokio's waiter list, so `poll_write_ready`, which the completion makes ready
+/// and which keeps the latest waker, holds `cx`'s; if it is ready already, try again (the
+/// future clears a readiness that did not come from the completion, so this ends).
+fn poll_connect(server: &NamedPipeServer, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    loop {
+        let connect = std::pin::pin!(server.connect());
+        if let Poll::Ready(r) = connect.poll(cx) {
+            return Poll::Ready(r);
+        }
+        ready!(server.poll_write_ready(cx))?;
     }
 }
 
@@ -280,14 +309,6 @@ impl Stream {
             }
         };
         Ok(Self::new(pipe, end))
-    }
-
-    /// Not possible: tokio offers no way to take a pipe handle back from its reactor.
-    pub(crate) fn into_sync(self) -> io::Result<super::Stream> {
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "an async Windows local socket cannot become a sync one: tokio does not give up its pipe handles",
-        ))
     }
 }
 
