@@ -48,6 +48,29 @@ pub struct LineChild {
     fired: Arc<AtomicBool>,
 }
 
+/// `Command::spawn`, tried again (at most 3 more times, 100 ms apart) when it fails with
+/// `ERROR_INTERNAL_ERROR` (1359) on Windows: Wine's `CreateProcess` answers that now and then
+/// when both cores are busy (seen in a full Windows suite under Wine while other builds ran),
+/// and a peer process that fails to start fails the whole test or bench round. Any other
+/// error, and every error elsewhere, is returned at once.
+fn spawn_retrying_wine_internal_errors(command: &mut Command) -> io::Result<Child> {
+    const ERROR_INTERNAL_ERROR: i32 = 1359;
+    let mut retries = 0;
+    loop {
+        match command.spawn() {
+            Err(e)
+                if cfg!(windows)
+                    && e.raw_os_error() == Some(ERROR_INTERNAL_ERROR)
+                    && retries < 3 =>
+            {
+                retries += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            result => return result,
+        }
+    }
+}
+
 impl LineChild {
     /// A [`Command`] for this very executable (`std::env::current_exe`), to start as `what`.
     pub fn this_executable(what: &str) -> io::Result<Command> {
@@ -63,15 +86,14 @@ impl LineChild {
     /// Starts `command` with stdin and stdout piped and stderr inherited, and a thread that
     /// reads its stdout line by line. `what` names it in errors.
     pub fn spawn(what: &str, mut command: Command) -> io::Result<Self> {
-        let mut child = command
+        command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| {
-                let program = command.get_program().to_string_lossy();
-                io::Error::new(e.kind(), format!("starting {what} ({program}): {e}"))
-            })?;
+            .stderr(Stdio::inherit());
+        let mut child = spawn_retrying_wine_internal_errors(&mut command).map_err(|e| {
+            let program = command.get_program().to_string_lossy();
+            io::Error::new(e.kind(), format!("starting {what} ({program}): {e}"))
+        })?;
         let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
         let child = Arc::new(Mutex::new(child));
         let (tx, lines) = mpsc::channel();
