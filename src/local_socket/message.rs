@@ -139,12 +139,14 @@ impl MessageListener {
     ///     format!("@localipc-doc-msg-bind-with-{}", std::process::id())
     /// };
     /// let listener = MessageListener::bind_with(&*name, &opts)?; // a `&Path` or `&str`
-    /// listener.set_max_message_size(64 * 1024); // for the connections accepted from now on
+    /// listener.set_max_message_size(1024); // for the connections accepted from now on
     ///
     /// let client = MessageStream::connect(&*name)?;
     /// let server = listener.accept()?;
-    /// assert_eq!(server.max_message_size(), 64 * 1024);
-    /// client.send(&[0; 100 * 1024])?; // the client's limit is still the default, 16 MiB...
+    /// assert_eq!(server.max_message_size(), 1024);
+    /// // (Small enough to fit the pipe's buffer on Windows: a send of a message that does not
+    /// // fit waits for the reader, which here is this same thread.)
+    /// client.send(&[0; 2048])?; // the client's limit is still the default, 16 MiB...
     /// let err = server.recv_vec().unwrap_err(); // ...but the server refuses it
     /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
     /// # std::io::Result::Ok(())
