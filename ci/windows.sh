@@ -11,6 +11,8 @@
 #   LOCALIPC_CLIPPY_TIMEOUT=900            seconds for clippy (includes building std)
 #   LOCALIPC_BUILD_TIMEOUT=900             seconds for building the test binaries
 #   LOCALIPC_TEST_TIMEOUT=600              seconds for running all tests + doctests under Wine
+#   LOCALIPC_SKIP_EXAMPLES=1               skip running the examples' demos (they run only when
+#                                          no extra args are given)
 #   LOCALIPC_CROSS_TARGET_DIR=target/cross WINEPREFIX=/tmp/localipc-wineprefix
 #     (two runs at once must use different WINEPREFIXes: each ends with `wineserver -k`)
 # Toolchain: ci/windows-toolchain.sh (run automatically; a no-op once installed).
@@ -57,3 +59,14 @@ timeout 120 wine cmd /c exit >/dev/null 2>&1 || say "warning: wine warm-up faile
 # wine), so no -Zdoctest-xcompile is needed with this cargo (1.96).
 run_step "test $TARGET (wine)" "${LOCALIPC_TEST_TIMEOUT:-600}" \
     cargo test --workspace --no-fail-fast "${XFLAGS[@]}" "$@"
+
+# The examples (examples/*.rs): each one's `demo` mode runs to the end by itself, under Wine
+# (the runner); `cargo test` built them. tokio_server needs the `tokio` feature.
+if [ $# -eq 0 ] && [ "${LOCALIPC_SKIP_EXAMPLES:-0}" != 1 ]; then
+    for example in daemon single_instance supervisor tokio_server; do
+        features=()
+        [ "$example" = tokio_server ] && features=(--features tokio)
+        run_step "example $example demo (wine)" 300 \
+            cargo run --quiet "${XFLAGS[@]}" "${features[@]}" --example "$example" -- demo
+    done
+fi

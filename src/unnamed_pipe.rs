@@ -63,6 +63,22 @@ pub mod tokio;
 /// Unix: `pipe2(O_CLOEXEC)` (`pipe` + `fcntl(FD_CLOEXEC)` on macOS, which also sets
 /// `F_SETNOSIGPIPE` on the write end). Windows: `CreatePipe` without security attributes
 /// (non-inheritable handles), 64 KiB of buffer.
+///
+/// ```
+/// use std::io::{BufRead, BufReader, Write};
+///
+/// let (mut tx, rx) = localipc::unnamed_pipe::pipe()?;
+/// let worker = std::thread::spawn(move || -> std::io::Result<()> {
+///     for i in 0..3 {
+///         writeln!(tx, "progress {i}")?;
+///     }
+///     Ok(()) // `tx` drops here: the reader sees end of file
+/// });
+/// let lines: Vec<String> = BufReader::new(rx).lines().collect::<Result<_, _>>()?;
+/// assert_eq!(lines, ["progress 0", "progress 1", "progress 2"]);
+/// worker.join().unwrap()?;
+/// # std::io::Result::Ok(())
+/// ```
 pub fn pipe() -> io::Result<(Sender, Recver)> {
     let (tx, rx) = sys::pipe::pipe()?;
     Ok((Sender { inner: tx }, Recver { inner: rx }))

@@ -57,6 +57,22 @@ impl LocalSocketListener {
     /// Errors name the input: `InvalidInput` for a name the OS cannot take (too long),
     /// `Unsupported` for a kind of name the platform lacks, `AddrInUse` if a live server has
     /// it, `AlreadyExists` if a file that is not a socket is at the path.
+    ///
+    /// ```
+    /// use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
+    ///
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-bind-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-bind-{}.sock", std::process::id()) };
+    /// let listener = LocalSocketListener::bind(name.as_str())?;
+    /// // While it lives, nobody else can serve the name:
+    /// let err = LocalSocketListener::bind(name.as_str()).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    ///
+    /// let _client = LocalSocketStream::connect(name.as_str())?;
+    /// let _conn = listener.accept()?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn bind<'a>(name: impl ToLocalSocketName<'a>) -> io::Result<Self> {
         Self::bind_with(name, &ListenerOptions::new())
     }
@@ -65,15 +81,33 @@ impl LocalSocketListener {
     /// descriptor (Windows). OS calls and errors as for [`bind`](Self::bind); see
     /// [`ListenerOptions`] for what each option does.
     ///
-    /// ```no_run
-    /// # #[cfg(unix)] {
-    /// use localipc::local_socket::{ListenerOptions, LocalSocketListener};
+    /// Only this user may connect: a socket file with mode `0o600` on Unix, an owner-only
+    /// security descriptor on Windows.
     ///
-    /// let listener = LocalSocketListener::bind_with(
-    ///     "/run/user/1000/my-daemon.sock",
-    ///     ListenerOptions::new().mode(0o600), // only this user may connect
-    /// )?;
-    /// # }
+    /// ```
+    /// use localipc::local_socket::{ListenerOptions, LocalSocketListener, LocalSocketStream};
+    ///
+    /// let mut opts = ListenerOptions::new();
+    /// #[cfg(unix)]
+    /// let name = {
+    ///     opts.mode(0o600); // socket files obey file permissions
+    ///     std::env::temp_dir().join(format!("localipc-doc-bind-with-{}.sock", std::process::id()))
+    /// };
+    /// #[cfg(windows)]
+    /// let name = {
+    ///     opts.security_descriptor("D:P(A;;GA;;;OW)"); // full access for the owner only
+    ///     format!("@localipc-doc-bind-with-{}", std::process::id())
+    /// };
+    /// let listener = LocalSocketListener::bind_with(&*name, &opts)?; // a `&Path` or `&str`
+    /// #[cfg(unix)]
+    /// {
+    ///     use std::os::unix::fs::PermissionsExt;
+    ///     let mode = std::fs::metadata(&name)?.permissions().mode();
+    ///     assert_eq!(mode & 0o777, 0o600);
+    /// }
+    /// let _client = LocalSocketStream::connect(&*name)?; // the same user may
+    /// let _conn = listener.accept()?;
+    /// drop(listener); // removes the socket file (reclaim, the default)
     /// # std::io::Result::Ok(())
     /// ```
     pub fn bind_with<'a>(
@@ -115,6 +149,34 @@ impl LocalSocketListener {
 
     /// Moves `accept` into or out of nonblocking mode. Streams already accepted are not
     /// affected. Unix: `fcntl(F_SETFL, O_NONBLOCK)`. Windows: no OS call.
+    ///
+    /// A loop that does other work between accepts:
+    ///
+    /// ```
+    /// use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
+    /// use std::io::ErrorKind;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-listener-nb-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-listener-nb-{}.sock", std::process::id()) };
+    /// let listener = LocalSocketListener::bind(name.as_str())?;
+    /// listener.set_nonblocking(true)?;
+    /// assert_eq!(listener.accept().unwrap_err().kind(), ErrorKind::WouldBlock); // nobody yet
+    ///
+    /// let _client = LocalSocketStream::connect(name.as_str())?;
+    /// let deadline = Instant::now() + Duration::from_secs(10);
+    /// let _conn = loop {
+    ///     match listener.accept() {
+    ///         Ok(conn) => break conn, // in blocking mode, whatever the listener's mode
+    ///         Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
+    ///             std::thread::sleep(Duration::from_millis(10)); // ... other work ...
+    ///         }
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// };
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.inner.set_nonblocking(nonblocking)
     }
@@ -277,15 +339,24 @@ impl ListenerOptions {
     /// returns. The socket's own address (`getsockname`, or a client's `getpeername`) is the
     /// path it was bound at in there (on Linux `/proc/self/fd/<n>/s`), not the public path.
     ///
-    /// ```no_run
-    /// use localipc::local_socket::ListenerOptions;
+    /// ```
+    /// use localipc::local_socket::{ListenerOptions, LocalSocketListener};
+    /// use std::os::unix::fs::PermissionsExt;
     ///
-    /// use localipc::local_socket::LocalSocketListener;
-    ///
+    /// let path = std::env::temp_dir().join(format!("localipc-doc-mode-{}.sock", std::process::id()));
     /// let listener = LocalSocketListener::bind_with(
-    ///     "/run/user/1000/my-daemon.sock",
+    ///     path.as_path(),
     ///     ListenerOptions::new().mode(0o600), // only this user may connect
     /// )?;
+    /// assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
+    /// drop(listener);
+    ///
+    /// // The abstract namespace (Linux) has no permissions: a mode there is refused.
+    /// # #[cfg(any(target_os = "linux", target_os = "android"))] {
+    /// let err = LocalSocketListener::bind_with("@my-daemon", ListenerOptions::new().mode(0o600))
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// # }
     /// # std::io::Result::Ok(())
     /// ```
     #[cfg(unix)]
@@ -304,15 +375,23 @@ impl ListenerOptions {
     /// given to every `CreateNamedPipeW` of the listener; a string Windows rejects gives
     /// `InvalidInput` naming it.
     ///
-    /// ```no_run
-    /// use localipc::local_socket::ListenerOptions;
+    /// ```
+    /// use localipc::local_socket::{ListenerOptions, LocalSocketListener, LocalSocketStream};
     ///
-    /// use localipc::local_socket::LocalSocketListener;
-    ///
+    /// let name = format!("@localipc-doc-sddl-{}", std::process::id());
     /// let listener = LocalSocketListener::bind_with(
-    ///     "@my-daemon",
+    ///     name.as_str(),
     ///     ListenerOptions::new().security_descriptor("D:P(A;;GA;;;OW)"), // only the owner
     /// )?;
+    /// let _client = LocalSocketStream::connect(name.as_str())?; // we are the owner
+    /// let _conn = listener.accept()?;
+    ///
+    /// let err = LocalSocketListener::bind_with(
+    ///     "@another-name",
+    ///     ListenerOptions::new().security_descriptor("not SDDL"),
+    /// )
+    /// .unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     /// # std::io::Result::Ok(())
     /// ```
     #[cfg(windows)]

@@ -100,6 +100,20 @@ impl MessageListener {
     /// FILE_FLAG_OVERLAPPED, PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE |
     /// PIPE_REJECT_REMOTE_CLIENTS)` and `CreateEventW`. Errors as for
     /// [`LocalSocketListener::bind`](super::LocalSocketListener::bind).
+    ///
+    /// ```
+    /// use localipc::local_socket::message::{MessageListener, MessageStream};
+    ///
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-msg-bind-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-msg-bind-{}.sock", std::process::id()) };
+    /// let listener = MessageListener::bind(name.as_str())?;
+    /// let client = MessageStream::connect(name.as_str())?;
+    /// let server = listener.accept()?;
+    /// client.send(b"one message")?;
+    /// assert_eq!(server.recv_vec()?.as_deref(), Some(&b"one message"[..]));
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn bind<'a>(name: impl ToLocalSocketName<'a>) -> io::Result<Self> {
         Self::bind_with(name, &ListenerOptions::new())
     }
@@ -109,16 +123,32 @@ impl MessageListener {
     /// `ConvertStringSecurityDescriptorToSecurityDescriptorW`: the same rules as for stream
     /// listeners). OS calls as for [`bind`](Self::bind).
     ///
-    /// ```no_run
-    /// # #[cfg(unix)] {
-    /// use localipc::local_socket::{message::MessageListener, ListenerOptions};
+    /// ```
+    /// use localipc::local_socket::message::{MessageListener, MessageStream};
+    /// use localipc::local_socket::ListenerOptions;
     ///
-    /// let listener = MessageListener::bind_with(
-    ///     "/run/user/1000/my-daemon.msg",
-    ///     ListenerOptions::new().mode(0o600), // only this user may connect
-    /// )?;
-    /// listener.set_max_message_size(64 * 1024); // for the connections accepted from now on
-    /// # }
+    /// let mut opts = ListenerOptions::new();
+    /// #[cfg(unix)]
+    /// let name = {
+    ///     opts.mode(0o600); // only this user may connect
+    ///     std::env::temp_dir().join(format!("localipc-doc-msg-bind-with-{}.sock", std::process::id()))
+    /// };
+    /// #[cfg(windows)]
+    /// let name = {
+    ///     opts.security_descriptor("D:P(A;;GA;;;OW)"); // only the owner may connect
+    ///     format!("@localipc-doc-msg-bind-with-{}", std::process::id())
+    /// };
+    /// let listener = MessageListener::bind_with(&*name, &opts)?; // a `&Path` or `&str`
+    /// listener.set_max_message_size(1024); // for the connections accepted from now on
+    ///
+    /// let client = MessageStream::connect(&*name)?;
+    /// let server = listener.accept()?;
+    /// assert_eq!(server.max_message_size(), 1024);
+    /// // (Small enough to fit the pipe's buffer on Windows: a send of a message that does not
+    /// // fit waits for the reader, which here is this same thread.)
+    /// client.send(&[0; 2048])?; // the client's limit is still the default, 16 MiB...
+    /// let err = server.recv_vec().unwrap_err(); // ...but the server refuses it
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
     /// # std::io::Result::Ok(())
     /// ```
     pub fn bind_with<'a>(
@@ -149,15 +179,29 @@ impl MessageListener {
     /// [`LocalSocketListener::incoming`](super::LocalSocketListener::incoming). An error does
     /// not end it: back off as that method describes before taking the next item.
     ///
-    /// ```no_run
-    /// use localipc::local_socket::message::MessageListener;
+    /// ```
+    /// use localipc::local_socket::message::{MessageListener, MessageStream};
     ///
-    /// let listener = MessageListener::bind("@my-daemon")?;
-    /// for conn in listener.incoming().filter_map(Result::ok) {
-    ///     while let Some(request) = conn.recv_vec()? {
-    ///         conn.send(&request)?; // echo each message
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-msg-incoming-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-msg-incoming-{}.sock", std::process::id()) };
+    /// let listener = MessageListener::bind(name.as_str())?;
+    /// let server = std::thread::spawn(move || -> std::io::Result<()> {
+    ///     // One client after another; `take` so that this example ends.
+    ///     for conn in listener.incoming().take(2) {
+    ///         let conn = conn?;
+    ///         while let Some(request) = conn.recv_vec()? {
+    ///             conn.send(&request)?; // echo each message
+    ///         }
     ///     }
-    /// }
+    ///     Ok(())
+    /// });
+    /// for word in ["first", "second"] {
+    ///     let conn = MessageStream::connect(name.as_str())?;
+    ///     conn.send(word.as_bytes())?;
+    ///     assert_eq!(conn.recv_vec()?.as_deref(), Some(word.as_bytes()));
+    /// } // dropped: the server's `recv_vec` sees the end
+    /// server.join().unwrap()?;
     /// # std::io::Result::Ok(())
     /// ```
     pub fn incoming(&self) -> Incoming<'_> {
@@ -247,6 +291,20 @@ impl MessageStream {
     /// Linux: `socket(AF_UNIX, SOCK_SEQPACKET)` + `connect` + `setsockopt(SO_PASSCRED)`;
     /// elsewhere on Unix `SOCK_STREAM`. Windows: `CreateFileW` (`WaitNamedPipeW` while
     /// every instance is busy), then `SetNamedPipeHandleState(PIPE_READMODE_MESSAGE)`.
+    ///
+    /// ```
+    /// use localipc::local_socket::message::{MessageListener, MessageStream};
+    ///
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-msg-connect-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-msg-connect-{}.sock", std::process::id()) };
+    /// assert!(MessageStream::connect(name.as_str()).is_err()); // no server yet
+    /// let listener = MessageListener::bind(name.as_str())?;
+    /// let client = MessageStream::connect(name.as_str())?;
+    /// listener.accept()?.send(b"welcome")?;
+    /// assert_eq!(client.recv_vec()?.as_deref(), Some(&b"welcome"[..]));
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn connect<'a>(name: impl ToLocalSocketName<'a>) -> io::Result<Self> {
         Self::connect_with(name, &ConnectOptions::new())
     }
@@ -255,15 +313,30 @@ impl MessageStream {
     /// not up yet or busy, as
     /// [`LocalSocketStream::connect_with`](super::LocalSocketStream::connect_with) does.
     ///
-    /// ```no_run
-    /// use localipc::local_socket::{message::MessageStream, ConnectOptions};
+    /// ```
+    /// use localipc::local_socket::message::{MessageListener, MessageStream};
+    /// use localipc::local_socket::ConnectOptions;
     /// use std::time::Duration;
     ///
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-msg-connect-with-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-msg-connect-with-{}.sock", std::process::id()) };
+    /// let server = std::thread::spawn({
+    ///     let name = name.clone();
+    ///     move || -> std::io::Result<()> {
+    ///         std::thread::sleep(Duration::from_millis(100)); // starting up...
+    ///         let conn = MessageListener::bind(name.as_str())?.accept()?;
+    ///         conn.send(b"ready")
+    ///     }
+    /// });
+    /// // Waits up to 10 s for the server to come up.
     /// let conn = MessageStream::connect_with(
-    ///     "@my-daemon",
-    ///     ConnectOptions::new().timeout(Duration::from_secs(2)),
+    ///     name.as_str(),
+    ///     ConnectOptions::new().timeout(Duration::from_secs(10)),
     /// )?;
     /// conn.set_max_message_size(1 << 20); // a mode of the connection, not of the connect
+    /// assert_eq!(conn.recv_vec()?.as_deref(), Some(&b"ready"[..]));
+    /// server.join().unwrap()?;
     /// # std::io::Result::Ok(())
     /// ```
     pub fn connect_with<'a>(
@@ -285,6 +358,32 @@ impl MessageStream {
     /// and the receiver may get that part as a shorter message.
     /// A vanished peer gives `BrokenPipe`, never `SIGPIPE`; a message over the size limit
     /// (see [Message size](self#message-size)) gives `InvalidInput`.
+    ///
+    /// ```
+    /// use localipc::local_socket::message::{MessageListener, MessageStream};
+    ///
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-msg-send-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-msg-send-{}.sock", std::process::id()) };
+    /// let listener = MessageListener::bind(name.as_str())?;
+    /// let client = MessageStream::connect(name.as_str())?;
+    /// let server = listener.accept()?;
+    ///
+    /// // Two threads sending at once: each message arrives whole.
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| client.send(&[b'a'; 1000]));
+    ///     s.spawn(|| client.send(&[b'b'; 1000]));
+    /// });
+    /// for _ in 0..2 {
+    ///     let msg = server.recv_vec()?.unwrap();
+    ///     assert!(msg == [b'a'; 1000] || msg == [b'b'; 1000]);
+    /// }
+    ///
+    /// client.set_max_message_size(16);
+    /// let err = client.send(&[0; 17]).unwrap_err(); // over this stream's limit: not sent
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn send(&self, msg: &[u8]) -> io::Result<()> {
         self.inner.send(msg)
     }
@@ -306,6 +405,28 @@ impl MessageStream {
     /// A message over the size limit is `InvalidData` (see
     /// [Message size](self#message-size)); with framing, so is every receive after an
     /// `InvalidData` or `UnexpectedEof` (a frame cut by end of file).
+    ///
+    /// ```
+    /// use localipc::local_socket::message::{MessageListener, MessageStream, RecvResult};
+    ///
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-msg-recv-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-msg-recv-{}.sock", std::process::id()) };
+    /// let listener = MessageListener::bind(name.as_str())?;
+    /// let client = MessageStream::connect(name.as_str())?;
+    /// let server = listener.accept()?;
+    /// client.send(b"short")?;
+    /// client.send(b"a longer message")?;
+    /// drop(client);
+    ///
+    /// let mut buf = [0; 8];
+    /// let got = server.recv(&mut buf)?.expect("a message");
+    /// assert_eq!((&buf[..got.len], got.truncated), (&b"short"[..], false));
+    /// let got = server.recv(&mut buf)?.expect("a message");
+    /// assert_eq!((&buf[..got.len], got.truncated), (&b"a longer"[..], true)); // rest dropped
+    /// assert_eq!(server.recv(&mut buf)?, None::<RecvResult>); // the client has gone
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<RecvResult>> {
         Ok(self
             .inner
@@ -343,6 +464,27 @@ impl MessageStream {
 
     /// Bounds how long `recv` may wait (`None`: forever). Unix: `setsockopt(SO_RCVTIMEO)`.
     /// Windows: no OS call; a `ReadFile` still waiting then is cancelled (`CancelIoEx`).
+    ///
+    /// ```
+    /// use localipc::local_socket::message::{MessageListener, MessageStream};
+    /// use std::io::ErrorKind;
+    /// use std::time::Duration;
+    ///
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-msg-timeouts-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-msg-timeouts-{}.sock", std::process::id()) };
+    /// let listener = MessageListener::bind(name.as_str())?;
+    /// let _client = MessageStream::connect(name.as_str())?;
+    /// let server = listener.accept()?;
+    /// server.set_read_timeout(Some(Duration::from_millis(50)))?;
+    /// let err = server.recv_vec().unwrap_err(); // nothing came within about 50 ms
+    /// assert!(matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut), "{err}");
+    ///
+    /// server.set_read_timeout(None)?;
+    /// server.set_nonblocking(true)?; // or never wait at all
+    /// assert_eq!(server.recv_vec().unwrap_err().kind(), ErrorKind::WouldBlock);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.inner.set_read_timeout(timeout)
     }

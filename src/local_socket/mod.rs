@@ -31,7 +31,9 @@
 //!   before anyone can connect (e.g. `0o600`: only this user).
 //! - **Namespaced names on Linux** (the abstract namespace) have **no permissions**: any
 //!   process on the machine (in the same network namespace) that knows or guesses the name
-//!   can connect, whatever its user. A server that cares must check who connected:
+//!   can connect, whatever its user. A server that cares must check who connected (this
+//!   example is compiled, not run: it serves forever; `examples/single_instance.rs` runs the
+//!   same check):
 //!
 //! ```no_run
 //! # #[cfg(unix)] {

@@ -51,6 +51,20 @@ impl<'a> LocalSocketName<'a> {
     /// contain a NUL byte (`ErrorKind::InvalidInput` otherwise, naming the input).
     ///
     /// No `@` is stripped here: `inner` is the name as the OS will see it.
+    ///
+    /// ```
+    /// use localipc::local_socket::LocalSocketName;
+    /// use std::ffi::OsStr;
+    ///
+    /// let ns = LocalSocketName::new(OsStr::new("my-daemon"), true)?;
+    /// assert_eq!(ns.to_string(), "@my-daemon");
+    /// let path = LocalSocketName::new(OsStr::new("/run/my-daemon.sock"), false)?;
+    /// assert!(path.is_path());
+    ///
+    /// let err = LocalSocketName::new(OsStr::new("a\0b"), true).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn new(inner: impl Into<Cow<'a, OsStr>>, namespaced: bool) -> io::Result<Self> {
         let name = Self {
             inner: inner.into(),
@@ -225,6 +239,25 @@ impl fmt::Display for LocalSocketName<'_> {
 /// NUL byte, with a message naming the input.
 pub trait ToLocalSocketName<'a> {
     /// Performs the conversion.
+    ///
+    /// ```
+    /// use localipc::local_socket::ToLocalSocketName;
+    /// use std::path::PathBuf;
+    ///
+    /// let ns = "@my-daemon".to_local_socket_name()?; // &str, String, OsStr, CStr...
+    /// assert!(ns.is_namespaced());
+    /// let owned = String::from("@my-daemon").to_local_socket_name()?; // 'static
+    /// assert_eq!(owned, ns);
+    /// let path = PathBuf::from("/run/my-daemon.sock").to_local_socket_name()?; // always a path
+    /// assert!(path.is_path());
+    /// #[cfg(windows)] // a bare name is a pipe name there
+    /// assert!("my-daemon".to_local_socket_name()?.is_namespaced());
+    /// #[cfg(unix)] // and a (relative) path on Unix
+    /// assert!("my-daemon".to_local_socket_name()?.is_path());
+    ///
+    /// assert_eq!("".to_local_socket_name().unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+    /// # std::io::Result::Ok(())
+    /// ```
     fn to_local_socket_name(self) -> io::Result<LocalSocketName<'a>>;
 }
 
@@ -318,6 +351,19 @@ impl NameTypeSupport {
 
     /// What this system supports. Makes no system call: on every supported OS the answer
     /// follows from the OS family.
+    ///
+    /// ```
+    /// use localipc::local_socket::NameTypeSupport;
+    ///
+    /// let support = NameTypeSupport::query();
+    /// if cfg!(windows) {
+    ///     assert_eq!(support, NameTypeSupport::OnlyNamespaced);
+    /// } else if cfg!(any(target_os = "linux", target_os = "android")) {
+    ///     assert_eq!(support, NameTypeSupport::Both);
+    /// } else {
+    ///     assert_eq!(support, NameTypeSupport::OnlyPaths);
+    /// }
+    /// ```
     pub fn query() -> Self {
         sys::name::name_type_support()
     }

@@ -52,6 +52,25 @@ impl LocalSocketStream {
     /// waiting with `WaitNamedPipeW` while all its instances are busy.
     /// Use [`connect_with`](Self::connect_with) for a timeout that also waits for a server
     /// not up yet.
+    ///
+    /// ```
+    /// use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
+    /// use std::io::{Read, Write};
+    ///
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-connect-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-connect-{}.sock", std::process::id()) };
+    /// // No server yet: refused at once (NotFound for a missing socket file).
+    /// assert!(LocalSocketStream::connect(name.as_str()).is_err());
+    ///
+    /// let listener = LocalSocketListener::bind(name.as_str())?;
+    /// let mut conn = LocalSocketStream::connect(name.as_str())?;
+    /// conn.write_all(b"hi")?;
+    /// let mut buf = [0; 2];
+    /// listener.accept()?.read_exact(&mut buf)?;
+    /// assert_eq!(&buf, b"hi");
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn connect<'a>(name: impl ToLocalSocketName<'a>) -> io::Result<Self> {
         Self::connect_with(name, &ConnectOptions::new())
     }
@@ -60,15 +79,30 @@ impl LocalSocketStream {
     /// [`connect`](Self::connect); with a timeout, Unix retries a nonblocking `connect`
     /// (waiting with `poll`) and Windows waits with `WaitNamedPipeW`.
     ///
-    /// ```no_run
-    /// use localipc::local_socket::{ConnectOptions, LocalSocketStream};
+    /// A client started before its server: it waits for the server to come up.
+    ///
+    /// ```
+    /// use localipc::local_socket::{ConnectOptions, LocalSocketListener, LocalSocketStream};
     /// use std::time::Duration;
     ///
-    /// // Wait up to 2 s for the daemon to come up and accept.
-    /// let conn = LocalSocketStream::connect_with(
-    ///     "@my-daemon",
-    ///     ConnectOptions::new().timeout(Duration::from_secs(2)),
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-connect-with-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-connect-with-{}.sock", std::process::id()) };
+    /// let server = std::thread::spawn({
+    ///     let name = name.clone();
+    ///     move || -> std::io::Result<()> {
+    ///         std::thread::sleep(Duration::from_millis(100)); // starting up...
+    ///         let listener = LocalSocketListener::bind(name.as_str())?;
+    ///         listener.accept()?;
+    ///         Ok(())
+    ///     }
+    /// });
+    /// // Wait up to 10 s for the server to come up and accept.
+    /// let _conn = LocalSocketStream::connect_with(
+    ///     name.as_str(),
+    ///     ConnectOptions::new().timeout(Duration::from_secs(10)),
     /// )?;
+    /// server.join().unwrap()?;
     /// # std::io::Result::Ok(())
     /// ```
     pub fn connect_with<'a>(
@@ -103,6 +137,29 @@ impl LocalSocketStream {
     /// Linux: `getsockopt(SO_PEERCRED)` (pid, uid, gid). macOS: `getpeereid` (uid, gid) and
     /// `getsockopt(LOCAL_PEERPID)` (pid). Other BSDs: `getpeereid` (uid, gid).
     /// Windows: the peer's process id only.
+    ///
+    /// ```
+    /// use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
+    ///
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-peer-creds-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-peer-creds-{}.sock", std::process::id()) };
+    /// let listener = LocalSocketListener::bind(name.as_str())?;
+    /// let client = LocalSocketStream::connect(name.as_str())?;
+    /// let conn = listener.accept()?;
+    /// let creds = conn.peer_creds()?; // here the peer is this very process
+    /// # #[cfg(not(any(target_os = "freebsd", target_os = "openbsd", target_os = "netbsd", target_os = "dragonfly")))] {
+    /// assert_eq!(creds.pid(), Some(std::process::id()));
+    /// assert_eq!(client.peer_pid()?, std::process::id());
+    /// # }
+    /// #[cfg(unix)]
+    /// // SAFETY: geteuid has no preconditions and cannot fail.
+    /// assert_eq!(creds.uid(), Some(unsafe { libc::geteuid() }));
+    /// #[cfg(windows)]
+    /// assert_eq!(creds.uid(), None); // Windows gives the process id only
+    /// # let _ = (client, creds);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn peer_creds(&self) -> io::Result<PeerCreds> {
         self.inner.peer_creds()
     }
@@ -110,6 +167,28 @@ impl LocalSocketStream {
     /// Moves the stream into or out of nonblocking mode, in which I/O that would block fails
     /// with [`io::ErrorKind::WouldBlock`]. Unix: `fcntl(F_SETFL, O_NONBLOCK)`. Windows: no
     /// OS call; I/O that cannot complete at once is cancelled (`CancelIoEx`).
+    ///
+    /// ```
+    /// use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
+    /// use std::io::{ErrorKind, Read, Write};
+    ///
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-stream-nb-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-stream-nb-{}.sock", std::process::id()) };
+    /// let listener = LocalSocketListener::bind(name.as_str())?;
+    /// let client = LocalSocketStream::connect(name.as_str())?;
+    /// let conn = listener.accept()?;
+    /// conn.set_nonblocking(true)?;
+    /// let mut buf = [0; 16];
+    /// assert_eq!((&conn).read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+    ///
+    /// (&client).write_all(b"now")?;
+    /// conn.set_nonblocking(false)?; // back to waiting for data
+    /// let mut got = [0; 3];
+    /// (&conn).read_exact(&mut got)?;
+    /// assert_eq!(&got, b"now");
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.inner.set_nonblocking(nonblocking)
     }
@@ -117,6 +196,33 @@ impl LocalSocketStream {
     /// Bounds how long a read may block (`None`: forever); then it fails with `WouldBlock` or
     /// `TimedOut`. Unix: `setsockopt(SO_RCVTIMEO)`. Windows: no OS call; a `ReadFile` still
     /// pending then is cancelled (`CancelIoEx`) and the read fails with `TimedOut`.
+    ///
+    /// ```
+    /// use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
+    /// use std::io::{ErrorKind, Read};
+    /// use std::time::Duration;
+    ///
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-timeouts-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-timeouts-{}.sock", std::process::id()) };
+    /// let listener = LocalSocketListener::bind(name.as_str())?;
+    /// let _client = LocalSocketStream::connect(name.as_str())?;
+    /// let conn = listener.accept()?;
+    ///
+    /// conn.set_read_timeout(Some(Duration::from_millis(50)))?;
+    /// conn.set_write_timeout(Some(Duration::from_secs(5)))?;
+    /// // The OS may round a timeout up to its clock tick (Linux: 50 ms can read back as 52).
+    /// assert!(conn.read_timeout()?.unwrap() >= Duration::from_millis(50));
+    /// assert_eq!(conn.write_timeout()?, Some(Duration::from_secs(5)));
+    ///
+    /// // The client sends nothing: the read gives up after about 50 ms.
+    /// let err = (&conn).read(&mut [0; 16]).unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut), "{err}");
+    ///
+    /// conn.set_read_timeout(None)?; // wait forever again
+    /// assert_eq!(conn.read_timeout()?, None);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.inner.set_read_timeout(timeout)
     }
@@ -147,12 +253,58 @@ impl LocalSocketStream {
     /// message, which its reads see as end of file; a helper thread sends it once the peer
     /// has read everything sent before (`DuplicateHandle`, then `FlushFileBuffers` and a
     /// zero-length `WriteFile` there), so `shutdown` itself does not block.
+    ///
+    /// A request ended by a half-close, so the server can read it to the end and still reply:
+    ///
+    /// ```
+    /// use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
+    /// use std::io::{Read, Write};
+    /// use std::net::Shutdown;
+    ///
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-shutdown-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-shutdown-{}.sock", std::process::id()) };
+    /// let listener = LocalSocketListener::bind(name.as_str())?;
+    /// let server = std::thread::spawn(move || -> std::io::Result<()> {
+    ///     let mut conn = listener.accept()?;
+    ///     let mut request = String::new();
+    ///     conn.read_to_string(&mut request)?; // until the client's end of file
+    ///     conn.write_all(request.to_uppercase().as_bytes())
+    /// });
+    ///
+    /// let mut conn = LocalSocketStream::connect(name.as_str())?;
+    /// conn.write_all(b"hello")?;
+    /// conn.shutdown(Shutdown::Write)?; // "that's all": the server reads end of file
+    /// let mut reply = String::new();
+    /// conn.read_to_string(&mut reply)?; // this side still reads
+    /// assert_eq!(reply, "HELLO");
+    /// server.join().unwrap()?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.inner.shutdown(how)
     }
 
     /// A second handle to the same stream. Unix: `fcntl(F_DUPFD_CLOEXEC)`. Windows:
     /// `DuplicateHandle`.
+    ///
+    /// ```
+    /// use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
+    /// use std::io::{Read, Write};
+    ///
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-try-clone-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-try-clone-{}.sock", std::process::id()) };
+    /// let listener = LocalSocketListener::bind(name.as_str())?;
+    /// let mut client = LocalSocketStream::connect(name.as_str())?;
+    /// let conn = listener.accept()?;
+    /// let mut writer = conn.try_clone()?; // e.g. for another thread
+    /// std::thread::spawn(move || writer.write_all(b"from the clone")).join().unwrap()?;
+    /// let mut got = [0; 14];
+    /// client.read_exact(&mut got)?;
+    /// assert_eq!(&got, b"from the clone");
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn try_clone(&self) -> io::Result<Self> {
         Ok(Self {
             inner: self.inner.try_clone()?,
@@ -199,13 +351,20 @@ crate::forward::write_via_ref!(LocalSocketStream);
 /// platform. Modes of a connected stream are setters on it (`set_nonblocking`, the
 /// timeouts, [`MessageStream::set_max_message_size`]).
 ///
-/// ```no_run
-/// use localipc::local_socket::{ConnectOptions, LocalSocketStream};
+/// ```
+/// use localipc::local_socket::{ConnectOptions, LocalSocketListener, LocalSocketStream};
 /// use std::time::Duration;
 ///
+/// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+/// #     format!("@localipc-doc-connect-opts-{}", std::process::id())
+/// # } else { format!("/tmp/localipc-doc-connect-opts-{}.sock", std::process::id()) };
 /// let mut opts = ConnectOptions::new();
-/// opts.timeout(Duration::from_secs(2)); // wait up to 2 s for the daemon to come up
-/// let conn = LocalSocketStream::connect_with("@my-daemon", &opts)?;
+/// opts.timeout(Duration::from_millis(200)); // wait up to 200 ms for the server to come up
+/// let err = LocalSocketStream::connect_with(name.as_str(), &opts).unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut); // it did not
+///
+/// let _listener = LocalSocketListener::bind(name.as_str())?;
+/// let conn = LocalSocketStream::connect_with(name.as_str(), &opts)?;
 /// conn.set_read_timeout(Some(Duration::from_secs(5)))?; // a mode of the stream
 /// # std::io::Result::Ok(())
 /// ```

@@ -54,6 +54,21 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 /// FILE_FLAG_FIRST_PIPE_INSTANCE, PIPE_REJECT_REMOTE_CLIENTS, 1 instance)` and
 /// `CreateFileW(GENERIC_WRITE | FILE_READ_ATTRIBUTES, FILE_FLAG_OVERLAPPED)` on a fresh name (see the module docs),
 /// then `CreateIoCompletionPort` (tokio's registration) for both ends.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+///
+/// let (mut tx, rx) = localipc::unnamed_pipe::tokio::pipe()?; // inside the runtime
+/// tokio::spawn(async move { tx.write_all(b"line one\nline two\n").await });
+/// let mut lines = BufReader::new(rx).lines();
+/// assert_eq!(lines.next_line().await?.as_deref(), Some("line one"));
+/// assert_eq!(lines.next_line().await?.as_deref(), Some("line two"));
+/// assert_eq!(lines.next_line().await?, None); // the writer task ended and dropped `tx`
+/// # Ok(())
+/// # }
+/// ```
 pub fn pipe() -> io::Result<(Sender, Recver)> {
     let (tx, rx) = sys::pipe::tokio::pipe()?;
     Ok((Sender { inner: tx }, Recver { inner: rx }))

@@ -20,6 +20,22 @@ impl LocalSocketListener {
     /// Same OS calls, reclaim rules and errors as the sync
     /// [`LocalSocketListener::bind`](sync::LocalSocketListener::bind), then registration with
     /// tokio's reactor. Must be called within a tokio runtime.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use localipc::local_socket::tokio::{LocalSocketListener, LocalSocketStream};
+    ///
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-tokio-bind-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-tokio-bind-{}.sock", std::process::id()) };
+    /// let listener = LocalSocketListener::bind(name.as_str())?; // inside the runtime
+    /// let (accepted, connected) =
+    ///     tokio::join!(listener.accept(), LocalSocketStream::connect(name.as_str()));
+    /// let (_server, _client) = (accepted?, connected?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn bind<'a>(name: impl ToLocalSocketName<'a>) -> io::Result<Self> {
         Self::bind_with(name, &ListenerOptions::new())
     }
@@ -29,16 +45,28 @@ impl LocalSocketListener {
     /// [`bind_with`](sync::LocalSocketListener::bind_with)), then registration with tokio's
     /// reactor. Must be called within a tokio runtime.
     ///
-    /// ```no_run
-    /// # #[cfg(unix)]
-    /// # async fn f() -> std::io::Result<()> {
-    /// use localipc::local_socket::{tokio::LocalSocketListener, ListenerOptions};
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use localipc::local_socket::tokio::{LocalSocketListener, LocalSocketStream};
+    /// use localipc::local_socket::ListenerOptions;
     ///
-    /// let listener = LocalSocketListener::bind_with(
-    ///     "/run/user/1000/my-daemon.sock",
-    ///     ListenerOptions::new().mode(0o600), // only this user may connect
-    /// )?;
-    /// # Ok(()) }
+    /// let mut opts = ListenerOptions::new();
+    /// #[cfg(unix)]
+    /// let name = {
+    ///     opts.mode(0o600); // only this user may connect
+    ///     std::env::temp_dir().join(format!("localipc-doc-tokio-bind-with-{}.sock", std::process::id()))
+    /// };
+    /// #[cfg(windows)]
+    /// let name = {
+    ///     opts.security_descriptor("D:P(A;;GA;;;OW)"); // only the owner may connect
+    ///     format!("@localipc-doc-tokio-bind-with-{}", std::process::id())
+    /// };
+    /// let listener = LocalSocketListener::bind_with(&*name, &opts)?;
+    /// let (accepted, connected) = tokio::join!(listener.accept(), LocalSocketStream::connect(&*name));
+    /// let (_server, _client) = (accepted?, connected?);
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn bind_with<'a>(
         name: impl ToLocalSocketName<'a>,
@@ -134,18 +162,34 @@ impl LocalSocketListener {
     /// An endless [`Stream`] of accepted connections, built on
     /// [`poll_accept`](Self::poll_accept) (so one task should poll it at a time).
     ///
-    /// ```no_run
-    /// # async fn f() -> std::io::Result<()> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
     /// use futures_lite::StreamExt;
-    /// use localipc::local_socket::tokio::LocalSocketListener;
+    /// use localipc::local_socket::tokio::{LocalSocketListener, LocalSocketStream};
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
     ///
-    /// let listener = LocalSocketListener::bind("@my-daemon")?;
-    /// let mut incoming = listener.incoming();
-    /// while let Some(conn) = incoming.next().await {
-    ///     let conn = conn?;
-    ///     tokio::spawn(async move { /* serve `conn` */ drop(conn) });
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-tokio-incoming-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-tokio-incoming-{}.sock", std::process::id()) };
+    /// let listener = LocalSocketListener::bind(name.as_str())?;
+    /// let server = tokio::spawn(async move {
+    ///     let mut incoming = listener.incoming().take(3); // `take` so that this example ends
+    ///     while let Some(conn) = incoming.next().await {
+    ///         let mut conn = conn?;
+    ///         tokio::spawn(async move { conn.write_all(b"hello").await }); // one task each
+    ///     }
+    ///     std::io::Result::Ok(())
+    /// });
+    /// for _ in 0..3 {
+    ///     let mut conn = LocalSocketStream::connect(name.as_str()).await?;
+    ///     let mut greeting = [0; 5];
+    ///     conn.read_exact(&mut greeting).await?;
+    ///     assert_eq!(&greeting, b"hello");
     /// }
-    /// # Ok(()) }
+    /// server.await.unwrap()?;
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming { listener: self }

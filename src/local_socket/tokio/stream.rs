@@ -46,6 +46,7 @@ async fn fixed(mut conn: localipc::local_socket::tokio::LocalSocketStream) -> st
     tokio::io::AsyncReadExt::read(&mut conn, &mut buf).await?; // or name the trait
     Ok(())
 }
+# let _ = fixed; // (compiled, not run)
 ```
 "#
 )]
@@ -58,6 +59,26 @@ impl LocalSocketStream {
     /// Connects to the server listening on `name`, failing at once if there is none.
     ///
     /// Unix: nonblocking `socket` + `connect`, waiting for writability if in progress.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use localipc::local_socket::tokio::{LocalSocketListener, LocalSocketStream};
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-tokio-connect-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-tokio-connect-{}.sock", std::process::id()) };
+    /// assert!(LocalSocketStream::connect(name.as_str()).await.is_err()); // no server yet
+    /// let listener = LocalSocketListener::bind(name.as_str())?;
+    /// let mut client = LocalSocketStream::connect(name.as_str()).await?;
+    /// client.write_all(b"hi").await?;
+    /// let mut buf = [0; 2];
+    /// listener.accept().await?.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"hi");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn connect<'a>(name: impl ToLocalSocketName<'a>) -> io::Result<Self> {
         Self::connect_with(name, &ConnectOptions::new()).await
     }
@@ -67,17 +88,32 @@ impl LocalSocketStream {
     /// timer, so the runtime needs its time driver; Windows: `WaitNamedPipeW` on a thread of
     /// tokio's blocking pool).
     ///
-    /// ```no_run
-    /// # async fn f() -> std::io::Result<()> {
-    /// use localipc::local_socket::{tokio::LocalSocketStream, ConnectOptions};
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use localipc::local_socket::tokio::{LocalSocketListener, LocalSocketStream};
+    /// use localipc::local_socket::ConnectOptions;
     /// use std::time::Duration;
     ///
-    /// let conn = LocalSocketStream::connect_with(
-    ///     "@my-daemon",
-    ///     ConnectOptions::new().timeout(Duration::from_secs(2)),
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-tokio-connect-with-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-tokio-connect-with-{}.sock", std::process::id()) };
+    /// let server = tokio::spawn({
+    ///     let name = name.clone();
+    ///     async move {
+    ///         tokio::time::sleep(Duration::from_millis(100)).await; // starting up...
+    ///         LocalSocketListener::bind(name.as_str())?.accept().await
+    ///     }
+    /// });
+    /// // Waits up to 10 s for the server to come up.
+    /// let _client = LocalSocketStream::connect_with(
+    ///     name.as_str(),
+    ///     ConnectOptions::new().timeout(Duration::from_secs(10)),
     /// )
     /// .await?;
-    /// # Ok(()) }
+    /// server.await.unwrap()?;
+    /// # Ok(())
+    /// # }
     /// ```
     pub async fn connect_with<'a>(
         name: impl ToLocalSocketName<'a>,
@@ -109,6 +145,40 @@ impl LocalSocketStream {
 
     /// Owned halves that can move to different tasks; put them back together with
     /// [`OwnedReadHalf::reunite`]. Dropping the write half shuts down the write direction.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use localipc::local_socket::tokio::{LocalSocketListener, LocalSocketStream};
+    /// use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    ///
+    /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
+    /// #     format!("@localipc-doc-tokio-split-{}", std::process::id())
+    /// # } else { format!("/tmp/localipc-doc-tokio-split-{}.sock", std::process::id()) };
+    /// let listener = LocalSocketListener::bind(name.as_str())?;
+    /// let client = LocalSocketStream::connect(name.as_str()).await?;
+    /// let server = listener.accept().await?;
+    ///
+    /// // Echo lines: the read half and the write half in two tasks.
+    /// let (read, mut write) = server.into_split();
+    /// let echo = tokio::spawn(async move {
+    ///     let mut lines = BufReader::new(read).lines();
+    ///     while let Some(line) = lines.next_line().await? {
+    ///         write.write_all(format!("{line}\n").as_bytes()).await?;
+    ///     }
+    ///     std::io::Result::Ok(()) // `write` drops: the client reads end of file
+    /// });
+    /// let (read, mut write) = client.into_split();
+    /// write.write_all(b"one\ntwo\n").await?;
+    /// drop(write); // shuts down the write direction
+    /// let mut lines = BufReader::new(read).lines();
+    /// assert_eq!(lines.next_line().await?.as_deref(), Some("one"));
+    /// assert_eq!(lines.next_line().await?.as_deref(), Some("two"));
+    /// assert_eq!(lines.next_line().await?, None);
+    /// echo.await.unwrap()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         split::into_split(self)
     }

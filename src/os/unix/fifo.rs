@@ -47,6 +47,22 @@ use std::path::Path;
 /// Errors name the path: `AlreadyExists` if anything (a FIFO included) is at the path,
 /// `PermissionDenied` if the directory may not be written to or searched, `NotFound` if a
 /// parent directory is missing, `InvalidInput` for a path containing a NUL byte.
+///
+/// ```
+/// use localipc::os::unix::fifo::create_fifo;
+/// use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+///
+/// let path = std::env::temp_dir().join(format!("localipc-doc-mkfifo-{}", std::process::id()));
+/// create_fifo(&path, 0o600)?;
+/// let meta = std::fs::metadata(&path)?;
+/// assert!(meta.file_type().is_fifo());
+/// assert_eq!(meta.permissions().mode() & 0o077, 0); // nobody else (the umask may take more)
+///
+/// let err = create_fifo(&path, 0o600).unwrap_err(); // something is there now
+/// assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+/// std::fs::remove_file(&path)?;
+/// # std::io::Result::Ok(())
+/// ```
 pub fn create_fifo(path: impl AsRef<Path>, mode: u32) -> io::Result<()> {
     sys::fifo::create_fifo(path.as_ref(), mode)
 }

@@ -35,10 +35,21 @@
 //! [`unnamed_pipe::Recver`]: crate::unnamed_pipe::Recver
 //! [`MessageListener`]: crate::local_socket::message::MessageListener
 //! [`MessageStream`]: crate::local_socket::message::MessageStream
-//! [`tokio::LocalSocketStream`]: crate::local_socket::tokio::LocalSocketStream
-//! [`tokio::LocalSocketListener`]: crate::local_socket::tokio::LocalSocketListener
-//! [`unnamed_pipe::tokio::Sender`]: crate::unnamed_pipe::tokio::Sender
-//! [`unnamed_pipe::tokio::Recver`]: crate::unnamed_pipe::tokio::Recver
+#![cfg_attr(
+    feature = "tokio",
+    doc = "[`tokio::LocalSocketStream`]: crate::local_socket::tokio::LocalSocketStream
+[`tokio::LocalSocketListener`]: crate::local_socket::tokio::LocalSocketListener
+[`unnamed_pipe::tokio::Sender`]: crate::unnamed_pipe::tokio::Sender
+[`unnamed_pipe::tokio::Recver`]: crate::unnamed_pipe::tokio::Recver"
+)]
+// Without the feature those types do not exist: the links point at their parent modules.
+#![cfg_attr(
+    not(feature = "tokio"),
+    doc = "[`tokio::LocalSocketStream`]: crate::local_socket
+[`tokio::LocalSocketListener`]: crate::local_socket
+[`unnamed_pipe::tokio::Sender`]: crate::unnamed_pipe
+[`unnamed_pipe::tokio::Recver`]: crate::unnamed_pipe"
+)]
 
 mod convert;
 #[cfg(any(target_os = "linux", target_os = "android"))]

@@ -86,6 +86,33 @@ impl PipeListenerOptions {
     /// Creates the first instance of the pipe `name` (`CreateNamedPipeW` with
     /// `FILE_FLAG_FIRST_PIPE_INSTANCE | FILE_FLAG_OVERLAPPED`; `AddrInUse` if the name is
     /// taken) and starts listening: clients can connect from now on.
+    ///
+    /// ```
+    /// use localipc::os::windows::named_pipe::{
+    ///     PipeClientOptions, PipeDirection, PipeListenerOptions, PipeMode,
+    /// };
+    ///
+    /// let name = format!("localipc-doc-np-create-{}", std::process::id());
+    /// // A one-way pipe of messages, server to clients, with small buffers.
+    /// let listener = PipeListenerOptions::new()
+    ///     .mode(PipeMode::Messages)
+    ///     .direction(PipeDirection::ServerToClient)
+    ///     .buffer_size(4096)
+    ///     .create(&name)?;
+    /// assert_eq!(listener.path(), format!(r"\\.\pipe\{name}"));
+    /// let client = PipeClientOptions::new()
+    ///     .mode(PipeMode::Messages)
+    ///     .direction(PipeDirection::ServerToClient)
+    ///     .connect(&name)?;
+    /// let server = listener.accept()?;
+    /// server.send(b"event")?;
+    /// let mut buf = [0; 16];
+    /// let got = client.recv(&mut buf)?;
+    /// assert_eq!((&buf[..got.len], got.complete), (&b"event"[..], true));
+    /// // This end only reads: writing is refused.
+    /// assert!(std::io::Write::write(&mut &client, b"x").is_err());
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn create(&self, name: impl AsRef<OsStr>) -> io::Result<PipeListener> {
         let path = pipe_path(name.as_ref())?;
         let (pipe_type, read_mode) = match self.mode {
@@ -121,6 +148,22 @@ pub struct PipeListener {
 
 impl PipeListener {
     /// A duplex byte-mode pipe with default options; see [`PipeListenerOptions::create`].
+    ///
+    /// ```
+    /// use localipc::os::windows::named_pipe::{PipeListener, PipeStream};
+    /// use std::io::{Read, Write};
+    ///
+    /// let name = format!("localipc-doc-np-listener-{}", std::process::id());
+    /// let listener = PipeListener::create(&name)?;
+    /// let mut client = PipeStream::connect(&name)?;
+    /// let mut server = listener.accept()?;
+    /// client.write_all(b"bytes")?;
+    /// let mut buf = [0; 5];
+    /// server.read_exact(&mut buf)?;
+    /// assert_eq!(&buf, b"bytes");
+    /// assert!(server.is_server()? && !client.is_server()?);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn create(name: impl AsRef<OsStr>) -> io::Result<Self> {
         PipeListenerOptions::new().create(name)
     }

@@ -21,15 +21,33 @@ pub struct Recv {
 
 /// Options for connecting to a named pipe as a client.
 ///
-/// ```no_run
-/// use localipc::os::windows::named_pipe::{PipeClientOptions, PipeDirection, PipeMode};
+/// ```
+/// use localipc::os::windows::named_pipe::{
+///     PipeClientOptions, PipeDirection, PipeListenerOptions, PipeMode,
+/// };
 /// use std::time::Duration;
 ///
+/// let name = format!("localipc-doc-np-client-{}", std::process::id());
+/// let server = std::thread::spawn({
+///     let name = name.clone();
+///     move || -> std::io::Result<()> {
+///         std::thread::sleep(Duration::from_millis(100)); // starting up...
+///         let listener = PipeListenerOptions::new()
+///             .mode(PipeMode::Messages)
+///             .direction(PipeDirection::ServerToClient)
+///             .create(&name)?;
+///         listener.accept()?.send(b"first event")
+///     }
+/// });
 /// let from_server = PipeClientOptions::new()
 ///     .mode(PipeMode::Messages)
 ///     .direction(PipeDirection::ServerToClient)
-///     .timeout(Duration::from_secs(2))
-///     .connect("my-daemon-events")?;
+///     .timeout(Duration::from_secs(10)) // also waits for the pipe to be created
+///     .connect(&name)?;
+/// let mut buf = [0; 64];
+/// let got = from_server.recv(&mut buf)?;
+/// assert_eq!(&buf[..got.len], b"first event");
+/// server.join().unwrap()?;
 /// # std::io::Result::Ok(())
 /// ```
 #[derive(Clone, Debug, Default)]
@@ -71,6 +89,17 @@ impl PipeClientOptions {
     /// Connects: `CreateFileW(OPEN_EXISTING, FILE_FLAG_OVERLAPPED)` with the access of the
     /// direction, `WaitNamedPipeW` while busy, and in message mode (if this end reads)
     /// `SetNamedPipeHandleState(PIPE_READMODE_MESSAGE)`.
+    ///
+    /// See [`PipeClientOptions`] for an example; a pipe that does not exist is `NotFound`
+    /// at once, without a [`timeout`](Self::timeout):
+    ///
+    /// ```
+    /// use localipc::os::windows::named_pipe::PipeClientOptions;
+    ///
+    /// let name = format!("localipc-doc-np-nobody-{}", std::process::id());
+    /// let err = PipeClientOptions::new().connect(&name).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    /// ```
     pub fn connect(&self, name: impl AsRef<OsStr>) -> io::Result<PipeStream> {
         let path = pipe_path(name.as_ref())?;
         let dir = self.direction.sys();
@@ -127,6 +156,22 @@ impl PipeStream {
     }
 
     /// Connects to a duplex byte-mode pipe; see [`PipeClientOptions::connect`].
+    ///
+    /// ```
+    /// use localipc::os::windows::named_pipe::{PipeListener, PipeStream};
+    /// use std::io::{Read, Write};
+    ///
+    /// let name = format!("localipc-doc-np-connect-{}", std::process::id());
+    /// let listener = PipeListener::create(&name)?;
+    /// let client = PipeStream::connect(&name)?;
+    /// let server = listener.accept()?;
+    /// (&server).write_all(b"hi")?; // `Read`/`Write` on `&PipeStream` too
+    /// let mut buf = [0; 2];
+    /// (&client).read_exact(&mut buf)?;
+    /// assert_eq!(&buf, b"hi");
+    /// assert_eq!(client.peer_pid()?, std::process::id());
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn connect(name: impl AsRef<OsStr>) -> io::Result<Self> {
         PipeClientOptions::new().connect(name)
     }
