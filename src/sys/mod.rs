@@ -14,7 +14,8 @@
 //!   `set_nonblocking(bool)`, `name() -> &LocalSocketName<'static>`; dropping it releases the
 //!   name (and with `reclaim`, removes a socket file it created).
 //! - `Stream`: `connect(&LocalSocketName, &ConnectOptions)`, `read`/`read_vectored`/`write`/
-//!   `write_vectored`/`flush` on `&self`, `try_clone`, `shutdown(Shutdown)`,
+//!   `write_vectored` on `&self` (nothing to flush: a write has reached the OS when it
+//!   returns), `try_clone`, `shutdown(Shutdown)`,
 //!   `set_nonblocking(bool)`, `set_read_timeout`/`set_write_timeout` and their getters,
 //!   `peer_creds() -> PeerCreds`. Writing to a vanished peer yields `BrokenPipe`, never a
 //!   signal.
@@ -51,6 +52,18 @@
 //!   named pipe handle back, so the public conversion is `cfg(unix)`).
 //!
 //! Both backends provide every item, except where noted.
+//!
+//! The public types hold these types and call their methods directly: public method →
+//! backend method → OS call (or std's wrapper of it), with in between only layers that do
+//! something (the readiness loop of the tokio types, the overlapped wait on Windows, the
+//! checks of the Windows connection). A backend method that would only pass a call on to a
+//! field is not written: the type gives the field's methods through `Deref` instead (as
+//! mio's `IoSource` does). The Unix `Stream` gives std's `UnixStream` (`shutdown`,
+//! `set_nonblocking`, the timeouts), the Unix `Listener` std's `UnixListener`
+//! (`set_nonblocking`), the Unix `MessageListener` the stream `Listener`, the
+//! Unix `MessageStream` (an alias of `SeqPacket` or `Framed`) std's `UnixStream`, and the
+//! Windows `Stream` and `MessageStream` their connection (`conn::Conn`: writes, `shutdown`,
+//! the modes, `peer_creds`). Such methods keep the names and signatures above.
 //!
 //! Errors are `io::Error`s whose kind fits and whose message names the offending name.
 
