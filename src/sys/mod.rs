@@ -93,6 +93,28 @@ pub(crate) fn err_with_name(
     io::Error::new(err.kind(), format!("{op} local socket \"{name}\": {err}"))
 }
 
+/// A received message over the limit, discarded whole (where the OS keeps message
+/// boundaries: `SOCK_SEQPACKET`, message pipes; framing has its own error).
+#[cfg_attr(
+    not(any(
+        windows,
+        all(
+            any(target_os = "linux", target_os = "android"),
+            not(localipc_framed_messages)
+        )
+    )),
+    allow(dead_code)
+)]
+pub(crate) fn message_too_large(len: usize, max: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "received a message of {len} bytes, over the {max}-byte limit (max_message_size); \
+             it was discarded"
+        ),
+    )
+}
+
 /// The current tokio runtime, or a clear error (naming `what` was attempted) rather than
 /// tokio's panic outside one.
 #[cfg(feature = "tokio")]

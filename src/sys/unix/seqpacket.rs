@@ -12,6 +12,7 @@
 
 use super::ancillary::creds::set_passcred;
 use super::SocketType;
+use crate::sys::message_too_large as too_large;
 use rustix::net::{recvmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
 use std::io::{self, IoSliceMut};
 use std::mem::MaybeUninit;
@@ -177,17 +178,6 @@ impl SeqPacket {
     pub(crate) fn into_sock(self) -> UnixStream {
         self.sock
     }
-}
-
-/// A received message over the limit.
-fn too_large(len: usize, max: usize) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!(
-            "received a message of {len} bytes, over the {max}-byte limit (max_message_size); \
-             it was discarded"
-        ),
-    )
 }
 
 impl AsFd for SeqPacket {

@@ -31,6 +31,8 @@ use super::listener::{accept_error, bind_acceptor};
 use super::name::pipe_path;
 use crate::local_socket::message::DEFAULT_MAX_MESSAGE_SIZE;
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName};
+// `too_large(size, max)`: size is the message's, or as much of it as was seen.
+use crate::sys::message_too_large as too_large;
 use std::io;
 use std::ops::Deref;
 use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, OwnedHandle};
@@ -395,17 +397,6 @@ impl MessageStream {
     pub(crate) fn into_handle(self) -> OwnedHandle {
         self.conn.into_handle()
     }
-}
-
-/// A received message over the limit (`size`: its size, or as much of it as was seen).
-fn too_large(size: usize, max: usize) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!(
-            "received a message of {size} bytes, over the {max}-byte limit (max_message_size); \
-             it was discarded"
-        ),
-    )
 }
 
 /// The connection, for nonblocking mode, the timeouts and their getters, and `peer_creds`
