@@ -121,15 +121,7 @@ impl LocalSocketStream {
     /// Unix: see [`peer_creds`](Self::peer_creds). Windows: `GetNamedPipeClientProcessId` or
     /// `GetNamedPipeServerProcessId`.
     pub fn peer_pid(&self) -> io::Result<u32> {
-        self.peer_creds()?.pid.ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::Unsupported,
-                format!(
-                    "the peer's process id is not available on {}",
-                    std::env::consts::OS
-                ),
-            )
-        })
+        self.peer_creds()?.pid_or_unsupported()
     }
 
     /// The credentials of the peer, as the OS recorded them when the connection was made.
@@ -333,8 +325,9 @@ impl Write for &LocalSocketStream {
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.inner.write_vectored(bufs)
     }
+    /// Nothing to flush: every write has reached the socket or pipe when it returns.
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+        Ok(())
     }
 }
 
@@ -408,6 +401,19 @@ impl PeerCreds {
     #[cfg_attr(windows, allow(dead_code))]
     pub(crate) fn new(pid: Option<u32>, uid: Option<u32>, gid: Option<u32>) -> Self {
         Self { pid, uid, gid }
+    }
+
+    /// The pid, or `Unsupported` where the OS does not say it: what every `peer_pid` returns.
+    pub(crate) fn pid_or_unsupported(self) -> io::Result<u32> {
+        self.pid.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "the peer's process id is not available on {}",
+                    std::env::consts::OS
+                ),
+            )
+        })
     }
 
     /// The peer's process id.

@@ -14,7 +14,8 @@
 //!   `set_nonblocking(bool)`, `name() -> &LocalSocketName<'static>`; dropping it releases the
 //!   name (and with `reclaim`, removes a socket file it created).
 //! - `Stream`: `connect(&LocalSocketName, &ConnectOptions)`, `read`/`read_vectored`/`write`/
-//!   `write_vectored`/`flush` on `&self`, `try_clone`, `shutdown(Shutdown)`,
+//!   `write_vectored` on `&self` (nothing to flush: a write has reached the OS when it
+//!   returns), `try_clone`, `shutdown(Shutdown)`,
 //!   `set_nonblocking(bool)`, `set_read_timeout`/`set_write_timeout` and their getters,
 //!   `peer_creds() -> PeerCreds`. Writing to a vanished peer yields `BrokenPipe`, never a
 //!   signal.
@@ -52,6 +53,18 @@
 //!
 //! Both backends provide every item, except where noted.
 //!
+//! The public types hold these types and call their methods directly: public method →
+//! backend method → OS call (or std's wrapper of it), with in between only layers that do
+//! something (the readiness loop of the tokio types, the overlapped wait on Windows, the
+//! checks of the Windows connection). A backend method that would only pass a call on to a
+//! field is not written: the type gives the field's methods through `Deref` instead (as
+//! mio's `IoSource` does). The Unix `Stream` gives std's `UnixStream` (`shutdown`,
+//! `set_nonblocking`, the timeouts), the Unix `Listener` std's `UnixListener`
+//! (`set_nonblocking`), the Unix `MessageListener` the stream `Listener`, the
+//! Unix `MessageStream` (an alias of `SeqPacket` or `Framed`) std's `UnixStream`, and the
+//! Windows `Stream` and `MessageStream` their connection (`conn::Conn`: writes, `shutdown`,
+//! the modes, `peer_creds`). Such methods keep the names and signatures above.
+//!
 //! Errors are `io::Error`s whose kind fits and whose message names the offending name.
 
 #[cfg(unix)]
@@ -78,6 +91,28 @@ pub(crate) fn err_with_name(
     name: &crate::local_socket::LocalSocketName<'_>,
 ) -> io::Error {
     io::Error::new(err.kind(), format!("{op} local socket \"{name}\": {err}"))
+}
+
+/// A received message over the limit, discarded whole (where the OS keeps message
+/// boundaries: `SOCK_SEQPACKET`, message pipes; framing has its own error).
+#[cfg_attr(
+    not(any(
+        windows,
+        all(
+            any(target_os = "linux", target_os = "android"),
+            not(localipc_framed_messages)
+        )
+    )),
+    allow(dead_code)
+)]
+pub(crate) fn message_too_large(len: usize, max: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "received a message of {len} bytes, over the {max}-byte limit (max_message_size); \
+             it was discarded"
+        ),
+    )
 }
 
 /// The current tokio runtime, or a clear error (naming `what` was attempted) rather than

@@ -10,18 +10,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-pub(super) fn pid_of(creds: PeerCreds) -> io::Result<u32> {
-    creds.pid().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::Unsupported,
-            format!(
-                "the peer's process id is not available on {}",
-                std::env::consts::OS
-            ),
-        )
-    })
-}
-
 /// The reading half from [`LocalSocketStream::split`].
 #[derive(Debug)]
 pub struct ReadHalf<'a>(pub(super) &'a LocalSocketStream);

@@ -128,7 +128,7 @@ impl LocalSocketStream {
     /// The process id of the peer; see the sync
     /// [`peer_pid`](sync::LocalSocketStream::peer_pid).
     pub fn peer_pid(&self) -> io::Result<u32> {
-        split::pid_of(self.peer_creds()?)
+        self.peer_creds()?.pid_or_unsupported()
     }
 
     /// The credentials of the peer; see the sync

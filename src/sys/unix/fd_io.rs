@@ -2,7 +2,6 @@
 
 use super::cvt;
 use std::io::{self, IoSlice};
-use std::mem::MaybeUninit;
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -33,14 +32,6 @@ pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Res
     msg.msg_iovlen = count as _;
     // SAFETY: `msg` points at `count` valid iovecs that outlive the call.
     let n = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, SEND_FLAGS) };
-    cvt(n).map(|n| n as usize)
-}
-
-/// `read(2)` into possibly uninitialised memory; returns how many bytes are now initialised.
-#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-pub(crate) fn read_uninit(fd: BorrowedFd<'_>, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
-    // SAFETY: `buf` is valid for writes of `buf.len()` bytes; read(2) only writes.
-    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
     cvt(n).map(|n| n as usize)
 }
 

@@ -231,11 +231,11 @@ impl Framed {
         })
     }
 
-    pub(crate) fn max(&self) -> usize {
+    pub(crate) fn max_message_size(&self) -> usize {
         self.shared.max.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn set_max(&self, max: usize) {
+    pub(crate) fn set_max_message_size(&self, max: usize) {
         self.shared.max.store(max, Ordering::Relaxed);
     }
 
@@ -243,7 +243,7 @@ impl Framed {
     /// the whole frame is out once any of it is. A message over the limit (or over
     /// `u32::MAX` bytes, what a header can say) is `InvalidInput`, and nothing is sent.
     pub(crate) fn send(&self, msg: &[u8]) -> io::Result<()> {
-        let max = self.max();
+        let max = self.max_message_size();
         if msg.len() > max || u32::try_from(msg.len()).is_err() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -291,7 +291,7 @@ impl Framed {
     /// either, every call returns that error again.
     pub(crate) fn recv_vec(&self) -> io::Result<Option<Vec<u8>>> {
         let mut dec = lock(&self.shared.reader);
-        dec.set_max(self.max());
+        dec.set_max(self.max_message_size());
         loop {
             let n = read_some(&self.sock, dec.space()?)?;
             match dec.advance(n)? {

@@ -6,6 +6,7 @@ use super::{cvt, SocketType, Stream};
 use crate::local_socket::{ListenerOptions, LocalSocketName};
 use crate::sys::err_with_name;
 use std::io;
+use std::ops::Deref;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 
@@ -86,11 +87,6 @@ impl Listener {
         Ok(Stream::from_std(sock))
     }
 
-    /// `fcntl(F_SETFL, O_NONBLOCK)` via std.
-    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        self.sock.set_nonblocking(nonblocking)
-    }
-
     pub(crate) fn name(&self) -> &LocalSocketName<'static> {
         &self.name
     }
@@ -121,6 +117,15 @@ impl Listener {
             name,
             file: None,
         }
+    }
+}
+
+/// The std socket, for `set_nonblocking` (`fcntl(F_SETFL, O_NONBLOCK)`) as std makes it.
+impl Deref for Listener {
+    type Target = UnixListener;
+    #[inline]
+    fn deref(&self) -> &UnixListener {
+        &self.sock
     }
 }
 

@@ -8,10 +8,10 @@ use super::{Listener, Stream};
 use crate::local_socket::message::DEFAULT_MAX_MESSAGE_SIZE;
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
 use std::io;
+use std::ops::Deref;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 #[cfg(all(
     any(target_os = "linux", target_os = "android"),
@@ -56,14 +56,6 @@ impl MessageListener {
         self.max.store(max, Ordering::Relaxed);
     }
 
-    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        self.inner.set_nonblocking(nonblocking)
-    }
-
-    pub(crate) fn name(&self) -> &LocalSocketName<'static> {
-        self.inner.name()
-    }
-
     /// Takes over a listening socket made elsewhere, after `getsockopt(SO_TYPE)` has shown it
     /// is of the message socket type (else `InvalidInput`); then as
     /// [`Listener::from_fd`](super::Listener::from_fd). Its connections get the default
@@ -104,23 +96,29 @@ fn check_type(fd: &OwnedFd, what: &str) -> io::Result<()> {
     Ok(())
 }
 
+/// The stream listener's `set_nonblocking` (`fcntl(F_SETFL, O_NONBLOCK)`) and `name`.
+impl Deref for MessageListener {
+    type Target = Listener;
+    #[inline]
+    fn deref(&self) -> &Listener {
+        &self.inner
+    }
+}
+
 impl AsFd for MessageListener {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.inner.as_fd()
     }
 }
 
-/// A connected message socket.
-#[derive(Debug)]
-pub(crate) struct MessageStream {
-    imp: Imp,
-}
+/// A connected message socket: `seqpacket::SeqPacket` on Linux, else `framing::Framed`,
+/// which provide `send`, `recv`, `recv_vec`,
+/// `try_clone` and the `max_message_size` getter and setter; the rest is here.
+pub(crate) type MessageStream = Imp;
 
 impl MessageStream {
     fn from_stream(s: Stream, max: usize) -> io::Result<Self> {
-        Ok(Self {
-            imp: Imp::new(UnixStream::from(s.into_fd()), max)?,
-        })
+        Imp::new(UnixStream::from(s.into_fd()), max)
     }
 
     /// The stream `connect` (same retry rules) with the message socket type.
@@ -131,57 +129,9 @@ impl MessageStream {
         )
     }
 
-    /// `fcntl(F_DUPFD_CLOEXEC)`; the copy shares the connection's state (limit, locks).
-    pub(crate) fn try_clone(&self) -> io::Result<Self> {
-        Ok(Self {
-            imp: self.imp.try_clone()?,
-        })
-    }
-
-    pub(crate) fn max_message_size(&self) -> usize {
-        self.imp.max()
-    }
-
-    pub(crate) fn set_max_message_size(&self, max: usize) {
-        self.imp.set_max(max);
-    }
-
-    pub(crate) fn send(&self, msg: &[u8]) -> io::Result<()> {
-        self.imp.send(msg)
-    }
-
-    pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>> {
-        self.imp.recv(buf)
-    }
-
-    pub(crate) fn recv_vec(&self) -> io::Result<Option<Vec<u8>>> {
-        self.imp.recv_vec()
-    }
-
-    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        self.imp.sock().set_nonblocking(nonblocking)
-    }
-
-    pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        self.imp.sock().set_read_timeout(t)
-    }
-
-    pub(crate) fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        self.imp.sock().set_write_timeout(t)
-    }
-
-    /// `getsockopt(SO_RCVTIMEO)`.
-    pub(crate) fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        self.imp.sock().read_timeout()
-    }
-
-    /// `getsockopt(SO_SNDTIMEO)`.
-    pub(crate) fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        self.imp.sock().write_timeout()
-    }
-
+    /// See `creds.rs`: `SO_PEERCRED` on Linux, `getpeereid` (+ `LOCAL_PEERPID`) on BSDs.
     pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
-        super::creds::peer_creds(self.imp.as_fd())
+        super::creds::peer_creds(self.as_fd())
     }
 
     /// Takes over a connected socket made elsewhere: `getsockopt(SO_TYPE)` (it must be of the
@@ -194,12 +144,17 @@ impl MessageStream {
 
     /// Gives up the descriptor (with framing, a frame partly received is lost).
     pub(crate) fn into_fd(self) -> OwnedFd {
-        self.imp.into_sock().into()
+        self.into_sock().into()
     }
 }
 
-impl AsFd for MessageStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.imp.as_fd()
+/// The std socket, for the calls std makes as they are: `fcntl(F_SETFL, O_NONBLOCK)`
+/// (`set_nonblocking`), `setsockopt`/`getsockopt(SO_RCVTIMEO, SO_SNDTIMEO)` (the timeouts
+/// and their getters).
+impl Deref for MessageStream {
+    type Target = UnixStream;
+    #[inline]
+    fn deref(&self) -> &UnixStream {
+        self.sock()
     }
 }

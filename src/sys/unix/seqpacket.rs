@@ -12,6 +12,7 @@
 
 use super::ancillary::creds::set_passcred;
 use super::SocketType;
+use crate::sys::message_too_large as too_large;
 use rustix::net::{recvmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
 use std::io::{self, IoSliceMut};
 use std::mem::MaybeUninit;
@@ -63,18 +64,18 @@ impl SeqPacket {
         })
     }
 
-    pub(crate) fn max(&self) -> usize {
+    pub(crate) fn max_message_size(&self) -> usize {
         self.shared.max.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn set_max(&self, max: usize) {
+    pub(crate) fn set_max_message_size(&self, max: usize) {
         self.shared.max.store(max, Ordering::Relaxed);
     }
 
     /// `send(MSG_NOSIGNAL)`: the whole message or nothing. A message over the limit (no OS
     /// call then) or one larger than the send buffer allows (`EMSGSIZE`) is `InvalidInput`.
     pub(crate) fn send(&self, msg: &[u8]) -> io::Result<()> {
-        let max = self.max();
+        let max = self.max_message_size();
         if msg.len() > max {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -112,7 +113,7 @@ impl SeqPacket {
             .recv_lock
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let max = self.max();
+        let max = self.max_message_size();
         let flags = RecvFlags::TRUNC | RecvFlags::CMSG_CLOEXEC;
         match self.recv_once(buf, flags)? {
             Some(len) if len > max => Err(too_large(len, max)),
@@ -130,7 +131,7 @@ impl SeqPacket {
             .recv_lock
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let max = self.max();
+        let max = self.max_message_size();
         let peek = RecvFlags::PEEK | RecvFlags::TRUNC | RecvFlags::CMSG_CLOEXEC;
         let Some(len) = self.recv_once(&mut [], peek)? else {
             return Ok(None);
@@ -177,17 +178,6 @@ impl SeqPacket {
     pub(crate) fn into_sock(self) -> UnixStream {
         self.sock
     }
-}
-
-/// A received message over the limit.
-fn too_large(len: usize, max: usize) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!(
-            "received a message of {len} bytes, over the {max}-byte limit (max_message_size); \
-             it was discarded"
-        ),
-    )
 }
 
 impl AsFd for SeqPacket {

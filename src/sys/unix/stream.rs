@@ -6,12 +6,13 @@ use super::{cvt, SocketType};
 use crate::local_socket::{ConnectOptions, LocalSocketName, PeerCreds};
 use crate::sys::err_with_name;
 use std::io::{self, IoSlice, IoSliceMut, Read};
-use std::net::Shutdown;
+use std::ops::Deref;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// A connected stream socket. Reads go through std; writes through `send(MSG_NOSIGNAL)`.
+/// A connected stream socket. Reads go through std; writes through `send(MSG_NOSIGNAL)`;
+/// the calls std makes as they are (shutdown, nonblocking mode, timeouts) through `Deref`.
 #[derive(Debug)]
 pub(crate) struct Stream {
     sock: UnixStream,
@@ -79,46 +80,11 @@ impl Stream {
         super::fd_io::send_vectored(self.sock.as_fd(), bufs)
     }
 
-    /// Nothing to flush: the socket has no user-space buffer.
-    pub(crate) fn flush(&self) -> io::Result<()> {
-        Ok(())
-    }
-
     /// `fcntl(F_DUPFD_CLOEXEC)` via std.
     pub(crate) fn try_clone(&self) -> io::Result<Self> {
         Ok(Self {
             sock: self.sock.try_clone()?,
         })
-    }
-
-    /// `shutdown(2)`.
-    pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.sock.shutdown(how)
-    }
-
-    /// `fcntl(F_SETFL, O_NONBLOCK)`.
-    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        self.sock.set_nonblocking(nonblocking)
-    }
-
-    /// `setsockopt(SO_RCVTIMEO)`.
-    pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        self.sock.set_read_timeout(t)
-    }
-
-    /// `setsockopt(SO_SNDTIMEO)`.
-    pub(crate) fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        self.sock.set_write_timeout(t)
-    }
-
-    /// `getsockopt(SO_RCVTIMEO)`.
-    pub(crate) fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        self.sock.read_timeout()
-    }
-
-    /// `getsockopt(SO_SNDTIMEO)`.
-    pub(crate) fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        self.sock.write_timeout()
     }
 
     /// See `creds.rs`: `SO_PEERCRED` on Linux, `getpeereid` (+ `LOCAL_PEERPID`) on BSDs.
@@ -133,6 +99,17 @@ impl Stream {
     #[cfg(feature = "tokio")]
     pub(crate) fn into_std(self) -> UnixStream {
         self.sock
+    }
+}
+
+/// The std socket, for the calls std makes as they are: `shutdown(2)`,
+/// `fcntl(F_SETFL, O_NONBLOCK)` (`set_nonblocking`), `setsockopt`/`getsockopt(SO_RCVTIMEO,
+/// SO_SNDTIMEO)` (the timeouts and their getters).
+impl Deref for Stream {
+    type Target = UnixStream;
+    #[inline]
+    fn deref(&self) -> &UnixStream {
+        &self.sock
     }
 }
 

@@ -8,7 +8,7 @@
 
 use super::addr::SockAddr;
 use super::connect::{start_connect, Connecting, Retry};
-use super::{fd_io, SocketFile, SocketType};
+use super::{cvt, fd_io, SocketFile, SocketType};
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
 use crate::sys::err_with_name;
 use crate::sys::in_runtime;
@@ -127,7 +127,6 @@ impl AsFd for Listener {
 fn accept_nonblocking(l: &UnixListener) -> io::Result<UnixStream> {
     #[cfg(not(target_vendor = "apple"))]
     {
-        use super::cvt;
         use std::os::fd::{FromRawFd, OwnedFd};
         let flags = libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
         loop {
@@ -289,10 +288,15 @@ pub(crate) fn poll_read_fd<T: AsRawFd + AsFd>(
 ) -> Poll<io::Result<()>> {
     loop {
         let mut guard = ready!(fd.poll_read_ready(cx))?;
-        // SAFETY: `read_uninit` only writes into the unfilled part, never de-initialises.
+        // SAFETY: `read(2)` below only writes into the unfilled part, never de-initialises.
         let unfilled = unsafe { buf.unfilled_mut() };
         let len = unfilled.len();
-        match guard.try_io(|s| fd_io::read_uninit(s.get_ref().as_fd(), unfilled)) {
+        let read = |s: &AsyncFd<T>| {
+            // SAFETY: `unfilled` is valid for writes of `len` bytes; read(2) only writes.
+            let n = unsafe { libc::read(s.as_raw_fd(), unfilled.as_mut_ptr().cast(), len) };
+            cvt(n).map(isize::unsigned_abs)
+        };
+        match guard.try_io(read) {
             Ok(Ok(n)) => {
                 // SAFETY: the kernel initialised the first `n` bytes of the unfilled part.
                 unsafe { buf.assume_init(n) };

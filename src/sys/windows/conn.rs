@@ -5,6 +5,7 @@
 use super::ends::{duplicate, opener_pid, query_end, End, EofMarker};
 use super::instance::Direction;
 use super::overlapped::{self, Wait, EXPIRED};
+use crate::local_socket::PeerCreds;
 use std::io;
 use std::mem::ManuallyDrop;
 use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, OwnedHandle};
@@ -182,8 +183,7 @@ impl Conn {
     /// of file: `Ok((0, false))`; so does an empty `buf`, without an OS call.
     pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, bool)> {
         if buf.is_empty() {
-            self.check_direction(Op::Read)?;
-            return Ok((0, false));
+            return Ok((self.read(buf)?, false));
         }
         Ok(self.recv_message(buf)?.unwrap_or((0, false)))
     }
@@ -223,9 +223,14 @@ impl Conn {
         }
     }
 
-    /// [`recv`](Self::recv) without the message flag.
+    /// [`recv`](Self::recv) without the message flag: one `ReadFile`; end of file (and an
+    /// empty `buf`, without an OS call) reads 0.
     pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.recv(buf).map(|(n, _)| n)
+        if buf.is_empty() {
+            self.check_direction(Op::Read)?;
+            return Ok(0);
+        }
+        Ok(self.recv_message(buf)?.map_or(0, |(n, _)| n))
     }
 
     /// Reads into the first non-empty buffer.
@@ -249,7 +254,7 @@ impl Conn {
             // A zero-length write would be a zero-length message: end of file to the peer.
             return Ok(0);
         }
-        self.write_message(buf)
+        self.write_with(buf, self.wait(&self.shared.write_timeout))
     }
 
     /// One `WriteFile`, even of 0 bytes (on a message pipe, an empty message).
@@ -321,30 +326,24 @@ impl Conn {
     }
 
     /// `shutdown`: `Read` makes later reads return 0 here; `Write` makes later writes fail
-    /// and, on a pipe of message type, delivers end of file to the peer (see
-    /// [`shutdown_write`](Self::shutdown_write)).
-    pub(crate) fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
-        use std::net::Shutdown;
-        if matches!(how, Shutdown::Read | Shutdown::Both) {
-            self.shared.read_shut.store(true, Ordering::Relaxed);
-        }
-        if matches!(how, Shutdown::Write | Shutdown::Both) {
-            self.shutdown_write()?;
-        }
-        Ok(())
-    }
-
-    /// Half-close on a pipe, which has none: the end-of-file marker ([`EofMarker`]: a
-    /// zero-length message once the peer has read everything sent before, from a helper
+    /// and, on a pipe of message type, delivers end of file to the peer.
+    ///
+    /// That half-close on a pipe, which has none, is the end-of-file marker ([`EofMarker`]:
+    /// a zero-length message once the peer has read everything sent before, from a helper
     /// thread, so `shutdown` does not block). Dropping the last handle of this end stops the
     /// helper (see `Drop`); the peer then sees end of file when the pipe closes, after
     /// reading what is buffered.
-    fn shutdown_write(&self) -> io::Result<()> {
+    pub(crate) fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
+        use std::net::Shutdown;
         let s = &self.shared;
-        if s.write_shut.swap(true, Ordering::AcqRel) || !s.kind.eof_marker {
-            return Ok(());
+        if matches!(how, Shutdown::Read | Shutdown::Both) {
+            s.read_shut.store(true, Ordering::Relaxed);
         }
-        EofMarker::start(&self.shared, self.handle.as_handle())
+        let write = matches!(how, Shutdown::Write | Shutdown::Both);
+        if write && !s.write_shut.swap(true, Ordering::AcqRel) && s.kind.eof_marker {
+            EofMarker::start(&self.shared, self.handle.as_handle())?;
+        }
+        Ok(())
     }
 
     /// Nothing to flush: every write has reached the pipe when it returns.
@@ -397,9 +396,10 @@ impl Conn {
     }
 
     /// `GetNamedPipeClientProcessId` on a server end, `GetNamedPipeServerProcessId` on a
-    /// client end.
-    pub(crate) fn peer_pid(&self) -> io::Result<u32> {
-        opener_pid(self.handle.as_handle(), self.end()?.other())
+    /// client end: the peer's pid only.
+    pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
+        let pid = opener_pid(self.handle.as_handle(), self.end()?.other())?;
+        Ok(PeerCreds::new(Some(pid), None, None))
     }
 
     /// Gives up the handle; this end's shared state goes with the last `Conn`.
@@ -424,7 +424,7 @@ impl Drop for Conn {
     /// `DisconnectNamedPipe`. Data written before is not lost: a write returns only once the
     /// pipe holds its data, and closing one end leaves the data queued for the other end
     /// readable until it is read (only `DisconnectNamedPipe` discards it). So dropping never
-    /// blocks for long. If the end-of-file helper of [`Conn::shutdown_write`] is still
+    /// blocks for long. If the end-of-file helper of [`Conn::shutdown`] is still
     /// waiting for the peer to read, the last handle stops it ([`EofMarker::stop`]), so that
     /// the pipe closes now.
     fn drop(&mut self) {

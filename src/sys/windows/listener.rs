@@ -9,7 +9,6 @@ use super::Stream;
 use crate::local_socket::{ListenerOptions, LocalSocketName};
 use crate::sys::err_with_name;
 use std::io;
-use std::os::windows::io::OwnedHandle;
 use std::sync::Arc;
 
 /// A listening pipe name.
@@ -53,7 +52,10 @@ impl Listener {
     /// See [`Acceptor::accept`]: `ConnectNamedPipe`, then `CreateNamedPipeW` for the next
     /// instance.
     pub(crate) fn accept(&self) -> io::Result<Stream> {
-        let h = accept_handle(&self.acceptor, &self.name)?;
+        let h = self
+            .acceptor
+            .accept()
+            .map_err(|e| accept_error(e, &self.name))?;
         Ok(Stream::from_handle(h, Some(End::Server)))
     }
 
@@ -86,18 +88,13 @@ pub(super) fn bind_acceptor(
     Acceptor::bind(path, spec).map_err(|e| bind_error(e, name))
 }
 
-/// [`Acceptor::accept`], with errors other than `WouldBlock` naming the local socket.
-pub(super) fn accept_handle(
-    acceptor: &Acceptor,
-    name: &LocalSocketName<'_>,
-) -> io::Result<OwnedHandle> {
-    acceptor.accept().map_err(|e| {
-        if e.kind() == io::ErrorKind::WouldBlock {
-            e
-        } else {
-            io::Error::new(e.kind(), format!("local socket \"{name}\": {e}"))
-        }
-    })
+/// An [`Acceptor::accept`] failure, naming the local socket; `WouldBlock` (nobody waiting,
+/// in nonblocking mode) is passed on as it is.
+pub(super) fn accept_error(e: io::Error, name: &LocalSocketName<'_>) -> io::Error {
+    if e.kind() == io::ErrorKind::WouldBlock {
+        return e;
+    }
+    io::Error::new(e.kind(), format!("local socket \"{name}\": {e}"))
 }
 
 /// A bind failure, naming the local socket; a taken name is `AddrInUse`.

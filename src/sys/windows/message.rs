@@ -27,16 +27,18 @@ use super::ends::{End, ReadMode};
 use super::instance::{open_client, Direction};
 #[cfg(doc)]
 use super::listener::local_socket_spec;
-use super::listener::{accept_handle, bind_acceptor};
+use super::listener::{accept_error, bind_acceptor};
 use super::name::pipe_path;
 use crate::local_socket::message::DEFAULT_MAX_MESSAGE_SIZE;
-use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
+use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName};
+// `too_large(size, max)`: size is the message's, or as much of it as was seen.
+use crate::sys::message_too_large as too_large;
 use std::io;
+use std::ops::Deref;
 use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, OwnedHandle};
 use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 use windows_sys::Win32::System::Pipes::PeekNamedPipe;
 
 /// Duplex; a zero-byte read is an empty message, not end of file; no end-of-file marker.
@@ -74,7 +76,10 @@ impl MessageListener {
 
     /// `ConnectNamedPipe`, then `CreateNamedPipeW` for the next instance.
     pub(crate) fn accept(&self) -> io::Result<MessageStream> {
-        let h = accept_handle(&self.acceptor, &self.name)?;
+        let h = self
+            .acceptor
+            .accept()
+            .map_err(|e| accept_error(e, &self.name))?;
         Ok(MessageStream::new(
             Conn::new(h, Some(End::Server), KIND),
             self.max_message_size(),
@@ -369,31 +374,6 @@ impl MessageStream {
         }
     }
 
-    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        self.conn.set_nonblocking(nonblocking)
-    }
-
-    pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        self.conn.set_read_timeout(t)
-    }
-
-    pub(crate) fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        self.conn.set_write_timeout(t)
-    }
-
-    pub(crate) fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        self.conn.read_timeout()
-    }
-
-    pub(crate) fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        self.conn.write_timeout()
-    }
-
-    /// `GetNamedPipeClientProcessId` / `GetNamedPipeServerProcessId`: the pid only.
-    pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
-        Ok(PeerCreds::new(Some(self.conn.peer_pid()?), None, None))
-    }
-
     /// Takes over a connected pipe end made elsewhere:
     /// `SetNamedPipeHandleState(PIPE_READMODE_MESSAGE)`, which fails (`InvalidInput` here) on
     /// a pipe of byte type or a handle that is no pipe. The default `max_message_size`.
@@ -419,15 +399,14 @@ impl MessageStream {
     }
 }
 
-/// A received message over the limit (`size`: its size, or as much of it as was seen).
-fn too_large(size: usize, max: usize) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!(
-            "received a message of {size} bytes, over the {max}-byte limit (max_message_size); \
-             it was discarded"
-        ),
-    )
+/// The connection, for nonblocking mode, the timeouts and their getters, and `peer_creds`
+/// (`GetNamedPipeClientProcessId` / `GetNamedPipeServerProcessId`: the pid only).
+impl Deref for MessageStream {
+    type Target = Conn;
+    #[inline]
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
 }
 
 impl AsHandle for MessageStream {

@@ -1,16 +1,16 @@
-//! Local socket streams on Windows: a [`Conn`] on a local socket pipe.
+//! Local socket streams on Windows: a [`Conn`] on a local socket pipe (reached through
+//! `Deref`), with the handle-record state.
 
 use super::conn::{Conn, Kind};
 use super::ends::{End, ReadMode};
 use super::handle_records::Records;
 use super::instance::{open_client, Direction};
 use super::name::pipe_path;
-use crate::local_socket::{ConnectOptions, LocalSocketName, PeerCreds};
-use std::io::{self, IoSlice, IoSliceMut};
-use std::net::Shutdown;
+use crate::local_socket::{ConnectOptions, LocalSocketName};
+use std::io::{self, IoSliceMut};
+use std::ops::Deref;
 use std::os::windows::io::{AsHandle, BorrowedHandle, OwnedHandle};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// What local socket streams are: duplex; a zero-byte read is end of file and stays so;
 /// `shutdown(Write)` sends the end-of-file marker.
@@ -72,55 +72,12 @@ impl Stream {
         self.conn.read_vectored(bufs)
     }
 
-    /// `WriteFile` (overlapped).
-    pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.conn.write(buf)
-    }
-
-    /// `WriteFile`; small buffers are gathered into one call.
-    pub(crate) fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.conn.write_vectored(bufs)
-    }
-
-    pub(crate) fn flush(&self) -> io::Result<()> {
-        self.conn.flush()
-    }
-
     /// `DuplicateHandle`.
     pub(crate) fn try_clone(&self) -> io::Result<Self> {
         Ok(Self {
             conn: self.conn.try_clone()?,
             records: Arc::clone(&self.records),
         })
-    }
-
-    pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.conn.shutdown(how)
-    }
-
-    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        self.conn.set_nonblocking(nonblocking)
-    }
-
-    pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        self.conn.set_read_timeout(t)
-    }
-
-    pub(crate) fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        self.conn.set_write_timeout(t)
-    }
-
-    pub(crate) fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        self.conn.read_timeout()
-    }
-
-    pub(crate) fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        self.conn.write_timeout()
-    }
-
-    /// `GetNamedPipeClientProcessId` / `GetNamedPipeServerProcessId`: the pid only.
-    pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
-        Ok(PeerCreds::new(Some(self.conn.peer_pid()?), None, None))
     }
 
     /// The handle and which end it is, for the async stream.
@@ -132,6 +89,18 @@ impl Stream {
 
     pub(crate) fn into_handle(self) -> OwnedHandle {
         self.conn.into_handle()
+    }
+}
+
+/// The connection, for everything but reads (which see the handle records first), `try_clone`
+/// and the conversions: writes (`WriteFile`), `shutdown`, nonblocking mode, the timeouts and
+/// their getters, and `peer_creds` (`GetNamedPipeClientProcessId` /
+/// `GetNamedPipeServerProcessId`: the pid only).
+impl Deref for Stream {
+    type Target = Conn;
+    #[inline]
+    fn deref(&self) -> &Conn {
+        &self.conn
     }
 }
 

@@ -210,7 +210,7 @@ impl PipeStream {
     /// The process id of the peer: `GetNamedPipeClientProcessId` on the server end,
     /// `GetNamedPipeServerProcessId` on the client end.
     pub fn peer_pid(&self) -> io::Result<u32> {
-        self.conn.peer_pid()
+        self.conn.peer_creds()?.pid_or_unsupported()
     }
 
     /// Whether this is the server end (`GetNamedPipeInfo` if the stream was made from a
