@@ -12,7 +12,7 @@ use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 /// Peer side of a round, once bound: serves `work` on `listener`.
-pub async fn serve<S: AsyncSubject>(listener: S::Listener, work: Work) -> io::Result<()> {
+pub(super) async fn serve<S: AsyncSubject>(listener: S::Listener, work: Work) -> io::Result<()> {
     match work {
         Work::RoundTrip { msg_size, .. } => {
             echo_messages(&mut S::accept(&listener).await?, msg_size).await
@@ -35,7 +35,10 @@ pub async fn serve<S: AsyncSubject>(listener: S::Listener, work: Work) -> io::Re
 
 /// Measuring side of a round: connects to `endpoint` and times `work`. Returns the same
 /// metric values as the sync `cases::measure`.
-pub async fn measure<S: AsyncSubject>(endpoint: PathBuf, work: Work) -> io::Result<Vec<f64>> {
+pub(super) async fn measure<S: AsyncSubject>(
+    endpoint: PathBuf,
+    work: Work,
+) -> io::Result<Vec<f64>> {
     match work {
         Work::RoundTrip {
             msg_size,

@@ -26,15 +26,15 @@ const BUSY_SLEEP: Duration = Duration::from_millis(1);
 const BUSY_ATTEMPTS: usize = 10_000;
 
 /// What "raw" is in the tokio groups, for the report.
-pub const DESCRIPTION: &str = "tokio::net::windows::named_pipe used directly";
+pub(super) const DESCRIPTION: &str = "tokio::net::windows::named_pipe used directly";
 
 /// Named pipes through tokio.
 #[derive(Debug)]
-pub struct TokioRaw;
+pub(super) struct TokioRaw;
 
 /// A pipe name and the instance waiting for the next client.
 #[derive(Debug)]
-pub struct TokioRawListener {
+pub(super) struct TokioRawListener {
     /// The full pipe name.
     name: OsString,
     /// The instance the next `accept` connects (`None` while an accept is under way).

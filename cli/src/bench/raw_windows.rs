@@ -35,17 +35,17 @@ const BUSY_WAIT_MS: u32 = 1_000;
 const BUSY_ATTEMPTS: usize = 10;
 
 /// What "raw" is, for the report.
-pub const DESCRIPTION: &str =
+pub(super) const DESCRIPTION: &str =
     "byte-mode named pipes, CreateNamedPipeW/CreateFileW/ReadFile/WriteFile";
 
 /// Named pipes through the Win32 API.
 #[derive(Debug)]
-pub struct Raw;
+pub(super) struct Raw;
 
 /// A pipe name and the instance waiting for the next client (one is always pending, so that
 /// clients never find the name missing between two accepts).
 #[derive(Debug)]
-pub struct RawListener {
+pub(super) struct RawListener {
     /// The full pipe name, NUL-terminated.
     name: Vec<u16>,
     /// The instance the next `accept` connects.
@@ -54,7 +54,7 @@ pub struct RawListener {
 
 /// One end of a connected pipe.
 #[derive(Debug)]
-pub struct RawPipe(OwnedHandle);
+pub(super) struct RawPipe(OwnedHandle);
 
 impl Subject for Raw {
     type Listener = RawListener;

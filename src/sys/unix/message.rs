@@ -189,10 +189,7 @@ impl MessageStream {
     /// `setsockopt(SO_PASSCRED)`; Apple: `SO_NOSIGPIPE`), with the default `max_message_size`.
     pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<Self> {
         check_type(&fd, "stream")?;
-        Self::from_stream(
-            Stream::from_fd(fd),
-            DEFAULT_MAX_MESSAGE_SIZE,
-        )
+        Self::from_stream(Stream::from_fd(fd), DEFAULT_MAX_MESSAGE_SIZE)
     }
 
     /// Gives up the descriptor (with framing, a frame partly received is lost).
