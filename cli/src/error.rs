@@ -47,7 +47,7 @@ pub(crate) fn usage(err: &clap::Error) -> ExitCode {
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     ) {
         let _ = err.print();
-        return ExitCode::from(err.exit_code().clamp(0, 255) as u8);
+        return ExitCode::from(u8::try_from(err.exit_code().clamp(0, 255)).unwrap_or(u8::MAX));
     }
     let rendered = err.render().to_string();
     let first = rendered

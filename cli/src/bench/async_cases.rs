@@ -93,7 +93,7 @@ async fn throughput<S: AsyncSubject>(endpoint: &Path, chunk: usize, bytes: u64) 
     let start = Instant::now();
     let mut left = bytes;
     while left > 0 {
-        let n = left.min(chunk as u64) as usize;
+        let n = usize::try_from(left).map_or(chunk, |left| left.min(chunk));
         stream.write_all(&data[..n]).await?;
         left -= n as u64;
     }
@@ -129,7 +129,7 @@ async fn sink(stream: &mut impl AsyncStream, chunk: usize, bytes: u64) -> io::Re
     let mut buf = vec![0; chunk];
     let mut left = bytes;
     while left > 0 {
-        let want = left.min(chunk as u64) as usize;
+        let want = usize::try_from(left).map_or(chunk, |left| left.min(chunk));
         match stream.read(&mut buf[..want]).await? {
             0 => return Err(io::ErrorKind::UnexpectedEof.into()),
             n => left -= n as u64,

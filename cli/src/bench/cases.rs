@@ -167,7 +167,7 @@ fn throughput<S: Subject>(endpoint: &Path, chunk: usize, bytes: u64) -> io::Resu
     let start = Instant::now();
     let mut left = bytes;
     while left > 0 {
-        let n = left.min(chunk as u64) as usize;
+        let n = usize::try_from(left).map_or(chunk, |left| left.min(chunk));
         stream.write_all(&data[..n])?;
         left -= n as u64;
     }
@@ -203,7 +203,7 @@ fn sink(stream: &mut impl ReadWrite, chunk: usize, bytes: u64) -> io::Result<()>
     let mut buf = vec![0; chunk];
     let mut left = bytes;
     while left > 0 {
-        let want = left.min(chunk as u64) as usize;
+        let want = usize::try_from(left).map_or(chunk, |left| left.min(chunk));
         match stream.read(&mut buf[..want]) {
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
             Ok(n) => left -= n as u64,

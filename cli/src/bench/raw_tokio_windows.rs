@@ -6,6 +6,7 @@
 //! The CLI cannot be built for Windows until localipc's Windows backend exists.
 
 use super::async_subject::AsyncSubject;
+use super::raw_windows::win32_error;
 use std::ffi::OsString;
 use std::io;
 use std::path::Path;
@@ -76,7 +77,7 @@ impl AsyncSubject for TokioRaw {
             match connected {
                 Ok(()) => return Ok(instance),
                 // The client came and went: drop the instance, wait for the next one.
-                Err(e) if e.raw_os_error() == Some(ERROR_NO_DATA as i32) => continue,
+                Err(e) if win32_error(&e) == Some(ERROR_NO_DATA) => continue,
                 Err(e) => return Err(e),
             }
         }
@@ -88,7 +89,7 @@ impl AsyncSubject for TokioRaw {
                 .pipe_mode(PipeMode::Byte)
                 .open(endpoint.as_os_str())
             {
-                Err(e) if e.raw_os_error() == Some(ERROR_PIPE_BUSY as i32) => {
+                Err(e) if win32_error(&e) == Some(ERROR_PIPE_BUSY) => {
                     tokio::time::sleep(BUSY_SLEEP).await;
                 }
                 result => return result,

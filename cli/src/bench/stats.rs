@@ -22,6 +22,7 @@ pub(super) fn percentile_sorted(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // saturates; clamped below
     let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }

@@ -26,7 +26,7 @@ impl Rng {
 
     /// A size from 1 to `max`, uniformly (`max` ≥ 1).
     pub(super) fn size(&mut self, max: usize) -> usize {
-        1 + (self.next_u64() % max as u64) as usize
+        1 + usize::try_from(self.next_u64() % max as u64).expect("below max, a usize")
     }
 
     /// Replaces `buf`'s content with `len` random bytes.

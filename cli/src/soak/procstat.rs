@@ -56,6 +56,7 @@ fn rss_kib() -> Option<u64> {
     use windows_sys::Win32::System::Threading::GetCurrentProcess;
     // SAFETY: an all-zero PROCESS_MEMORY_COUNTERS is a valid value of this plain C struct.
     let mut counters: PROCESS_MEMORY_COUNTERS = unsafe { std::mem::zeroed() };
+    #[allow(clippy::cast_possible_truncation)] // a struct of 80 bytes
     let size = std::mem::size_of::<PROCESS_MEMORY_COUNTERS>() as u32;
     // SAFETY: `counters` is valid for writes of `size` bytes; the pseudo-handle needs no
     // closing.
