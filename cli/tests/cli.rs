@@ -275,11 +275,9 @@ fn listen_removes_its_socket_file_on_sigint_and_sigterm() {
         let path = dir.0.join("s.sock");
         let listener = Running::start(&["listen", path.to_str().unwrap(), "--echo"]);
         wait_for_file(&path);
+        let pid = libc::pid_t::try_from(listener.child.id()).unwrap();
         // SAFETY: plain syscall; the child is ours and not yet reaped.
-        assert_eq!(
-            unsafe { libc::kill(listener.child.id().try_into().unwrap(), sig) },
-            0
-        );
+        assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
         let out = listener.finish(); // bounded
         assert_eq!(
             out.status.signal(),
@@ -361,11 +359,9 @@ fn listen_backs_off_when_out_of_descriptors() {
     c.read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"back");
     drop(c);
+    let pid = libc::pid_t::try_from(pid).unwrap();
     // SAFETY: plain syscall; the child is ours and not yet reaped.
-    assert_eq!(
-        unsafe { libc::kill(pid.try_into().unwrap(), libc::SIGTERM) },
-        0
-    );
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     listener.close_stdin();
     let out = listener.finish();
     let backoffs = out
