@@ -318,7 +318,7 @@ mod tokio_items {
     async fn tokio_and_futures_traits_on_one_stream() {
         mod via_futures {
             use futures_lite::{AsyncReadExt, AsyncWriteExt};
-            pub async fn send(s: &mut localipc::local_socket::tokio::LocalSocketStream) {
+            pub(crate) async fn send(s: &mut localipc::local_socket::tokio::LocalSocketStream) {
                 s.write_all(b"futures").await.unwrap();
                 let mut buf = [0; 5];
                 s.read_exact(&mut buf).await.unwrap();
@@ -327,7 +327,7 @@ mod tokio_items {
         }
         mod via_tokio {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            pub async fn answer(s: &mut localipc::local_socket::tokio::LocalSocketStream) {
+            pub(crate) async fn answer(s: &mut localipc::local_socket::tokio::LocalSocketStream) {
                 let mut buf = [0; 7];
                 s.read_exact(&mut buf).await.unwrap();
                 assert_eq!(&buf, b"futures");

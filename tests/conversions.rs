@@ -14,22 +14,22 @@ use util::{any_name, bounded, TestDir, LIMIT};
 /// The platform's owned/raw forms under one set of names.
 #[cfg(unix)]
 mod os {
-    pub use std::os::fd::{
+    pub(crate) use std::os::fd::{
         AsFd as AsOs, AsRawFd as AsRawOs, FromRawFd as FromRawOs, IntoRawFd as IntoRawOs,
         OwnedFd as Owned, RawFd as Raw,
     };
-    pub fn raw<T: AsRawOs>(t: &T) -> Raw {
+    pub(crate) fn raw<T: AsRawOs>(t: &T) -> Raw {
         t.as_raw_fd()
     }
-    pub fn borrowed_raw<T: AsOs>(t: &T) -> Raw {
+    pub(crate) fn borrowed_raw<T: AsOs>(t: &T) -> Raw {
         t.as_fd().as_raw_fd()
     }
-    pub fn into_raw<T: IntoRawOs>(t: T) -> Raw {
+    pub(crate) fn into_raw<T: IntoRawOs>(t: T) -> Raw {
         t.into_raw_fd()
     }
     /// # Safety
     /// `r` must be open and owned by nobody else.
-    pub unsafe fn from_raw<T: FromRawOs>(r: Raw) -> T {
+    pub(crate) unsafe fn from_raw<T: FromRawOs>(r: Raw) -> T {
         // SAFETY: the caller's promise.
         unsafe { T::from_raw_fd(r) }
     }
@@ -37,22 +37,22 @@ mod os {
 
 #[cfg(windows)]
 mod os {
-    pub use std::os::windows::io::{
+    pub(crate) use std::os::windows::io::{
         AsHandle as AsOs, AsRawHandle as AsRawOs, FromRawHandle as FromRawOs,
         IntoRawHandle as IntoRawOs, OwnedHandle as Owned, RawHandle as Raw,
     };
-    pub fn raw<T: AsRawOs>(t: &T) -> Raw {
+    pub(crate) fn raw<T: AsRawOs>(t: &T) -> Raw {
         t.as_raw_handle()
     }
-    pub fn borrowed_raw<T: AsOs>(t: &T) -> Raw {
+    pub(crate) fn borrowed_raw<T: AsOs>(t: &T) -> Raw {
         t.as_handle().as_raw_handle()
     }
-    pub fn into_raw<T: IntoRawOs>(t: T) -> Raw {
+    pub(crate) fn into_raw<T: IntoRawOs>(t: T) -> Raw {
         t.into_raw_handle()
     }
     /// # Safety
     /// `r` must be open and owned by nobody else.
-    pub unsafe fn from_raw<T: FromRawOs>(r: Raw) -> T {
+    pub(crate) unsafe fn from_raw<T: FromRawOs>(r: Raw) -> T {
         // SAFETY: the caller's promise.
         unsafe { T::from_raw_handle(r) }
     }

@@ -197,7 +197,9 @@ fn dropping_the_listener_keeps_existing_streams_working() {
 }
 
 fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 31 + i / 977) as u8).collect()
+    (0..len)
+        .map(|i| (i * 31 + i / 977).to_le_bytes()[0])
+        .collect()
 }
 
 #[test]

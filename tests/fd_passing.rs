@@ -562,7 +562,7 @@ fn malformed_records_are_invalid_data() {
 fn forged_record(pid: u32, values: &[u64]) -> Vec<u8> {
     let mut rec = b"LIPH".to_vec();
     rec.extend_from_slice(&[2, 0]);
-    rec.extend_from_slice(&(values.len() as u16).to_le_bytes());
+    rec.extend_from_slice(&u16::try_from(values.len()).unwrap().to_le_bytes());
     rec.extend_from_slice(&1u32.to_le_bytes());
     rec.extend_from_slice(&pid.to_le_bytes());
     for v in values {
@@ -630,8 +630,9 @@ fn forged_record_from_peer_process_cannot_name_receivers_handles() {
             .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
             .find(|&v| {
                 let mut flags = 0;
+                let h = usize::try_from(v).unwrap() as _;
                 // SAFETY: only queries the value; `flags` is valid for writes.
-                unsafe { GetHandleInformation(v as usize as _, &mut flags) == 0 }
+                unsafe { GetHandleInformation(h, &mut flags) == 0 }
             })
             .expect("all of the receiver's values are open here too");
         (&conn)

@@ -16,7 +16,7 @@ const CHILD_ENV: &str = "LOCALIPC_FIFO_CHILD";
 const LEN: usize = 256 * 1024; // several pipe buffers' worth
 
 fn pattern() -> Vec<u8> {
-    (0..LEN).map(|i| (i % 253) as u8).collect()
+    (0..LEN).map(|i| u8::try_from(i % 253).unwrap()).collect()
 }
 
 fn spawn_child(test: &str, role: &str, path: &std::path::Path) -> std::process::Child {
@@ -139,4 +139,19 @@ fn missing_directory_is_not_found_and_nul_is_invalid_input() {
 
     let err = create_fifo("bad\0name", 0o600).unwrap_err();
     assert_err(err, ErrorKind::InvalidInput, "bad");
+}
+
+/// Apple's `mode_t` has 16 bits: a mode beyond them is `InvalidInput` naming the mode and the
+/// path, and no FIFO is made (it used to be cut to its low bits: `0o200600` made a FIFO with
+/// mode `0o600`).
+#[cfg(target_vendor = "apple")]
+#[test]
+fn mode_wider_than_mode_t_is_invalid_input_naming_it() {
+    let dir = TestDir::new("fifo-wide-mode");
+    let path = dir.join("fifo");
+    let err = create_fifo(&path, 0o200600).unwrap_err();
+    assert_err(err, ErrorKind::InvalidInput, "0o200600");
+    assert!(std::fs::symlink_metadata(&path).is_err(), "a FIFO was made");
+    let err = create_fifo(&path, 0o200600).unwrap_err();
+    assert_err(err, ErrorKind::InvalidInput, path.to_str().unwrap());
 }

@@ -43,7 +43,7 @@ fn a_thousand_concurrent_tokio_clients_echo_256_kib_each() {
                 clients.spawn(async move {
                     let conn = lt::LocalSocketStream::connect(name.as_str()).await.unwrap();
                     let data: Vec<u8> = (0..LEN)
-                        .map(|j| (j ^ (i * 131)) as u8 ^ (j >> 9) as u8)
+                        .map(|j| (j ^ (i * 131)).to_le_bytes()[0] ^ (j >> 9).to_le_bytes()[0])
                         .collect();
                     let (mut r, mut w) = conn.into_split();
                     let expect = data.clone();

@@ -50,7 +50,7 @@ fn echo_many_clients_through_incoming() {
                 thread::spawn(move || {
                     let mut c = LocalSocketStream::connect(name.as_str()).unwrap();
                     let msg: Vec<u8> = (0..100_000u32)
-                        .map(|b| (b as usize * 7 + i) as u8)
+                        .map(|b| (b as usize * 7 + i).to_le_bytes()[0])
                         .collect();
                     c.write_all(&msg).unwrap();
                     c.shutdown(Shutdown::Write).unwrap();

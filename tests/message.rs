@@ -40,10 +40,12 @@ fn message(i: usize, rng: &mut Rng) -> Vec<u8> {
     let len = if i % 10 == 0 {
         0
     } else {
-        (rng.next() % MAX as u64) as usize
+        usize::try_from(rng.next() % MAX as u64).unwrap()
     };
-    let seed = (i as u8).wrapping_mul(31);
-    (0..len).map(|j| seed.wrapping_add(j as u8)).collect()
+    let seed = i.to_le_bytes()[0].wrapping_mul(31);
+    (0..len)
+        .map(|j| seed.wrapping_add(j.to_le_bytes()[0]))
+        .collect()
 }
 
 #[test]
@@ -312,7 +314,7 @@ fn concurrent_senders_never_interleave() {
                     for i in 0..EACH {
                         // Sizes up to 20 KiB, every byte the sender's tag.
                         let len = 1 + (i * 7919 + t * 104_729) % (20 * 1024);
-                        client.send(&vec![t as u8; len]).unwrap();
+                        client.send(&vec![u8::try_from(t).unwrap(); len]).unwrap();
                     }
                 })
             })

@@ -17,7 +17,9 @@ use util::{any_name, assert_err, bounded, TestDir, LIMIT};
 /// first read, so some take more than one `ReadFile`).
 fn message(i: u32) -> Vec<u8> {
     let len = 4 + (i.wrapping_mul(2_654_435_761) % 12_000) as usize;
-    let mut m: Vec<u8> = (0..len).map(|j| (i as usize + j) as u8).collect();
+    let mut m: Vec<u8> = (0..len)
+        .map(|j| (i as usize + j).to_le_bytes()[0])
+        .collect();
     m[..4].copy_from_slice(&i.to_le_bytes());
     m
 }

@@ -152,6 +152,24 @@ fn mode_applies_to_every_listener_type() {
     }
 }
 
+/// Apple: a `mode` over the 16 bits of `mode_t` is `InvalidInput` naming the mode and the
+/// name, and leaves no socket file (it used to be cut to its low bits: `0o200600` gave
+/// `0o600`).
+#[cfg(target_vendor = "apple")]
+#[test]
+fn mode_wider_than_mode_t_is_invalid_input() {
+    let dir = TestDir::new("opt-wide-mode");
+    for &kind in KINDS {
+        let path = dir.join(&format!("{kind:?}.sock"));
+        let err = bind_with(kind, path.as_path(), ListenerOptions::new().mode(0o200600))
+            .map(drop)
+            .unwrap_err();
+        assert!(err.to_string().contains("0o200600"), "{err}");
+        util::assert_err(err, io::ErrorKind::InvalidInput, path.to_str().unwrap());
+        assert!(std::fs::symlink_metadata(&path).is_err(), "{kind:?}");
+    }
+}
+
 /// Unix: with `reclaim` (the default) every listener type replaces a stale socket file and
 /// removes its own on drop; with `reclaim(false)` it refuses any existing file and leaves
 /// its own.

@@ -19,25 +19,25 @@
 /// of a helper trait whose item is ambiguous to name exactly when the type has the trait
 /// (the `static_assertions::assert_not_impl_any` trick).
 mod check {
-    pub fn send<T: ?Sized + Send>() {}
-    pub fn sync<T: ?Sized + Sync>() {}
-    pub fn unpin<T: ?Sized + Unpin>() {}
+    pub(crate) fn send<T: ?Sized + Send>() {}
+    pub(crate) fn sync<T: ?Sized + Sync>() {}
+    pub(crate) fn unpin<T: ?Sized + Unpin>() {}
 
-    pub struct Invalid;
+    pub(crate) struct Invalid;
 
-    pub trait AmbiguousIfSend<A> {
+    pub(crate) trait AmbiguousIfSend<A> {
         fn some_item() {}
     }
     impl<T: ?Sized> AmbiguousIfSend<()> for T {}
     impl<T: ?Sized + Send> AmbiguousIfSend<Invalid> for T {}
 
-    pub trait AmbiguousIfSync<A> {
+    pub(crate) trait AmbiguousIfSync<A> {
         fn some_item() {}
     }
     impl<T: ?Sized> AmbiguousIfSync<()> for T {}
     impl<T: ?Sized + Sync> AmbiguousIfSync<Invalid> for T {}
 
-    pub trait AmbiguousIfUnpin<A> {
+    pub(crate) trait AmbiguousIfUnpin<A> {
         fn some_item() {}
     }
     impl<T: ?Sized> AmbiguousIfUnpin<()> for T {}
@@ -48,30 +48,30 @@ mod check {
 /// named).
 #[cfg(feature = "tokio")]
 mod check_val {
-    pub fn send<T: ?Sized + Send>(_: &T) {}
-    pub fn sync<T: ?Sized + Sync>(_: &T) {}
-    pub fn unpin<T: ?Sized + Unpin>(_: &T) {}
+    pub(crate) fn send<T: ?Sized + Send>(_: &T) {}
+    pub(crate) fn sync<T: ?Sized + Sync>(_: &T) {}
+    pub(crate) fn unpin<T: ?Sized + Unpin>(_: &T) {}
 
-    pub trait AmbiguousIfSend<A> {
+    pub(crate) trait AmbiguousIfSend<A> {
         fn some_item(&self) {}
     }
     impl<T: ?Sized> AmbiguousIfSend<()> for T {}
     impl<T: ?Sized + Send> AmbiguousIfSend<super::check::Invalid> for T {}
 
-    pub trait AmbiguousIfSync<A> {
+    pub(crate) trait AmbiguousIfSync<A> {
         fn some_item(&self) {}
     }
     impl<T: ?Sized> AmbiguousIfSync<()> for T {}
     impl<T: ?Sized + Sync> AmbiguousIfSync<super::check::Invalid> for T {}
 
-    pub trait AmbiguousIfUnpin<A> {
+    pub(crate) trait AmbiguousIfUnpin<A> {
         fn some_item(&self) {}
     }
     impl<T: ?Sized> AmbiguousIfUnpin<()> for T {}
     impl<T: ?Sized + Unpin> AmbiguousIfUnpin<super::check::Invalid> for T {}
 
     /// A value of any type, for building the future of a call in code that never runs.
-    pub fn any<T>() -> T {
+    pub(crate) fn any<T>() -> T {
         unreachable!()
     }
 }

@@ -52,11 +52,11 @@ fn fill_backlog(path: &Path, max: usize) -> Vec<OwnedFd> {
             assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
             let fd = OwnedFd::from_raw_fd(fd);
             let mut sa: libc::sockaddr_un = std::mem::zeroed();
-            sa.sun_family = libc::AF_UNIX as libc::sa_family_t;
+            sa.sun_family = libc::sa_family_t::try_from(libc::AF_UNIX).unwrap();
             for (d, s) in sa.sun_path.iter_mut().zip(c_path.as_bytes()) {
-                *d = *s as libc::c_char;
+                *d = libc::c_char::from_ne_bytes([*s]);
             }
-            let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+            let len = libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_un>()).unwrap();
             let r = libc::connect(
                 fd.as_raw_fd(),
                 (&sa as *const libc::sockaddr_un).cast(),

@@ -16,7 +16,7 @@ const CHILD_ENV: &str = "LOCALIPC_UNNAMED_PIPE_CHILD";
 const DATA_LEN: usize = 1 << 20;
 
 fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i % 251) as u8).collect()
+    (0..len).map(|i| u8::try_from(i % 251).unwrap()).collect()
 }
 
 /// Re-runs this test binary as a child that runs only `test`, with `CHILD_ENV=role`.

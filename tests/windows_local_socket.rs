@@ -33,7 +33,7 @@ fn connect_in_thread(
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .map(|i| i.to_le_bytes()[0].wrapping_mul(31).wrapping_add(seed))
         .collect()
 }
 
@@ -119,7 +119,7 @@ fn echo_with_many_concurrent_clients() {
                     ConnectOptions::new().timeout(Duration::from_secs(20)),
                 )
                 .unwrap();
-                let data = pattern(10_000 + i * 997, i as u8);
+                let data = pattern(10_000 + i * 997, i.to_le_bytes()[0]);
                 thread::scope(|s| {
                     s.spawn(|| (&conn).write_all(&data).unwrap());
                     let mut back = vec![0; data.len()];

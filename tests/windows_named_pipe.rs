@@ -58,7 +58,9 @@ fn byte_mode_in_all_directions() {
         let (_l, server, client) = pair("bytes", PipeMode::Bytes, dir);
         let (w, r) = ends(dir, &server, &client);
         // Writes run together in byte mode; 256 KiB is four times the buffer.
-        let data: Vec<u8> = (0..256 * 1024).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..256 * 1024usize)
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect();
         thread::scope(|s| {
             s.spawn(|| {
                 for chunk in data.chunks(1000) {

@@ -13,7 +13,7 @@ const BUF_SIZE: usize = 64 * 1024;
 
 /// Options of `localipc connect`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The server's name: `@name` (namespaced) or a socket file path.
     name: OsString,
     /// Keep trying for up to SECS while the server is not up yet or busy.
@@ -23,7 +23,7 @@ pub struct Args {
 
 /// Connects, then relays stdin → socket (shutting down the write half at end of input) and
 /// socket → stdout, until both directions have ended.
-pub fn run(args: Args, verbose: bool) -> io::Result<()> {
+pub(crate) fn run(args: Args, verbose: bool) -> io::Result<()> {
     let mut opts = ConnectOptions::new();
     if let Some(timeout) = args.timeout {
         opts.timeout(timeout);

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 /// Adds what was being done to an error, keeping its kind.
-pub trait Context<T> {
+pub(crate) trait Context<T> {
     /// Prefixes the error message with `what()` and `": "`.
     fn context<D: Display>(self, what: impl FnOnce() -> D) -> io::Result<T>;
 }
@@ -17,28 +17,28 @@ impl<T> Context<T> for io::Result<T> {
 }
 
 /// An error of kind `Other` with `msg`.
-pub fn other(msg: impl Into<String>) -> io::Error {
+pub(crate) fn other(msg: impl Into<String>) -> io::Error {
     io::Error::other(msg.into())
 }
 
 /// `msg` on one line: line breaks become spaces, surrounding blanks are trimmed (the rule of
 /// the children's `error` lines too).
-pub use localipc_child::one_line;
+pub(crate) use localipc_child::one_line;
 
 /// Prints `localipc: <message>` to stderr, on one line.
-pub fn report(err: &dyn Display) {
+pub(crate) fn report(err: &dyn Display) {
     log(&err.to_string());
 }
 
 /// Prints `localipc: <message>` to stderr, on one line (also used for `-v` logging).
-pub fn log(msg: &str) {
+pub(crate) fn log(msg: &str) {
     // Nothing sensible is left to do if stderr itself is gone.
     let _ = writeln!(io::stderr().lock(), "localipc: {}", one_line(msg));
 }
 
 /// Handles a command-line parse error: help and version go out as clap renders them; a real
 /// mistake becomes one line plus a pointer to `--help`, with exit status 2.
-pub fn usage(err: &clap::Error) -> ExitCode {
+pub(crate) fn usage(err: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     if matches!(
         err.kind(),
@@ -47,7 +47,7 @@ pub fn usage(err: &clap::Error) -> ExitCode {
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     ) {
         let _ = err.print();
-        return ExitCode::from(err.exit_code().clamp(0, 255) as u8);
+        return ExitCode::from(u8::try_from(err.exit_code().clamp(0, 255)).unwrap_or(u8::MAX));
     }
     let rendered = err.render().to_string();
     let first = rendered

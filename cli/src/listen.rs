@@ -29,7 +29,7 @@ const BUF_SIZE: usize = 64 * 1024;
 
 /// Options of `localipc listen`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The name to bind: `@name` (namespaced) or a socket file path.
     name: OsString,
     /// Send each client its own bytes back, closing once it closes its write half.
@@ -45,7 +45,7 @@ pub struct Args {
 }
 
 /// Binds the name and serves clients until `--once` is met or a fatal error occurs.
-pub fn run(args: Args, verbose: bool) -> io::Result<()> {
+pub(crate) fn run(args: Args, verbose: bool) -> io::Result<()> {
     // Before any thread starts, so that only the signal thread takes SIGINT/SIGTERM.
     let blocked = crate::signals::block();
     #[allow(unused_mut)] // only Unix sets options

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 /// A byte count: a plain number or one with a binary suffix (`K`, `KiB`, `M`, `MiB`, `G`,
 /// `GiB`; case-insensitive), at least 1.
-pub fn size(s: &str) -> Result<u64, String> {
+pub(crate) fn size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, suffix) = t.split_at(digits_end);
@@ -28,12 +28,12 @@ pub fn size(s: &str) -> Result<u64, String> {
 }
 
 /// A byte count that must fit in memory (`usize`), as [`size`].
-pub fn buf_size(s: &str) -> Result<usize, String> {
+pub(crate) fn buf_size(s: &str) -> Result<usize, String> {
     usize::try_from(size(s)?).map_err(|_| format!("'{s}' is too large"))
 }
 
 /// A count of at least 1.
-pub fn count(s: &str) -> Result<usize, String> {
+pub(crate) fn count(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
@@ -42,7 +42,7 @@ pub fn count(s: &str) -> Result<usize, String> {
 }
 
 /// A duration in seconds, fractions allowed (`0.5`).
-pub fn seconds(s: &str) -> Result<Duration, String> {
+pub(crate) fn seconds(s: &str) -> Result<Duration, String> {
     s.trim()
         .parse::<f64>()
         .ok()
@@ -51,7 +51,7 @@ pub fn seconds(s: &str) -> Result<Duration, String> {
 }
 
 /// A duration in seconds greater than zero, fractions allowed.
-pub fn positive_seconds(s: &str) -> Result<Duration, String> {
+pub(crate) fn positive_seconds(s: &str) -> Result<Duration, String> {
     match seconds(s)? {
         d if d.is_zero() => Err("must be more than 0".into()),
         d => Ok(d),
@@ -59,7 +59,7 @@ pub fn positive_seconds(s: &str) -> Result<Duration, String> {
 }
 
 /// A duration in minutes greater than zero, fractions allowed (`0.5` is 30 s).
-pub fn minutes(s: &str) -> Result<Duration, String> {
+pub(crate) fn minutes(s: &str) -> Result<Duration, String> {
     let mins: f64 = s
         .trim()
         .parse()
@@ -73,7 +73,7 @@ pub fn minutes(s: &str) -> Result<Duration, String> {
 
 /// File permission bits in octal (`600`, `0660`, `0o600`), at most `7777`.
 #[cfg(unix)]
-pub fn octal_mode(s: &str) -> Result<u32, String> {
+pub(crate) fn octal_mode(s: &str) -> Result<u32, String> {
     let t = s.trim();
     let digits = t.strip_prefix("0o").unwrap_or(t);
     match u32::from_str_radix(digits, 8) {

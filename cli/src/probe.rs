@@ -4,7 +4,7 @@ use localipc::local_socket::{self, NameTypeSupport};
 use std::io::{self, Write};
 
 /// Prints the platform, the supported name types and the platform limits as a table.
-pub fn run() -> io::Result<()> {
+pub(crate) fn run() -> io::Result<()> {
     let mut rows = vec![
         (
             "platform",

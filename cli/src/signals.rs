@@ -6,11 +6,11 @@
 /// The signals handled, blocked in the thread that called [`block`] and in every thread it
 /// starts afterwards.
 #[cfg(unix)]
-pub struct Blocked(libc::sigset_t);
+pub(crate) struct Blocked(libc::sigset_t);
 
 /// Blocks SIGINT and SIGTERM (`pthread_sigmask`). Call before starting any thread.
 #[cfg(unix)]
-pub fn block() -> Blocked {
+pub(crate) fn block() -> Blocked {
     // SAFETY: the set is initialised by sigemptyset before use; the calls only read and
     // write it and this thread's signal mask.
     unsafe {
@@ -26,7 +26,7 @@ pub fn block() -> Blocked {
 /// Starts a thread that waits (`sigwait`) for one of the blocked signals and calls
 /// `on_signal` with it; a second one exits at once with status 128 + its number.
 #[cfg(unix)]
-pub fn on_first(blocked: &Blocked, on_signal: impl FnOnce(i32) + Send + 'static) {
+pub(crate) fn on_first(blocked: &Blocked, on_signal: impl FnOnce(i32) + Send + 'static) {
     let set = blocked.0;
     std::thread::spawn(move || {
         let mut sig = 0;
@@ -45,7 +45,7 @@ pub fn on_first(blocked: &Blocked, on_signal: impl FnOnce(i32) + Send + 'static)
 /// Ends the process by `sig` with its default action (`signal(SIG_DFL)`, unblock, `raise`),
 /// once the cleanup is done.
 #[cfg(unix)]
-pub fn reraise(sig: i32) -> ! {
+pub(crate) fn reraise(sig: i32) -> ! {
     // SAFETY: plain calls on an initialised signal set; the default action runs no code here.
     unsafe {
         libc::signal(sig, libc::SIG_DFL);
@@ -60,20 +60,20 @@ pub fn reraise(sig: i32) -> ! {
 
 /// Nothing is blocked on this OS: Ctrl-C keeps its default action.
 #[cfg(not(unix))]
-pub struct Blocked;
+pub(crate) struct Blocked;
 
 /// No-op on this OS.
 #[cfg(not(unix))]
-pub fn block() -> Blocked {
+pub(crate) fn block() -> Blocked {
     Blocked
 }
 
 /// No-op on this OS.
 #[cfg(not(unix))]
-pub fn on_first(_blocked: &Blocked, _on_signal: impl FnOnce(i32) + Send + 'static) {}
+pub(crate) fn on_first(_blocked: &Blocked, _on_signal: impl FnOnce(i32) + Send + 'static) {}
 
 /// Not reached on this OS (no signal is ever taken).
 #[cfg(not(unix))]
-pub fn reraise(sig: i32) -> ! {
+pub(crate) fn reraise(sig: i32) -> ! {
     std::process::exit(128 + sig)
 }

@@ -220,7 +220,9 @@ fn echo_demo_round_trips() {
 fn echo_serves_several_clients_and_large_input() {
     let name = unique_name("echo-many");
     let listener = Running::start(&["listen", &name, "--echo"]);
-    let big: Vec<u8> = (0..1_000_000).map(|i| (i % 251) as u8).collect();
+    let big: Vec<u8> = (0..1_000_000usize)
+        .map(|i| u8::try_from(i % 251).unwrap())
+        .collect();
     let first = run(&["connect", &name, "--timeout", "5"], &big);
     assert!(first.status.success(), "{}", first.stderr);
     assert_eq!(first.stdout.len(), String::from_utf8_lossy(&big).len());
@@ -273,8 +275,9 @@ fn listen_removes_its_socket_file_on_sigint_and_sigterm() {
         let path = dir.0.join("s.sock");
         let listener = Running::start(&["listen", path.to_str().unwrap(), "--echo"]);
         wait_for_file(&path);
+        let pid = libc::pid_t::try_from(listener.child.id()).unwrap();
         // SAFETY: plain syscall; the child is ours and not yet reaped.
-        assert_eq!(unsafe { libc::kill(listener.child.id() as i32, sig) }, 0);
+        assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
         let out = listener.finish(); // bounded
         assert_eq!(
             out.status.signal(),
@@ -338,7 +341,7 @@ fn listen_backs_off_when_out_of_descriptors() {
     let used = cpu_ticks(pid) - before;
     eprintln!("listen used {used} ticks in 2 s of failing accepts");
     // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    let hz = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).unwrap();
     assert!(
         matches!(listener.child.try_wait(), Ok(None)),
         "listen exited instead of backing off"
@@ -356,8 +359,9 @@ fn listen_backs_off_when_out_of_descriptors() {
     c.read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"back");
     drop(c);
+    let pid = libc::pid_t::try_from(pid).unwrap();
     // SAFETY: plain syscall; the child is ours and not yet reaped.
-    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     listener.close_stdin();
     let out = listener.finish();
     let backoffs = out

@@ -61,11 +61,12 @@ fn raw_sendmsg(fd: BorrowedFd<'_>, data: &[u8], cmsgs: &[Cmsg<'_>], cut: usize) 
                 (libc::SCM_CREDENTIALS, p)
             }
         };
+        let payload_len = u32::try_from(payload.len()).unwrap();
         // SAFETY: CMSG_LEN/CMSG_SPACE are pure arithmetic.
         let (len, space) = unsafe {
             (
-                libc::CMSG_LEN(payload.len() as u32) as usize,
-                libc::CMSG_SPACE(payload.len() as u32) as usize,
+                libc::CMSG_LEN(payload_len) as usize,
+                libc::CMSG_SPACE(payload_len) as usize,
             )
         };
         assert!(off + space <= 512);
@@ -125,14 +126,16 @@ fuzz_target!(|data: &[u8]| {
         let room = (get(2) % 8) as usize;
         let p = get(3) as usize;
         let (n1, n2, n3) = (p % 5, (p / 5) % 5, (p / 25) % 5);
-        let payload: Vec<u8> = (0..len).map(|i| (i as u8) ^ get(0)).collect();
+        let payload: Vec<u8> = (0..len).map(|i| i.to_le_bytes()[0] ^ get(0)).collect();
         let (s1, rest) = fds.split_at(n1);
         let (s2, rest) = rest.split_at(n2);
         let s3 = &rest[..n3];
         // What is sent, and whether the sender's control data may have been cut.
         let (res, sent_fds, cut) = match kind {
             0 => {
-                let r = a.send_with_handles(&payload, s1).map(|n| n as isize);
+                let r = a
+                    .send_with_handles(&payload, s1)
+                    .map(|n| isize::try_from(n).unwrap());
                 (r.unwrap_or(-1), s1.to_vec(), false)
             }
             1 => {
@@ -177,7 +180,7 @@ fuzz_target!(|data: &[u8]| {
             // messages...) or by the crate: nothing was sent.
             continue;
         }
-        let sent = res as usize;
+        let sent = usize::try_from(res).unwrap();
         assert!(sent > 0 && sent <= len);
         let want_ids: Vec<_> = sent_fds.iter().map(|f| id(*f)).collect();
         let mut got = Vec::with_capacity(room);

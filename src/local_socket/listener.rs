@@ -333,7 +333,8 @@ impl ListenerOptions {
     /// symbolic link is followed), and put at the path only once it is listening: no client
     /// ever sees the file with the mode the umask gave it, and the mode is in place when
     /// `bind` returns. The path itself is never `chmod`ed. A mode given with a namespaced
-    /// name is an `InvalidInput` error (the abstract namespace has no permissions).
+    /// name is an `InvalidInput` error (the abstract namespace has no permissions), and so is
+    /// one over 16 bits on Apple systems, whose `mode_t` has only 16.
     ///
     /// The private directory is named `.lipc-XXXXXX` (random) and removed before `bind`
     /// returns. The socket's own address (`getsockname`, or a client's `getpeername`) is the

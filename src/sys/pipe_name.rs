@@ -241,7 +241,7 @@ mod tests {
         for _ in 0..200_000 {
             let n = (next() % 24) as usize;
             let s: Vec<u8> = (0..n)
-                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .map(|_| alphabet[usize::try_from(next() % alphabet.len() as u64).unwrap()])
                 .collect();
             let _ = classify(&s);
             if let Ok(name) = local_name(&s) {

@@ -47,13 +47,15 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    /// The 16 header bytes. `count` must be at most [`MAX_HANDLES`] (the sender checks).
+    /// The 16 header bytes. `count` must be at most [`MAX_HANDLES`] (the sender checks); a
+    /// larger one would be written as `u16::MAX` at most, which [`parse`](Self::parse) refuses.
     pub(crate) fn encode(&self) -> [u8; HEADER] {
         debug_assert!(self.count <= MAX_HANDLES);
         let mut h = [0; HEADER];
         h[..4].copy_from_slice(&TAG);
         h[4] = VERSION;
-        h[6..8].copy_from_slice(&(self.count as u16).to_le_bytes());
+        let count = u16::try_from(self.count).unwrap_or(u16::MAX);
+        h[6..8].copy_from_slice(&count.to_le_bytes());
         h[8..12].copy_from_slice(&self.len.to_le_bytes());
         h[12..16].copy_from_slice(&self.pid.to_le_bytes());
         h
@@ -224,11 +226,11 @@ mod tests {
         for i in 0..200_000 {
             let bytes: Vec<u8> = if i % 2 == 0 {
                 let n = (next() % 40) as usize;
-                (0..n).map(|_| next() as u8).collect()
+                (0..n).map(|_| next().to_le_bytes()[0]).collect()
             } else {
                 let mut h = good.to_vec();
-                let at = (next() % HEADER as u64) as usize;
-                h[at] = next() as u8;
+                let at = usize::try_from(next() % HEADER as u64).unwrap();
+                h[at] = next().to_le_bytes()[0];
                 h
             };
             if let Ok(h) = Header::parse(&bytes) {

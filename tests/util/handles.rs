@@ -5,7 +5,7 @@
 /// process. Never 0: a count that cannot be read fails the test rather than making a leak
 /// check compare 0 with 0.
 #[cfg(any(target_os = "linux", target_os = "android", windows))]
-pub fn open_handles() -> usize {
+pub(crate) fn open_handles() -> usize {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let count = std::fs::read_dir("/proc/self/fd").unwrap().count();
     #[cfg(windows)]

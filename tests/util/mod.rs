@@ -1,7 +1,7 @@
 //! Test helpers: unique names, a leak-checking temp dir, bounded waits.
 #![allow(dead_code)] // each test binary uses a different subset
 
-pub mod handles;
+pub(crate) mod handles;
 use localipc::local_socket::NameTypeSupport;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +13,7 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 /// A string unique to this call: `localipc-test-<pid>-<nonce>-<tag>-<n>`. The nonce (start
 /// time of this process, in nanoseconds) matters under Wine, which reuses small pids across
 /// processes while its temp directory persists.
-pub fn unique(tag: &str) -> String {
+pub(crate) fn unique(tag: &str) -> String {
     static NONCE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     let nonce = NONCE.get_or_init(|| {
         let t = std::time::SystemTime::now()
@@ -26,7 +26,7 @@ pub fn unique(tag: &str) -> String {
 }
 
 /// A namespaced name (`@…`) where the platform has them, else `None`.
-pub fn namespaced(tag: &str) -> Option<String> {
+pub(crate) fn namespaced(tag: &str) -> Option<String> {
     NameTypeSupport::query()
         .namespace_supported()
         .then(|| format!("@{}", unique(tag)))
@@ -34,23 +34,23 @@ pub fn namespaced(tag: &str) -> Option<String> {
 
 /// A fresh directory under the system temp dir that must hold no socket file when dropped:
 /// a leftover socket file fails the test. Everything in it is removed afterwards.
-pub struct TestDir {
+pub(crate) struct TestDir {
     path: PathBuf,
 }
 
 impl TestDir {
-    pub fn new(tag: &str) -> Self {
+    pub(crate) fn new(tag: &str) -> Self {
         let path = std::env::temp_dir().join(unique(tag));
         std::fs::create_dir(&path).expect("create test dir");
         Self { path }
     }
 
     /// A path inside the directory.
-    pub fn join(&self, file: &str) -> PathBuf {
+    pub(crate) fn join(&self, file: &str) -> PathBuf {
         self.path.join(file)
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 }
@@ -80,7 +80,7 @@ impl Drop for TestDir {
 }
 
 /// A name for a listener: namespaced where supported, else a socket path in `dir`.
-pub fn any_name(dir: &TestDir, tag: &str) -> String {
+pub(crate) fn any_name(dir: &TestDir, tag: &str) -> String {
     namespaced(tag).unwrap_or_else(|| {
         dir.join(&format!("{tag}.sock"))
             .to_string_lossy()
@@ -90,7 +90,10 @@ pub fn any_name(dir: &TestDir, tag: &str) -> String {
 
 /// Runs `f` on a thread and fails the test if it takes longer than `limit`: a hung IPC test
 /// fails in seconds instead of hanging CI.
-pub fn bounded<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) fn bounded<T: Send + 'static>(
+    limit: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (tx, rx) = mpsc::channel();
     let handle = std::thread::spawn(move || {
         let _ = tx.send(f());
@@ -109,11 +112,11 @@ pub fn bounded<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send 
 }
 
 /// The default bound for one test body.
-pub const LIMIT: Duration = Duration::from_secs(20);
+pub(crate) const LIMIT: Duration = Duration::from_secs(20);
 
 /// Asserts that `err` has `kind` and that its message contains `needle` (the offending input).
 #[track_caller]
-pub fn assert_err(err: std::io::Error, kind: std::io::ErrorKind, needle: &str) {
+pub(crate) fn assert_err(err: std::io::Error, kind: std::io::ErrorKind, needle: &str) {
     assert_eq!(err.kind(), kind, "wrong kind for error: {err}");
     let msg = err.to_string();
     assert!(
@@ -123,13 +126,16 @@ pub fn assert_err(err: std::io::Error, kind: std::io::ErrorKind, needle: &str) {
 }
 
 /// Waits up to `limit` for `child` to exit; past that, kills and reaps it and fails the test.
-pub fn wait_child(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+pub(crate) fn wait_child(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> std::process::ExitStatus {
     localipc_child::wait_bounded(child, limit).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A child process running one test of the current test binary in a given role; killed and
 /// reaped when dropped, so no test leaves a process behind (a `LineChild`, see `child/`).
-pub struct Peer(localipc_child::LineChild);
+pub(crate) struct Peer(localipc_child::LineChild);
 
 const ROLE_ENV: &str = "LOCALIPC_TEST_ROLE";
 const ARG_ENV: &str = "LOCALIPC_TEST_ARG";
@@ -138,7 +144,7 @@ const ARG_ENV: &str = "LOCALIPC_TEST_ARG";
 const PEER_LIMIT: Duration = Duration::from_secs(10);
 
 /// In a child started by [`Peer::spawn`]: its role and argument.
-pub fn peer_role() -> Option<(String, String)> {
+pub(crate) fn peer_role() -> Option<(String, String)> {
     Some((
         std::env::var(ROLE_ENV).ok()?,
         std::env::var(ARG_ENV).unwrap_or_default(),
@@ -148,12 +154,12 @@ pub fn peer_role() -> Option<(String, String)> {
 impl Peer {
     /// Re-runs this test binary for the single test `test`, with `role` and `arg` in its
     /// environment (see [`peer_role`]); its stdout lines arrive through [`Peer::expect`].
-    pub fn spawn(test: &str, role: &str, arg: &str) -> Self {
+    pub(crate) fn spawn(test: &str, role: &str, arg: &str) -> Self {
         Self::spawn_with(test, role, arg, |_| {})
     }
 
     /// As [`Peer::spawn`], letting the caller adjust the command (e.g. the user to run as).
-    pub fn spawn_with(
+    pub(crate) fn spawn_with(
         test: &str,
         role: &str,
         arg: &str,
@@ -170,7 +176,7 @@ impl Peer {
 
     /// Waits (bounded) for a stdout line containing `prefix` (the test harness may print its
     /// `test name ... ` before it); returns the rest of the line after it.
-    pub fn expect(&mut self, prefix: &str) -> String {
+    pub(crate) fn expect(&mut self, prefix: &str) -> String {
         let deadline = std::time::Instant::now() + PEER_LIMIT;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -186,27 +192,27 @@ impl Peer {
     }
 
     /// The process id of the peer.
-    pub fn id(&self) -> u32 {
+    pub(crate) fn id(&self) -> u32 {
         self.0.id()
     }
 
     /// Kills the process (SIGKILL / TerminateProcess) and reaps it.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         self.0.kill();
     }
 
     /// Waits (bounded) for the process to exit and returns its status.
-    pub fn wait(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn wait(&mut self) -> std::process::ExitStatus {
         self.0.wait(PEER_LIMIT).unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
 /// Ends the whole test process (exit 101, with a message) if the guard is not dropped within
 /// `secs`: for tests whose hang would otherwise block the test binary forever.
-pub struct Watchdog(std::sync::Arc<std::sync::atomic::AtomicBool>);
+pub(crate) struct Watchdog(std::sync::Arc<std::sync::atomic::AtomicBool>);
 
 /// Arms a [`Watchdog`] for `test`.
-pub fn watchdog(test: &'static str, secs: u64) -> Watchdog {
+pub(crate) fn watchdog(test: &'static str, secs: u64) -> Watchdog {
     use std::io::Write;
     use std::sync::atomic::{AtomicBool, Ordering};
     let done = std::sync::Arc::new(AtomicBool::new(false));

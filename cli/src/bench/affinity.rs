@@ -11,7 +11,7 @@ use std::io;
 /// Restricts this thread (and so every thread and process it starts afterwards) to `cpu`,
 /// or by default to the highest CPU it may run on. Returns the CPU chosen.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub fn pin(cpu: Option<usize>) -> io::Result<Option<usize>> {
+pub(super) fn pin(cpu: Option<usize>) -> io::Result<Option<usize>> {
     let size = std::mem::size_of::<libc::cpu_set_t>();
     // SAFETY: cpu_set_t is plain old data; all-zero is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
@@ -51,7 +51,7 @@ pub fn pin(cpu: Option<usize>) -> io::Result<Option<usize>> {
 
 /// No CPU affinity is set on this OS: returns `None` (or an error if a CPU was asked for).
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub fn pin(cpu: Option<usize>) -> io::Result<Option<usize>> {
+pub(super) fn pin(cpu: Option<usize>) -> io::Result<Option<usize>> {
     match cpu {
         Some(_) => Err(io::Error::new(
             io::ErrorKind::Unsupported,

@@ -12,7 +12,7 @@ use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 /// Peer side of a round, once bound: serves `work` on `listener`.
-pub async fn serve<S: AsyncSubject>(listener: S::Listener, work: Work) -> io::Result<()> {
+pub(super) async fn serve<S: AsyncSubject>(listener: S::Listener, work: Work) -> io::Result<()> {
     match work {
         Work::RoundTrip { msg_size, .. } => {
             echo_messages(&mut S::accept(&listener).await?, msg_size).await
@@ -35,7 +35,10 @@ pub async fn serve<S: AsyncSubject>(listener: S::Listener, work: Work) -> io::Re
 
 /// Measuring side of a round: connects to `endpoint` and times `work`. Returns the same
 /// metric values as the sync `cases::measure`.
-pub async fn measure<S: AsyncSubject>(endpoint: PathBuf, work: Work) -> io::Result<Vec<f64>> {
+pub(super) async fn measure<S: AsyncSubject>(
+    endpoint: PathBuf,
+    work: Work,
+) -> io::Result<Vec<f64>> {
     match work {
         Work::RoundTrip {
             msg_size,
@@ -90,7 +93,7 @@ async fn throughput<S: AsyncSubject>(endpoint: &Path, chunk: usize, bytes: u64) 
     let start = Instant::now();
     let mut left = bytes;
     while left > 0 {
-        let n = left.min(chunk as u64) as usize;
+        let n = usize::try_from(left).map_or(chunk, |left| left.min(chunk));
         stream.write_all(&data[..n]).await?;
         left -= n as u64;
     }
@@ -126,7 +129,7 @@ async fn sink(stream: &mut impl AsyncStream, chunk: usize, bytes: u64) -> io::Re
     let mut buf = vec![0; chunk];
     let mut left = bytes;
     while left > 0 {
-        let want = left.min(chunk as u64) as usize;
+        let want = usize::try_from(left).map_or(chunk, |left| left.min(chunk));
         match stream.read(&mut buf[..want]).await? {
             0 => return Err(io::ErrorKind::UnexpectedEof.into()),
             n => left -= n as u64,

@@ -12,11 +12,11 @@ use std::path::Path;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// A connected async stream that can move between tasks and threads.
-pub trait AsyncStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+pub(super) trait AsyncStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> AsyncStream for T {}
 
 /// A way to make local socket connections on tokio.
-pub trait AsyncSubject: 'static {
+pub(super) trait AsyncSubject: 'static {
     /// The listening side.
     type Listener: Send + Sync + 'static;
     /// A stream from [`accept`](Self::accept).
@@ -34,7 +34,7 @@ pub trait AsyncSubject: 'static {
 
 /// This crate's tokio local sockets, used as an application would.
 #[derive(Debug)]
-pub struct TokioLocalipc;
+pub(super) struct TokioLocalipc;
 
 impl AsyncSubject for TokioLocalipc {
     type Listener = LocalSocketListener;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 /// The cases, in the order they run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Case {
+pub(super) enum Case {
     /// Ping-pong of fixed-size messages on one connection.
     RoundTrip,
     /// One-way bulk transfer on one connection.
@@ -23,10 +23,10 @@ pub enum Case {
 
 impl Case {
     /// All cases, in order.
-    pub const ALL: [Self; 3] = [Self::RoundTrip, Self::Throughput, Self::Connections];
+    pub(super) const ALL: [Self; 3] = [Self::RoundTrip, Self::Throughput, Self::Connections];
 
     /// The name used in the peer protocol, file names and progress.
-    pub fn tag(self) -> &'static str {
+    pub(super) fn tag(self) -> &'static str {
         match self {
             Self::RoundTrip => "roundtrip",
             Self::Throughput => "throughput",
@@ -35,14 +35,14 @@ impl Case {
     }
 
     /// The case called `tag`.
-    pub fn from_tag(tag: &str) -> Option<Self> {
+    pub(super) fn from_tag(tag: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|case| case.tag() == tag)
     }
 }
 
 /// One round's work, with its sizes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Work {
+pub(super) enum Work {
     /// `warmup` untimed then `iters` timed round trips of `msg_size` bytes.
     RoundTrip {
         /// Bytes per message, each way.
@@ -68,7 +68,7 @@ pub enum Work {
 
 impl Work {
     /// Which case this is.
-    pub fn case(&self) -> Case {
+    pub(super) fn case(&self) -> Case {
         match self {
             Self::RoundTrip { .. } => Case::RoundTrip,
             Self::Throughput { .. } => Case::Throughput,
@@ -78,7 +78,7 @@ impl Work {
 
     /// A generous bound on one round: past it the peer is taken as hung and killed
     /// (10 s, plus 1 ms per round trip, 20 ns per byte, 10 ms per connection).
-    pub fn deadline(&self) -> Duration {
+    pub(super) fn deadline(&self) -> Duration {
         let extra = match *self {
             Self::RoundTrip { iters, warmup, .. } => Duration::from_millis((iters + warmup) as u64),
             Self::Throughput { bytes, .. } => Duration::from_nanos(bytes.saturating_mul(20)),
@@ -89,7 +89,7 @@ impl Work {
 }
 
 /// Peer side of a round: binds `endpoint`, calls `ready`, then serves `work`.
-pub fn serve<S: Subject>(
+pub(super) fn serve<S: Subject>(
     endpoint: &Path,
     work: &Work,
     ready: impl FnOnce() -> io::Result<()>,
@@ -114,7 +114,7 @@ pub fn serve<S: Subject>(
 
 /// Measuring side of a round: connects to `endpoint` and times `work`. Returns the round's
 /// metric values: `[median, p99]` round trip in ns, `[bytes/s]`, or `[connections/s]`.
-pub fn measure<S: Subject>(endpoint: &Path, work: &Work) -> io::Result<Vec<f64>> {
+pub(super) fn measure<S: Subject>(endpoint: &Path, work: &Work) -> io::Result<Vec<f64>> {
     match *work {
         Work::RoundTrip {
             msg_size,
@@ -167,7 +167,7 @@ fn throughput<S: Subject>(endpoint: &Path, chunk: usize, bytes: u64) -> io::Resu
     let start = Instant::now();
     let mut left = bytes;
     while left > 0 {
-        let n = left.min(chunk as u64) as usize;
+        let n = usize::try_from(left).map_or(chunk, |left| left.min(chunk));
         stream.write_all(&data[..n])?;
         left -= n as u64;
     }
@@ -203,7 +203,7 @@ fn sink(stream: &mut impl ReadWrite, chunk: usize, bytes: u64) -> io::Result<()>
     let mut buf = vec![0; chunk];
     let mut left = bytes;
     while left > 0 {
-        let want = left.min(chunk as u64) as usize;
+        let want = usize::try_from(left).map_or(chunk, |left| left.min(chunk));
         match stream.read(&mut buf[..want]) {
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
             Ok(n) => left -= n as u64,

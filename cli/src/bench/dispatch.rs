@@ -21,7 +21,7 @@ use std::path::Path;
 
 /// Peer side of a round: binds `endpoint` with the group and subject of `job`, calls
 /// `ready`, then serves the job's work.
-pub fn serve(
+pub(super) fn serve(
     runtimes: &mut Runtimes,
     job: &Job,
     endpoint: &Path,
@@ -43,7 +43,7 @@ pub fn serve(
 /// Measuring side of a round: connects to `endpoint` with the group and subject of `job`,
 /// times the job's work (see `cases::measure` for the values returned), then waits for the
 /// peer to be `done`.
-pub fn measure(
+pub(super) fn measure(
     runtimes: &mut Runtimes,
     job: &Job,
     endpoint: &Path,

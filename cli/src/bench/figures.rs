@@ -10,7 +10,7 @@ use super::table::{self, Unit};
 
 /// One metric of a case: which, and how to show and compare it.
 #[derive(Debug)]
-pub struct Metric {
+pub(super) struct Metric {
     /// The key in the JSON document, e.g. `latency_p99`.
     pub key: &'static str,
     /// The row label in the table.
@@ -25,7 +25,7 @@ pub struct Metric {
 
 /// One row of the report: a metric of a case of a group, compared over the rounds.
 #[derive(Debug)]
-pub struct Figure {
+pub(super) struct Figure {
     /// The group the case ran in.
     pub group: Group,
     /// The case's work.
@@ -41,7 +41,7 @@ pub struct Figure {
 }
 
 /// Every figure of `results`, in the order of the table.
-pub fn figures(results: &[CaseResult]) -> Vec<Figure> {
+pub(super) fn figures(results: &[CaseResult]) -> Vec<Figure> {
     let mut figures = Vec::new();
     for result in results {
         for metric in metrics(&result.work) {

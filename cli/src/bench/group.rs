@@ -5,7 +5,7 @@ use super::cases::Case;
 
 /// One API and runtime, run as its own pair of subjects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Group {
+pub(super) enum Group {
     /// Blocking I/O: `localipc::local_socket` vs `std::os::unix::net` (Windows: Win32 pipes).
     Sync,
     /// `localipc::local_socket::tokio` vs tokio's own type, on a current-thread runtime.
@@ -16,10 +16,11 @@ pub enum Group {
 
 impl Group {
     /// All groups, in the order they run and are shown.
-    pub const ALL: [Self; 3] = [Self::Sync, Self::TokioCurrentThread, Self::TokioMultiThread];
+    pub(super) const ALL: [Self; 3] =
+        [Self::Sync, Self::TokioCurrentThread, Self::TokioMultiThread];
 
     /// The name used in the peer protocol and the progress line.
-    pub fn tag(self) -> &'static str {
+    pub(super) fn tag(self) -> &'static str {
         match self {
             Self::Sync => "sync",
             Self::TokioCurrentThread => "tokio-ct",
@@ -28,12 +29,12 @@ impl Group {
     }
 
     /// The group called `tag`.
-    pub fn from_tag(tag: &str) -> Option<Self> {
+    pub(super) fn from_tag(tag: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|group| group.tag() == tag)
     }
 
     /// The name in the table's first column.
-    pub fn label(self) -> &'static str {
+    pub(super) fn label(self) -> &'static str {
         match self {
             Self::Sync => "sync",
             Self::TokioCurrentThread => "tokio current-thread",
@@ -42,14 +43,14 @@ impl Group {
     }
 
     /// The cases this group runs.
-    pub fn cases(self) -> &'static [Case] {
+    pub(super) fn cases(self) -> &'static [Case] {
         &Case::ALL
     }
 }
 
 /// The groups to run, as chosen with `bench --group`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum Selection {
+pub(super) enum Selection {
     /// Blocking I/O only.
     Sync,
     /// tokio only, on both runtime flavours.
@@ -61,7 +62,7 @@ pub enum Selection {
 
 impl Selection {
     /// The groups selected, in running order.
-    pub fn groups(self) -> Vec<Group> {
+    pub(super) fn groups(self) -> Vec<Group> {
         Group::ALL
             .into_iter()
             .filter(|group| match self {

@@ -13,18 +13,18 @@ use std::io;
 use std::str::FromStr;
 
 /// The peer's reply once it has bound the round's endpoint.
-pub const READY: &str = "ready";
+pub(super) const READY: &str = "ready";
 
 /// The peer's reply once it has served the round.
-pub const DONE: &str = "done";
+pub(super) const DONE: &str = "done";
 
 /// Waits for the peer to report the round [`DONE`] (blocking; bounded by the round's
 /// deadline).
-pub type WaitDone<'a> = dyn FnMut() -> io::Result<()> + Send + 'a;
+pub(super) type WaitDone<'a> = dyn FnMut() -> io::Result<()> + Send + 'a;
 
 /// One round for the peer to serve.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Job {
+pub(super) struct Job {
     /// Which API (and runtime) serves it.
     pub group: Group,
     /// Which library serves it.

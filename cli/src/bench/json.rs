@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use std::io::{self, Write};
 
 /// Prints the document to stdout.
-pub fn print(run: &Outcome<'_>) -> io::Result<()> {
+pub(super) fn print(run: &Outcome<'_>) -> io::Result<()> {
     let doc = document(run, &figures(&run.results));
     let mut out = io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &doc)?;

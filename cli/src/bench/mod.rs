@@ -27,7 +27,7 @@ mod figures;
 mod group;
 mod job;
 mod json;
-pub mod peer;
+pub(crate) mod peer;
 mod plan;
 mod process;
 mod progress;
@@ -43,10 +43,10 @@ mod report;
 mod runtime;
 mod stats;
 mod subject;
-pub mod table;
+pub(crate) mod table;
 mod workdir;
 
-pub use plan::Args;
+pub(crate) use plan::Args;
 use plan::{CaseResult, Config, Outcome};
 use process::PeerProcess;
 use progress::Progress;
@@ -58,7 +58,7 @@ use subject::SubjectKind;
 
 /// Runs the bench and prints the report (with `verbose`, also every round's values), or
 /// with `--json` one JSON document of the same figures.
-pub fn run(args: Args, verbose: bool) -> io::Result<()> {
+pub(crate) fn run(args: Args, verbose: bool) -> io::Result<()> {
     let config = Config::new(&args);
     let started = Instant::now();
     // Before any thread or process is started, so that all of them inherit it.

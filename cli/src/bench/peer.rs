@@ -18,14 +18,14 @@ use std::sync::mpsc;
 
 /// Options of `localipc bench-peer`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The directory (or name prefix) the endpoints live in.
     #[arg(long)]
     dir: PathBuf,
 }
 
 /// Runs the peer: serves jobs read from stdin until it ends.
-pub fn run(args: Args) -> io::Result<()> {
+pub(crate) fn run(args: Args) -> io::Result<()> {
     ignore_interrupts();
     let (lines, jobs) = mpsc::channel::<String>();
     let dir = args.dir.clone();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// Options of `localipc bench`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Small counts, so that the whole run takes under 5 s (explicit options still apply).
     #[arg(long)]
     quick: bool,
@@ -48,7 +48,7 @@ pub struct Args {
 
 /// What one run does, options and defaults resolved.
 #[derive(Debug)]
-pub struct Config {
+pub(super) struct Config {
     /// The groups to run, in order.
     pub groups: Vec<Group>,
     /// Measured rounds per case.
@@ -63,7 +63,7 @@ pub struct Config {
 
 impl Config {
     /// Resolves `args` against the full or `--quick` defaults.
-    pub fn new(args: &Args) -> Self {
+    pub(super) fn new(args: &Args) -> Self {
         let pick = |given: Option<usize>, full: usize, quick: usize| {
             given.unwrap_or(if args.quick { quick } else { full })
         };
@@ -94,13 +94,13 @@ impl Config {
     }
 
     /// One round's work for `case`.
-    pub fn work(&self, case: Case) -> Work {
+    pub(super) fn work(&self, case: Case) -> Work {
         let index = Case::ALL.iter().position(|c| *c == case).unwrap_or(0);
         self.works[index]
     }
 
     /// The (group, work) pairs of the run, in order.
-    pub fn plan(&self) -> Vec<(Group, Work)> {
+    pub(super) fn plan(&self) -> Vec<(Group, Work)> {
         let pairs = self
             .groups
             .iter()
@@ -114,7 +114,7 @@ impl Config {
 /// The per-round metric values of one case of one group: `[subject][round][metric]`,
 /// subjects in [`SubjectKind::ALL`](super::subject::SubjectKind::ALL) order.
 #[derive(Debug)]
-pub struct CaseResult {
+pub(super) struct CaseResult {
     /// The group the case ran in.
     pub group: Group,
     /// The work of each round.
@@ -125,7 +125,7 @@ pub struct CaseResult {
 
 /// A finished run, as the report and the JSON document show it.
 #[derive(Debug)]
-pub struct Outcome<'a> {
+pub(super) struct Outcome<'a> {
     /// What it did.
     pub config: &'a Config,
     /// What it measured, case by case.

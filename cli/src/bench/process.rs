@@ -15,11 +15,11 @@ const PEER_ERROR_WAIT: Duration = Duration::from_millis(200);
 
 /// A running `localipc bench-peer`; killed and reaped when dropped.
 #[derive(Debug)]
-pub struct PeerProcess(LineChild);
+pub(super) struct PeerProcess(LineChild);
 
 impl PeerProcess {
     /// Starts this executable as `bench-peer --dir <dir>`.
-    pub fn spawn(dir: &Path) -> io::Result<Self> {
+    pub(super) fn spawn(dir: &Path) -> io::Result<Self> {
         const WHAT: &str = "the bench peer";
         let mut command = LineChild::this_executable(WHAT)?;
         command.arg("bench-peer").arg("--dir").arg(dir);
@@ -33,7 +33,7 @@ impl PeerProcess {
     /// `measure` gets the wait for the peer's "done" to call once its side is closed, so that
     /// it can keep its runtime running meanwhile (see `Flavoured::run`); if it returns
     /// without calling it, the wait happens after it.
-    pub fn round<T>(
+    pub(super) fn round<T>(
         &mut self,
         job: &Job,
         deadline: Duration,
@@ -77,7 +77,7 @@ impl PeerProcess {
     }
 
     /// Closes the peer's stdin so it exits, and waits for that (bounded; killed if late).
-    pub fn finish(self) -> io::Result<()> {
+    pub(super) fn finish(self) -> io::Result<()> {
         self.0.finish(EXIT_TIMEOUT)
     }
 }

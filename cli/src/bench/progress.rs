@@ -4,7 +4,7 @@ use std::io::{self, IsTerminal, Write};
 
 /// `[3/12] throughput localipc round 2`, updated in place.
 #[derive(Debug)]
-pub struct Progress {
+pub(super) struct Progress {
     /// Steps in all.
     total: usize,
     /// Steps started so far.
@@ -15,7 +15,7 @@ pub struct Progress {
 
 impl Progress {
     /// A progress line for `total` steps, drawn only if stderr is a terminal.
-    pub fn new(total: usize) -> Self {
+    pub(super) fn new(total: usize) -> Self {
         Self {
             total,
             started: 0,
@@ -24,7 +24,7 @@ impl Progress {
     }
 
     /// Shows that the next step, `what`, has started.
-    pub fn step(&mut self, what: &str) {
+    pub(super) fn step(&mut self, what: &str) {
         self.started += 1;
         if self.enabled {
             let (n, total) = (self.started, self.total);
@@ -34,7 +34,7 @@ impl Progress {
     }
 
     /// Removes the line.
-    pub fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         if self.enabled {
             let _ = write!(io::stderr().lock(), "\r\x1b[K");
             self.enabled = false;

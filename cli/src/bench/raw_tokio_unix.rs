@@ -8,11 +8,11 @@ use tokio::net::{UnixListener, UnixStream};
 
 /// Unix domain sockets through `tokio::net`.
 #[derive(Debug)]
-pub struct TokioRaw;
+pub(super) struct TokioRaw;
 
 /// A `UnixListener` that removes its socket file when dropped (tokio leaves it in place).
 #[derive(Debug)]
-pub struct TokioRawListener {
+pub(super) struct TokioRawListener {
     /// The listening socket.
     listener: UnixListener,
     /// Its socket file.
@@ -47,4 +47,4 @@ impl AsyncSubject for TokioRaw {
 }
 
 /// What "raw" is in the tokio groups, for the report.
-pub const DESCRIPTION: &str = "tokio::net::UnixListener/UnixStream used directly";
+pub(super) const DESCRIPTION: &str = "tokio::net::UnixListener/UnixStream used directly";

@@ -6,6 +6,7 @@
 //! The CLI cannot be built for Windows until localipc's Windows backend exists.
 
 use super::async_subject::AsyncSubject;
+use super::raw_windows::win32_error;
 use std::ffi::OsString;
 use std::io;
 use std::path::Path;
@@ -26,15 +27,15 @@ const BUSY_SLEEP: Duration = Duration::from_millis(1);
 const BUSY_ATTEMPTS: usize = 10_000;
 
 /// What "raw" is in the tokio groups, for the report.
-pub const DESCRIPTION: &str = "tokio::net::windows::named_pipe used directly";
+pub(super) const DESCRIPTION: &str = "tokio::net::windows::named_pipe used directly";
 
 /// Named pipes through tokio.
 #[derive(Debug)]
-pub struct TokioRaw;
+pub(super) struct TokioRaw;
 
 /// A pipe name and the instance waiting for the next client.
 #[derive(Debug)]
-pub struct TokioRawListener {
+pub(super) struct TokioRawListener {
     /// The full pipe name.
     name: OsString,
     /// The instance the next `accept` connects (`None` while an accept is under way).
@@ -76,7 +77,7 @@ impl AsyncSubject for TokioRaw {
             match connected {
                 Ok(()) => return Ok(instance),
                 // The client came and went: drop the instance, wait for the next one.
-                Err(e) if e.raw_os_error() == Some(ERROR_NO_DATA as i32) => continue,
+                Err(e) if win32_error(&e) == Some(ERROR_NO_DATA) => continue,
                 Err(e) => return Err(e),
             }
         }
@@ -88,7 +89,7 @@ impl AsyncSubject for TokioRaw {
                 .pipe_mode(PipeMode::Byte)
                 .open(endpoint.as_os_str())
             {
-                Err(e) if e.raw_os_error() == Some(ERROR_PIPE_BUSY as i32) => {
+                Err(e) if win32_error(&e) == Some(ERROR_PIPE_BUSY) => {
                     tokio::time::sleep(BUSY_SLEEP).await;
                 }
                 result => return result,

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 /// Unix domain sockets through `std::os::unix::net`.
 #[derive(Debug)]
-pub struct Raw;
+pub(super) struct Raw;
 
 /// A `UnixListener` that removes its socket file when dropped (std leaves it in place).
 #[derive(Debug)]
-pub struct RawListener {
+pub(super) struct RawListener {
     /// The listening socket.
     listener: UnixListener,
     /// Its socket file.
@@ -46,4 +46,4 @@ impl Subject for Raw {
 }
 
 /// What "raw" is, for the report.
-pub const DESCRIPTION: &str = "std::os::unix::net::UnixListener/UnixStream used directly";
+pub(super) const DESCRIPTION: &str = "std::os::unix::net::UnixListener/UnixStream used directly";

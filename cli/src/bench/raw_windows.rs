@@ -28,6 +28,12 @@ use windows_sys::Win32::System::Pipes::{
 /// In and out buffer size of each pipe instance.
 const BUF_SIZE: u32 = 64 * 1024;
 
+/// The Win32 error code (`GetLastError`) of `e`: the same 32 bits as its `raw_os_error`.
+pub(super) fn win32_error(e: &io::Error) -> Option<u32> {
+    e.raw_os_error()
+        .map(|code| u32::from_ne_bytes(code.to_ne_bytes()))
+}
+
 /// How long a client waits for a busy pipe, per attempt, in milliseconds.
 const BUSY_WAIT_MS: u32 = 1_000;
 
@@ -35,17 +41,17 @@ const BUSY_WAIT_MS: u32 = 1_000;
 const BUSY_ATTEMPTS: usize = 10;
 
 /// What "raw" is, for the report.
-pub const DESCRIPTION: &str =
+pub(super) const DESCRIPTION: &str =
     "byte-mode named pipes, CreateNamedPipeW/CreateFileW/ReadFile/WriteFile";
 
 /// Named pipes through the Win32 API.
 #[derive(Debug)]
-pub struct Raw;
+pub(super) struct Raw;
 
 /// A pipe name and the instance waiting for the next client (one is always pending, so that
 /// clients never find the name missing between two accepts).
 #[derive(Debug)]
-pub struct RawListener {
+pub(super) struct RawListener {
     /// The full pipe name, NUL-terminated.
     name: Vec<u16>,
     /// The instance the next `accept` connects.
@@ -54,7 +60,7 @@ pub struct RawListener {
 
 /// One end of a connected pipe.
 #[derive(Debug)]
-pub struct RawPipe(OwnedHandle);
+pub(super) struct RawPipe(OwnedHandle);
 
 impl Subject for Raw {
     type Listener = RawListener;
@@ -82,7 +88,7 @@ impl Subject for Raw {
             // SAFETY: a valid pipe handle opened for synchronous I/O, so no OVERLAPPED.
             let ok = unsafe { ConnectNamedPipe(handle(&instance), ptr::null_mut()) } != 0;
             let err = io::Error::last_os_error();
-            match err.raw_os_error().map(|code| code as u32) {
+            match win32_error(&err) {
                 _ if ok => {}
                 Some(ERROR_PIPE_CONNECTED) => {} // the client came first
                 Some(ERROR_NO_DATA) => {
@@ -117,7 +123,7 @@ impl Subject for Raw {
                 return Ok(RawPipe(unsafe { OwnedHandle::from_raw_handle(h) }));
             }
             let err = io::Error::last_os_error();
-            if err.raw_os_error() != Some(ERROR_PIPE_BUSY as i32) {
+            if win32_error(&err) != Some(ERROR_PIPE_BUSY) {
                 return Err(err);
             }
             // SAFETY: `name` is NUL-terminated. A timeout just means: try again.
@@ -149,8 +155,8 @@ impl Read for RawPipe {
             return Ok(done as usize);
         }
         let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(code) if code == ERROR_BROKEN_PIPE as i32 => Ok(0),
+        match win32_error(&err) {
+            Some(ERROR_BROKEN_PIPE) => Ok(0),
             _ => Err(err),
         }
     }

@@ -10,7 +10,7 @@ use super::table;
 use std::io::{self, Write};
 
 /// Prints the report to stdout.
-pub fn print(run: &Outcome<'_>) -> io::Result<()> {
+pub(super) fn print(run: &Outcome<'_>) -> io::Result<()> {
     let config = run.config;
     let mut rows = Vec::new();
     for figure in figures(&run.results) {
@@ -74,7 +74,7 @@ pub fn print(run: &Outcome<'_>) -> io::Result<()> {
 }
 
 /// Prints every round's values and ratio, metric by metric (for `-v`).
-pub fn print_rounds(results: &[CaseResult]) -> io::Result<()> {
+pub(super) fn print_rounds(results: &[CaseResult]) -> io::Result<()> {
     let mut out = io::stdout().lock();
     for figure in figures(results) {
         let metric = &figure.metric;

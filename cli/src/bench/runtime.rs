@@ -9,7 +9,7 @@ use tokio::runtime::{Builder, Runtime};
 
 /// A current-thread and a multi-thread runtime, each built when first needed.
 #[derive(Debug, Default)]
-pub struct Runtimes {
+pub(super) struct Runtimes {
     /// For [`Group::TokioCurrentThread`].
     current_thread: Option<Runtime>,
     /// For [`Group::TokioMultiThread`].
@@ -18,7 +18,7 @@ pub struct Runtimes {
 
 /// One runtime and how to run the measured code on it.
 #[derive(Debug)]
-pub struct Flavoured<'a> {
+pub(super) struct Flavoured<'a> {
     /// The runtime.
     pub runtime: &'a Runtime,
     /// Whether the code runs in a spawned task (multi-thread: on a worker thread) rather than
@@ -28,7 +28,7 @@ pub struct Flavoured<'a> {
 
 impl Runtimes {
     /// The runtime of an async `group` (built now if this is its first use).
-    pub fn get(&mut self, group: Group) -> io::Result<Flavoured<'_>> {
+    pub(super) fn get(&mut self, group: Group) -> io::Result<Flavoured<'_>> {
         let (slot, mut builder, spawn) = match group {
             Group::TokioCurrentThread => (
                 &mut self.current_thread,
@@ -56,7 +56,7 @@ impl Runtimes {
 impl Flavoured<'_> {
     /// Runs `future` to completion: in `block_on` on a current-thread runtime, in a spawned
     /// task on a multi-thread one (where `block_on` would run it off the worker threads).
-    pub fn run<T: Send + 'static>(
+    pub(super) fn run<T: Send + 'static>(
         &self,
         future: impl Future<Output = io::Result<T>> + Send + 'static,
     ) -> io::Result<T> {
@@ -75,7 +75,7 @@ impl Flavoured<'_> {
     /// closed only once the I/O driver has collected its cancelled read (mio keeps the handle
     /// until then), so on a current-thread runtime that nobody runs, the peer would wait for
     /// end of file forever. (On Unix the socket closes at once; this costs nothing there.)
-    pub fn drive_while(&self, wait: &mut WaitDone<'_>) -> io::Result<()> {
+    pub(super) fn drive_while(&self, wait: &mut WaitDone<'_>) -> io::Result<()> {
         std::thread::scope(|scope| {
             let (tx, rx) = tokio::sync::oneshot::channel();
             scope.spawn(move || {
@@ -91,7 +91,7 @@ impl Flavoured<'_> {
 /// Worker threads of the multi-thread runtime: tokio's default (the CPUs this process may
 /// use), but at least 2, so that even when pinned to one CPU tasks are woken across threads
 /// as on any multi-core machine.
-pub fn multi_thread_workers() -> usize {
+pub(super) fn multi_thread_workers() -> usize {
     std::thread::available_parallelism()
         .map_or(1, usize::from)
         .max(2)

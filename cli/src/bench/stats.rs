@@ -1,14 +1,14 @@
 //! Small statistics: medians, percentiles and the paired comparison of two subjects.
 
 /// The median of `values` (mean of the two middle ones for an even count); NaN if empty.
-pub fn median(values: &[f64]) -> f64 {
+pub(super) fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     median_sorted(&sorted)
 }
 
 /// The median of already sorted `values`; NaN if empty.
-pub fn median_sorted(sorted: &[f64]) -> f64 {
+pub(super) fn median_sorted(sorted: &[f64]) -> f64 {
     let n = sorted.len();
     match n {
         0 => f64::NAN,
@@ -18,17 +18,18 @@ pub fn median_sorted(sorted: &[f64]) -> f64 {
 }
 
 /// The `p`th percentile (0–100) of sorted `values` by the nearest-rank method; NaN if empty.
-pub fn percentile_sorted(sorted: &[f64], p: f64) -> f64 {
+pub(super) fn percentile_sorted(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // saturates; clamped below
     let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// One metric of both subjects over all rounds.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Comparison {
+pub(super) struct Comparison {
     /// Median over rounds, localipc.
     pub localipc: f64,
     /// Median over rounds, raw.
@@ -44,7 +45,7 @@ pub struct Comparison {
 /// Compares per-round values of the two subjects, paired by round (both subjects of a round
 /// ran back to back, so drift affects both alike). `higher_is_better` says which way the
 /// metric goes: ratios are `localipc / raw` for rates and `raw / localipc` for latencies.
-pub fn compare(localipc: &[f64], raw: &[f64], higher_is_better: bool) -> Comparison {
+pub(super) fn compare(localipc: &[f64], raw: &[f64], higher_is_better: bool) -> Comparison {
     let mut ratios: Vec<f64> = localipc
         .iter()
         .zip(raw)

@@ -10,7 +10,7 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 
 /// A way to make local socket connections.
-pub trait Subject {
+pub(super) trait Subject {
     /// The listening side.
     type Listener;
     /// A connected stream.
@@ -25,7 +25,7 @@ pub trait Subject {
 
 /// The subjects, as named on the command line of the peer and in the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SubjectKind {
+pub(super) enum SubjectKind {
     /// This crate: [`LocalSocketListener`] and [`LocalSocketStream`].
     Localipc,
     /// The OS primitive used directly (Unix: `std::os::unix::net`; Windows: Win32 named
@@ -35,10 +35,10 @@ pub enum SubjectKind {
 
 impl SubjectKind {
     /// Both subjects, localipc first.
-    pub const ALL: [Self; 2] = [Self::Localipc, Self::Raw];
+    pub(super) const ALL: [Self; 2] = [Self::Localipc, Self::Raw];
 
     /// The short name.
-    pub fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Self::Localipc => "localipc",
             Self::Raw => "raw",
@@ -46,7 +46,7 @@ impl SubjectKind {
     }
 
     /// The position in [`Self::ALL`].
-    pub fn index(self) -> usize {
+    pub(super) fn index(self) -> usize {
         match self {
             Self::Localipc => 0,
             Self::Raw => 1,
@@ -54,12 +54,12 @@ impl SubjectKind {
     }
 
     /// The subject called `name`.
-    pub fn from_name(name: &str) -> Option<Self> {
+    pub(super) fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|kind| kind.name() == name)
     }
 
     /// The other subject.
-    pub fn other(self) -> Self {
+    pub(super) fn other(self) -> Self {
         match self {
             Self::Localipc => Self::Raw,
             Self::Raw => Self::Localipc,
@@ -69,7 +69,7 @@ impl SubjectKind {
 
 /// This crate's portable local sockets, used as an application would.
 #[derive(Debug)]
-pub struct Localipc;
+pub(super) struct Localipc;
 
 impl Subject for Localipc {
     type Listener = LocalSocketListener;
@@ -90,13 +90,13 @@ impl Subject for Localipc {
 
 /// The local socket name for `endpoint`: a socket file path on Unix.
 #[cfg(unix)]
-pub fn name(endpoint: &Path) -> &Path {
+pub(super) fn name(endpoint: &Path) -> &Path {
     endpoint
 }
 
 /// The local socket name for `endpoint`: a full pipe path (`\\.\pipe\…`) on Windows, which
 /// a string names verbatim.
 #[cfg(windows)]
-pub fn name(endpoint: &Path) -> &std::ffi::OsStr {
+pub(super) fn name(endpoint: &Path) -> &std::ffi::OsStr {
     endpoint.as_os_str()
 }

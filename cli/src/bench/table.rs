@@ -2,7 +2,7 @@
 
 /// What a value measures, for formatting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unit {
+pub(crate) enum Unit {
     /// A duration in nanoseconds.
     Nanos,
     /// Bytes per second.
@@ -13,7 +13,7 @@ pub enum Unit {
 
 impl Unit {
     /// The unit of the raw values, as the JSON document names it: `ns`, `B/s`, `1/s`.
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             Self::Nanos => "ns",
             Self::BytesPerSec => "B/s",
@@ -23,7 +23,7 @@ impl Unit {
 }
 
 /// `value` in `unit` with three significant digits, e.g. `9.81 µs`, `3.21 GiB/s`, `52.1 k/s`.
-pub fn format(unit: Unit, value: f64) -> String {
+pub(crate) fn format(unit: Unit, value: f64) -> String {
     if !value.is_finite() {
         return "-".into();
     }
@@ -52,7 +52,7 @@ fn three_digits(value: f64) -> String {
 }
 
 /// A byte count in the largest binary unit that divides it, e.g. `64 B`, `64 KiB`, `256 MiB`.
-pub fn bytes(n: u64) -> String {
+pub(crate) fn bytes(n: u64) -> String {
     for (shift, suffix) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
         if n >= 1 << shift && n % (1 << shift) == 0 {
             return format!("{} {suffix}", n >> shift);
@@ -62,7 +62,7 @@ pub fn bytes(n: u64) -> String {
 }
 
 /// A ratio as `1.01x`.
-pub fn ratio(value: f64) -> String {
+pub(crate) fn ratio(value: f64) -> String {
     if value.is_finite() {
         format!("{value:.2}x")
     } else {
@@ -72,7 +72,7 @@ pub fn ratio(value: f64) -> String {
 
 /// Renders `rows` under `header`: the first `left` columns left-aligned (labels), the others
 /// right-aligned (values), two spaces between columns, a rule under the header.
-pub fn render(header: &[&str], left: usize, rows: &[Vec<String>]) -> String {
+pub(crate) fn render(header: &[&str], left: usize, rows: &[Vec<String>]) -> String {
     let cols = header.len();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {

@@ -6,14 +6,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A fresh directory under [`std::env::temp_dir`], removed with everything in it on drop.
 #[derive(Debug)]
-pub struct WorkDir {
+pub(super) struct WorkDir {
     /// The directory.
     path: PathBuf,
 }
 
 impl WorkDir {
     /// Creates `localipc-bench-<pid>-<nanos>` in the temp directory, readable only by us.
-    pub fn create() -> io::Result<Self> {
+    pub(super) fn create() -> io::Result<Self> {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
@@ -33,7 +33,7 @@ impl WorkDir {
     }
 
     /// The directory.
-    pub fn path(&self) -> &Path {
+    pub(super) fn path(&self) -> &Path {
         &self.path
     }
 }
@@ -49,7 +49,7 @@ const PREFIX: &str = "localipc-bench-";
 
 /// Removes the `*.sock` files left in a work directory, then the directory if it is empty
 /// (never anything else: `dir` comes from the peer's command line). Errors are ignored.
-pub fn remove_leftovers(dir: &Path) {
+pub(super) fn remove_leftovers(dir: &Path) {
     let is_workdir = dir
         .file_name()
         .is_some_and(|name| name.to_string_lossy().starts_with(PREFIX));
@@ -69,14 +69,14 @@ pub fn remove_leftovers(dir: &Path) {
 /// The endpoint named `file` for a bench whose work directory is `dir`: the socket file
 /// `dir/file` on Unix.
 #[cfg(unix)]
-pub fn endpoint(dir: &Path, file: &str) -> PathBuf {
+pub(super) fn endpoint(dir: &Path, file: &str) -> PathBuf {
     dir.join(file)
 }
 
 /// The endpoint named `file` for a bench whose work directory is `dir`: on Windows a pipe
 /// `\\.\pipe\<dir's name>-<file>`, so that names stay unique per run.
 #[cfg(windows)]
-pub fn endpoint(dir: &Path, file: &str) -> PathBuf {
+pub(super) fn endpoint(dir: &Path, file: &str) -> PathBuf {
     let run = dir.file_name().unwrap_or_default().to_string_lossy();
     PathBuf::from(format!(r"\\.\pipe\{run}-{file}"))
 }

@@ -32,7 +32,7 @@ const SYNC_STEP: usize = 16 * 1024;
 
 /// What every client shares.
 #[derive(Debug)]
-pub struct Shared {
+pub(super) struct Shared {
     /// The server's name.
     pub name: OsString,
     /// Largest payload, in bytes (≥ 1).
@@ -45,7 +45,7 @@ pub struct Shared {
 
 /// The running clients.
 #[derive(Debug)]
-pub enum Clients {
+pub(super) enum Clients {
     /// Tasks on a multi-thread runtime (kept until dropped, so that descriptor counts taken
     /// before and after the clients include the same runtime).
     Tokio {
@@ -60,7 +60,7 @@ pub enum Clients {
 
 impl Clients {
     /// Prepares clients of `api` (for tokio, starts the runtime); none runs yet.
-    pub fn new(api: Api) -> io::Result<Self> {
+    pub(super) fn new(api: Api) -> io::Result<Self> {
         Ok(match api {
             Api::Tokio => Self::Tokio {
                 runtime: tokio::runtime::Builder::new_multi_thread()
@@ -74,7 +74,7 @@ impl Clients {
     }
 
     /// Starts `count` clients.
-    pub fn start(&mut self, count: usize, shared: &Arc<Shared>) {
+    pub(super) fn start(&mut self, count: usize, shared: &Arc<Shared>) {
         for id in 1..=count {
             let shared = Arc::clone(shared);
             match self {
@@ -90,7 +90,7 @@ impl Clients {
 
     /// Waits up to `timeout` for every client to end (once [`Shared::stop`] is set); returns
     /// how many did not.
-    pub fn wait(&mut self, timeout: Duration) -> usize {
+    pub(super) fn wait(&mut self, timeout: Duration) -> usize {
         let deadline = Instant::now() + timeout;
         match self {
             Self::Tokio { runtime, tasks } => {

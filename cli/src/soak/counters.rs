@@ -10,7 +10,7 @@ const PRINTED_ERRORS: u64 = 5;
 
 /// Counts shared by the connections of one side.
 #[derive(Debug)]
-pub struct Counters {
+pub(super) struct Counters {
     /// Who is counting, at the start of error lines (`soak`, `soak server`).
     side: &'static str,
     /// Connections completed without error.
@@ -25,7 +25,7 @@ pub struct Counters {
 
 /// A snapshot of [`Counters`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Totals {
+pub(crate) struct Totals {
     /// Connections completed without error.
     pub connections: u64,
     /// Payload bytes echoed.
@@ -38,7 +38,7 @@ pub struct Totals {
 
 impl Counters {
     /// Zeroed counters for `side`.
-    pub const fn new(side: &'static str) -> Self {
+    pub(super) const fn new(side: &'static str) -> Self {
         Self {
             side,
             connections: AtomicU64::new(0),
@@ -49,13 +49,13 @@ impl Counters {
     }
 
     /// Counts one connection completed, with `bytes` echoed.
-    pub fn done(&self, bytes: u64) {
+    pub(super) fn done(&self, bytes: u64) {
         self.connections.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// Counts an error by `who`; prints it if it is one of the first few.
-    pub fn error(&self, who: impl Display, err: impl Display) {
+    pub(super) fn error(&self, who: impl Display, err: impl Display) {
         let n = self.errors.fetch_add(1, Ordering::Relaxed) + 1;
         if n <= PRINTED_ERRORS {
             error::log(&format!("{}: {who}: {err}", self.side));
@@ -66,13 +66,13 @@ impl Counters {
     }
 
     /// Marks a connection open until the guard is dropped.
-    pub fn open(&self) -> OpenGuard<'_> {
+    pub(super) fn open(&self) -> OpenGuard<'_> {
         self.open.fetch_add(1, Ordering::Relaxed);
         OpenGuard(&self.open)
     }
 
     /// The counts now.
-    pub fn totals(&self) -> Totals {
+    pub(super) fn totals(&self) -> Totals {
         Totals {
             connections: self.connections.load(Ordering::Relaxed),
             bytes: self.bytes.load(Ordering::Relaxed),
@@ -84,7 +84,7 @@ impl Counters {
 
 /// Keeps a connection counted as open; see [`Counters::open`].
 #[derive(Debug)]
-pub struct OpenGuard<'a>(&'a AtomicU64);
+pub(super) struct OpenGuard<'a>(&'a AtomicU64);
 
 impl Drop for OpenGuard<'_> {
     fn drop(&mut self) {

@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Whether Ctrl-C has been pressed since [`catch`].
-pub fn interrupted() -> bool {
+pub(super) fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
 /// Makes the first Ctrl-C set [`interrupted`] instead of killing the process.
 #[cfg(unix)]
-pub fn catch() {
+pub(super) fn catch() {
     extern "C" fn on_sigint(_: libc::c_int) {
         INTERRUPTED.store(true, Ordering::SeqCst);
         // SAFETY: signal(2) is async-signal-safe; the next Ctrl-C gets the default action.
@@ -30,11 +30,11 @@ pub fn catch() {
 
 /// Ctrl-C keeps its default action on this OS.
 #[cfg(not(unix))]
-pub fn catch() {}
+pub(super) fn catch() {}
 
 /// Ignores `SIGINT`, so that a Ctrl-C in the terminal reaches only the soak's own process.
 #[cfg(unix)]
-pub fn ignore() {
+pub(super) fn ignore() {
     // SAFETY: installing SIG_IGN runs no handler code.
     unsafe {
         libc::signal(libc::SIGINT, libc::SIG_IGN);
@@ -43,4 +43,4 @@ pub fn ignore() {
 
 /// Ctrl-C keeps its default action on this OS.
 #[cfg(not(unix))]
-pub fn ignore() {}
+pub(super) fn ignore() {}

@@ -15,7 +15,7 @@ mod payload;
 mod procstat;
 mod report;
 mod serve;
-pub mod server;
+pub(crate) mod server;
 mod server_process;
 mod summary;
 
@@ -42,7 +42,7 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Options of `localipc soak`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// How long to run, in minutes (fractions allowed) [default: 1].
     #[arg(long, value_name = "N", value_parser = crate::parse::minutes)]
     minutes: Option<Duration>,
@@ -69,7 +69,7 @@ pub struct Args {
 
 /// Which of localipc's APIs the soak uses, on both sides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Api {
+pub(crate) enum Api {
     /// `local_socket::tokio`: clients are tasks on a multi-thread runtime, as is the server.
     Tokio,
     /// `local_socket`: a thread per client, and per connection in the server.
@@ -78,7 +78,7 @@ pub enum Api {
 
 impl Api {
     /// The name on the command line.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Tokio => "tokio",
             Self::Sync => "sync",
@@ -87,7 +87,7 @@ impl Api {
 }
 
 /// Runs the soak, prints its report, and fails if there were errors or growth.
-pub fn run(args: Args) -> io::Result<()> {
+pub(crate) fn run(args: Args) -> io::Result<()> {
     let duration = args
         .seconds
         .or(args.minutes)

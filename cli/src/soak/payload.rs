@@ -4,11 +4,11 @@ use std::io;
 
 /// A small, fast pseudo-random generator (xorshift64*): reproducible, no dependency.
 #[derive(Clone, Debug)]
-pub struct Rng(u64);
+pub(super) struct Rng(u64);
 
 impl Rng {
     /// A generator for stream number `seed` (any value; 0 is fine).
-    pub fn new(seed: u64) -> Self {
+    pub(super) fn new(seed: u64) -> Self {
         // SplitMix64 finaliser: neighbouring seeds give unrelated streams, never 0.
         let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -17,7 +17,7 @@ impl Rng {
     }
 
     /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
+    pub(super) fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -25,12 +25,12 @@ impl Rng {
     }
 
     /// A size from 1 to `max`, uniformly (`max` ≥ 1).
-    pub fn size(&mut self, max: usize) -> usize {
-        1 + (self.next_u64() % max as u64) as usize
+    pub(super) fn size(&mut self, max: usize) -> usize {
+        1 + usize::try_from(self.next_u64() % max as u64).expect("below max, a usize")
     }
 
     /// Replaces `buf`'s content with `len` random bytes.
-    pub fn fill(&mut self, buf: &mut Vec<u8>, len: usize) {
+    pub(super) fn fill(&mut self, buf: &mut Vec<u8>, len: usize) {
         buf.clear();
         while buf.len() < len {
             let word = self.next_u64().to_le_bytes();
@@ -41,7 +41,7 @@ impl Rng {
 }
 
 /// Checks that `got` is exactly `sent`; the error says where they first differ.
-pub fn check(sent: &[u8], got: &[u8]) -> io::Result<()> {
+pub(super) fn check(sent: &[u8], got: &[u8]) -> io::Result<()> {
     if let Some(at) = sent.iter().zip(got).position(|(a, b)| a != b) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,

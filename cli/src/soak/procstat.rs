@@ -4,7 +4,7 @@
 
 /// A snapshot of this process's resource use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ProcStat {
+pub(crate) struct ProcStat {
     /// Resident set size in KiB (`VmRSS`).
     pub rss_kib: Option<u64>,
     /// Open file descriptors, not counting the one used to count them.
@@ -13,7 +13,7 @@ pub struct ProcStat {
 
 impl ProcStat {
     /// The current values.
-    pub fn now() -> Self {
+    pub(crate) fn now() -> Self {
         Self {
             rss_kib: rss_kib(),
             fds: fds(),
@@ -21,13 +21,13 @@ impl ProcStat {
     }
 
     /// `"<rss_kib> <fds>"`, `-` for an unknown value (the soak server's reply format).
-    pub fn to_words(self) -> String {
+    pub(crate) fn to_words(self) -> String {
         let word = |v: Option<u64>| v.map_or("-".to_owned(), |v| v.to_string());
         format!("{} {}", word(self.rss_kib), word(self.fds))
     }
 
     /// Parses [`to_words`](Self::to_words)'s two words.
-    pub fn from_words(rss: &str, fds: &str) -> Option<Self> {
+    pub(crate) fn from_words(rss: &str, fds: &str) -> Option<Self> {
         let value = |w: &str| match w {
             "-" => Some(None),
             _ => w.parse().ok().map(Some),
@@ -56,6 +56,7 @@ fn rss_kib() -> Option<u64> {
     use windows_sys::Win32::System::Threading::GetCurrentProcess;
     // SAFETY: an all-zero PROCESS_MEMORY_COUNTERS is a valid value of this plain C struct.
     let mut counters: PROCESS_MEMORY_COUNTERS = unsafe { std::mem::zeroed() };
+    #[allow(clippy::cast_possible_truncation)] // a struct of 80 bytes
     let size = std::mem::size_of::<PROCESS_MEMORY_COUNTERS>() as u32;
     // SAFETY: `counters` is valid for writes of `size` bytes; the pseudo-handle needs no
     // closing.

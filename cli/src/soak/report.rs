@@ -13,7 +13,7 @@ const RSS_SLACK_KIB: u64 = 4 * 1024;
 
 /// One interval's measurements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Sample {
+pub(super) struct Sample {
     /// Since the clients started.
     pub elapsed: Duration,
     /// The clients' counters.
@@ -27,7 +27,7 @@ pub struct Sample {
 /// Resources of one process while nothing was connected: before the clients started and
 /// after they all ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Quiet {
+pub(super) struct Quiet {
     /// Before the clients started.
     pub before: ProcStat,
     /// After they ended.
@@ -35,7 +35,7 @@ pub struct Quiet {
 }
 
 /// The interval line for `sample`, with rates over the interval since `prev`.
-pub fn line(prev: Option<&Sample>, sample: &Sample) -> String {
+pub(super) fn line(prev: Option<&Sample>, sample: &Sample) -> String {
     let (t0, c0, b0) = prev.map_or((Duration::ZERO, 0, 0), |p| {
         (p.elapsed, p.client.connections, p.client.bytes)
     });
@@ -62,7 +62,7 @@ fn resources(proc: ProcStat) -> String {
 }
 
 /// A byte count with three significant digits in a binary unit, e.g. `7.51 GiB`.
-pub fn size(bytes: u64) -> String {
+pub(super) fn size(bytes: u64) -> String {
     let b = bytes as f64;
     if bytes < 1 << 10 {
         format!("{bytes} B")
@@ -87,7 +87,7 @@ fn three(v: f64) -> String {
 /// A verdict on one resource of one process: `Some(true)` flat, `Some(false)` grew, `None`
 /// unknown (not shown by the OS, or too few intervals), with the figures behind it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Verdict {
+pub(super) struct Verdict {
     /// Flat, grew or unknown.
     pub flat: Option<bool>,
     /// The figures, for the summary.
@@ -96,7 +96,7 @@ pub struct Verdict {
 
 /// Resident memory: the largest value in the last third of the intervals against the first
 /// interval after the warm-up one. Needs at least three intervals.
-pub fn rss_verdict(rss: &[Option<u64>]) -> Verdict {
+pub(super) fn rss_verdict(rss: &[Option<u64>]) -> Verdict {
     let known: Option<Vec<u64>> = rss.iter().copied().collect();
     let Some(rss) = known.filter(|v| v.len() >= 3) else {
         return Verdict {
@@ -126,7 +126,7 @@ pub fn rss_verdict(rss: &[Option<u64>]) -> Verdict {
 /// Descriptors: back to the count from before the clients once they have all ended, and
 /// never above it by more than two per client during the run (a client holds one connection
 /// at a time, which either side may still hold briefly after the other closed it).
-pub fn fd_verdict(quiet: Quiet, during: &[Option<u64>], clients: usize) -> Verdict {
+pub(super) fn fd_verdict(quiet: Quiet, during: &[Option<u64>], clients: usize) -> Verdict {
     let (Some(before), Some(after)) = (quiet.before.fds, quiet.after.fds) else {
         return Verdict {
             flat: None,
@@ -146,7 +146,7 @@ pub fn fd_verdict(quiet: Quiet, during: &[Option<u64>], clients: usize) -> Verdi
 
 /// The word for several verdicts together: `grew` if any grew, else `n/a` if any is unknown,
 /// else `flat`.
-pub fn overall(verdicts: &[&Verdict]) -> &'static str {
+pub(super) fn overall(verdicts: &[&Verdict]) -> &'static str {
     if verdicts.iter().any(|v| v.flat == Some(false)) {
         "grew"
     } else if verdicts.iter().any(|v| v.flat.is_none()) {

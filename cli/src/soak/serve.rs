@@ -29,7 +29,7 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A running echo server; [`stop`](Self::stop) ends it and removes its socket file, if any.
 #[derive(Debug)]
-pub enum Server {
+pub(super) enum Server {
     /// Accept loop and connections as tasks on a multi-thread runtime.
     Tokio(Runtime),
     /// Accept loop on a thread, a thread per connection.
@@ -45,7 +45,7 @@ pub enum Server {
 
 impl Server {
     /// Binds `name` with `api` and starts serving.
-    pub fn start(api: Api, name: &OsStr, counters: &Arc<Counters>) -> io::Result<Self> {
+    pub(super) fn start(api: Api, name: &OsStr, counters: &Arc<Counters>) -> io::Result<Self> {
         match api {
             Api::Tokio => {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -77,7 +77,7 @@ impl Server {
     }
 
     /// Stops accepting and drops the listener (removing its socket file, if any).
-    pub fn stop(self) {
+    pub(super) fn stop(self) {
         match self {
             Self::Tokio(runtime) => runtime.shutdown_timeout(SHUTDOWN_TIMEOUT),
             Self::Sync {

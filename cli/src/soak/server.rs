@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 /// Options of `localipc soak-server`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The name to bind.
     #[arg(long)]
     name: OsString,
@@ -30,7 +30,7 @@ pub struct Args {
 
 /// The server's answer to `stats`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ServerStats {
+pub(crate) struct ServerStats {
     /// Its counters.
     pub totals: Totals,
     /// Its memory and descriptors.
@@ -39,7 +39,7 @@ pub struct ServerStats {
 
 impl ServerStats {
     /// The `stats …` reply line.
-    pub fn to_line(self) -> String {
+    pub(crate) fn to_line(self) -> String {
         let t = &self.totals;
         format!(
             "stats {} {} {} {} {}",
@@ -52,7 +52,7 @@ impl ServerStats {
     }
 
     /// Parses a `stats …` reply line.
-    pub fn from_line(line: &str) -> Option<Self> {
+    pub(crate) fn from_line(line: &str) -> Option<Self> {
         let words: Vec<&str> = line.split_whitespace().collect();
         let ["stats", connections, bytes, errors, open, rss, fds] = words[..] else {
             return None;
@@ -70,7 +70,7 @@ impl ServerStats {
 }
 
 /// Serves until stdin ends.
-pub fn run(args: Args) -> io::Result<()> {
+pub(crate) fn run(args: Args) -> io::Result<()> {
     interrupt::ignore();
     let counters = Arc::new(Counters::new("soak server"));
     let mut out = io::stdout().lock();

@@ -14,11 +14,11 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running `localipc soak-server`; killed and reaped when dropped.
 #[derive(Debug)]
-pub struct ServerProcess(LineChild);
+pub(super) struct ServerProcess(LineChild);
 
 impl ServerProcess {
     /// Starts this executable as `soak-server` on `name` and waits until it has bound.
-    pub fn start(api: Api, name: &OsStr) -> io::Result<Self> {
+    pub(super) fn start(api: Api, name: &OsStr) -> io::Result<Self> {
         const WHAT: &str = "the soak server";
         let mut command = LineChild::this_executable(WHAT)?;
         command.arg("soak-server").arg("--api").arg(api.name());
@@ -29,7 +29,7 @@ impl ServerProcess {
     }
 
     /// Asks for the server's counters, memory and descriptors.
-    pub fn stats(&mut self) -> io::Result<ServerStats> {
+    pub(super) fn stats(&mut self) -> io::Result<ServerStats> {
         self.0.send("stats")?;
         let line = self.0.reply(Some(TIMEOUT))?;
         ServerStats::from_line(&line)
@@ -37,7 +37,7 @@ impl ServerProcess {
     }
 
     /// Closes its stdin so that it stops, and waits for its exit (killed if late).
-    pub fn finish(self) -> io::Result<()> {
+    pub(super) fn finish(self) -> io::Result<()> {
         self.0.finish(TIMEOUT)
     }
 }

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 /// Everything the summary needs.
-pub struct Outcome {
+pub(super) struct Outcome {
     /// One per interval.
     pub samples: Vec<Sample>,
     /// Why the run ended early, if it did.
@@ -34,7 +34,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// Prints the summary; an error if anything failed or grew.
-    pub fn print(&self) -> io::Result<()> {
+    pub(super) fn print(&self) -> io::Result<()> {
         // At the end, or as last seen if the server stopped answering.
         let server_last = self
             .server_after

@@ -46,7 +46,8 @@ use std::path::Path;
 ///
 /// Errors name the path: `AlreadyExists` if anything (a FIFO included) is at the path,
 /// `PermissionDenied` if the directory may not be written to or searched, `NotFound` if a
-/// parent directory is missing, `InvalidInput` for a path containing a NUL byte.
+/// parent directory is missing, `InvalidInput` for a path containing a NUL byte or a `mode`
+/// over 16 bits where `mode_t` has only 16 (Apple).
 ///
 /// ```
 /// use localipc::os::unix::fifo::create_fifo;

@@ -69,11 +69,13 @@ impl SockAddr {
     fn build(bytes: &[u8], space: Space) -> Self {
         // SAFETY: sockaddr_un is plain old data; all-zero is a valid (empty) value.
         let mut storage: libc::sockaddr_un = unsafe { mem::zeroed() };
-        storage.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        #[allow(clippy::cast_possible_truncation)] // AF_UNIX is 1
+        let family = libc::AF_UNIX as libc::sa_family_t;
+        storage.sun_family = family;
         // Abstract names start with a NUL byte and are not NUL-terminated.
         let offset = usize::from(space == Space::Abstract);
         for (dst, &src) in storage.sun_path[offset..].iter_mut().zip(bytes) {
-            *dst = src as libc::c_char;
+            *dst = libc::c_char::from_ne_bytes([src]);
         }
         let path_offset = mem::offset_of!(libc::sockaddr_un, sun_path);
         let len = if space == Space::Abstract {
@@ -88,11 +90,13 @@ impl SockAddr {
             target_os = "netbsd",
             target_os = "dragonfly"
         ))]
+        #[allow(clippy::cast_possible_truncation)] // len <= size_of::<sockaddr_un>() (106)
         {
             storage.sun_len = len as u8;
         }
         Self {
             storage,
+            #[allow(clippy::cast_possible_truncation)] // len <= size_of::<sockaddr_un>()
             len: len as libc::socklen_t,
         }
     }

@@ -49,7 +49,7 @@ pub(crate) fn peer_creds(fd: BorrowedFd<'_>) -> io::Result<PeerCreds> {
         uid: 0,
         gid: 0,
     };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    let mut len = super::socklen_of::<libc::ucred>();
     // SAFETY: `cred` and `len` are valid for writes and `len` holds the size of `cred`.
     let ret = unsafe {
         libc::getsockopt(
@@ -82,7 +82,7 @@ pub(crate) fn peer_creds(fd: BorrowedFd<'_>) -> io::Result<PeerCreds> {
 #[cfg(target_vendor = "apple")]
 fn peer_pid(fd: BorrowedFd<'_>) -> Option<u32> {
     let mut pid: libc::pid_t = 0;
-    let mut len = std::mem::size_of::<libc::pid_t>() as libc::socklen_t;
+    let mut len = super::socklen_of::<libc::pid_t>();
     // SAFETY: `pid` and `len` are valid for writes and `len` holds the size of `pid`.
     let ret = unsafe {
         libc::getsockopt(
@@ -93,7 +93,10 @@ fn peer_pid(fd: BorrowedFd<'_>) -> Option<u32> {
             &mut len,
         )
     };
-    (ret == 0).then_some(pid as u32).filter(|&p| p != 0)
+    (ret == 0)
+        .then(|| u32::try_from(pid).ok())
+        .flatten()
+        .filter(|&p| p != 0)
 }
 
 #[cfg(all(

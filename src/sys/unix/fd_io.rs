@@ -1,6 +1,6 @@
 //! The data-path system calls shared by the sync and async streams.
 
-use super::cvt;
+use super::{cvt, cvt_len};
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -19,7 +19,7 @@ const IOV_MAX: usize = 1024;
 pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: `buf` is valid for reads of `buf.len()` bytes during the call.
     let n = unsafe { libc::send(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), SEND_FLAGS) };
-    cvt(n).map(|n| n as usize)
+    cvt_len(n)
 }
 
 /// `sendmsg(MSG_NOSIGNAL)` with up to `IOV_MAX` buffers.
@@ -29,10 +29,12 @@ pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Res
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     // IoSlice is guaranteed ABI-compatible with iovec on Unix; sendmsg only reads them.
     msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
-    msg.msg_iovlen = count as _;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)] // count <= IOV_MAX
+    let iovlen = count as _; // size_t on Linux, c_int on Apple and the BSDs
+    msg.msg_iovlen = iovlen;
     // SAFETY: `msg` points at `count` valid iovecs that outlive the call.
     let n = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, SEND_FLAGS) };
-    cvt(n).map(|n| n as usize)
+    cvt_len(n)
 }
 
 /// `shutdown(2)` on a borrowed descriptor.

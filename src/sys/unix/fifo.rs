@@ -7,8 +7,15 @@ use std::path::Path;
 
 /// `mkfifo(path, mode)`. Errors name the path: `AlreadyExists` (`EEXIST`),
 /// `PermissionDenied` (`EACCES`/`EPERM`, said to be about the directory), `NotFound`, and
-/// `InvalidInput` for a path containing a NUL byte (no OS call then).
+/// `InvalidInput` for a path containing a NUL byte or a `mode` that does not fit in `mode_t`
+/// (16 bits on Apple) (no OS call then).
 pub(crate) fn create_fifo(path: &Path, mode: u32) -> io::Result<()> {
+    let mode_t = super::mode_t(mode).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot create FIFO \"{}\": {e}", path.display()),
+        )
+    })?;
     let c_path = CString::new(path.as_os_str().as_bytes()).map_err(|_| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -19,7 +26,7 @@ pub(crate) fn create_fifo(path: &Path, mode: u32) -> io::Result<()> {
         )
     })?;
     // SAFETY: `c_path` is a valid NUL-terminated string for the duration of the call.
-    let ret = unsafe { libc::mkfifo(c_path.as_ptr(), mode as libc::mode_t) };
+    let ret = unsafe { libc::mkfifo(c_path.as_ptr(), mode_t) };
     if ret == 0 {
         return Ok(());
     }

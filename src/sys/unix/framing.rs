@@ -244,7 +244,7 @@ impl Framed {
     /// `u32::MAX` bytes, what a header can say) is `InvalidInput`, and nothing is sent.
     pub(crate) fn send(&self, msg: &[u8]) -> io::Result<()> {
         let max = self.max_message_size();
-        if msg.len() > max || u32::try_from(msg.len()).is_err() {
+        let Some(len) = u32::try_from(msg.len()).ok().filter(|_| msg.len() <= max) else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
@@ -254,8 +254,8 @@ impl Framed {
                     max
                 ),
             ));
-        }
-        let header = (msg.len() as u32).to_le_bytes();
+        };
+        let header = len.to_le_bytes();
         let total = header.len() + msg.len();
         let _guard = lock(&self.shared.writer);
         let mut sent = 0;
@@ -406,7 +406,7 @@ mod tests {
     }
 
     fn frame(msg: &[u8]) -> Vec<u8> {
-        let mut f = (msg.len() as u32).to_le_bytes().to_vec();
+        let mut f = u32::try_from(msg.len()).unwrap().to_le_bytes().to_vec();
         f.extend_from_slice(msg);
         f
     }
@@ -472,7 +472,7 @@ mod tests {
     #[test]
     fn decoder_grows_the_buffer_as_bytes_arrive() {
         let mut dec = Decoder::new(MAX);
-        assert!(feed(&mut dec, &(MAX as u32).to_le_bytes()).is_empty());
+        assert!(feed(&mut dec, &u32::try_from(MAX).unwrap().to_le_bytes()).is_empty());
         assert!(dec.space().unwrap().len() <= FIRST_PIECE);
         assert!(dec.capacity() <= FIRST_PIECE, "{} bytes", dec.capacity());
         let mut got = 0;
@@ -544,10 +544,10 @@ mod tests {
         let (a, b) = UnixStream::pair().unwrap();
         let b = Framed::new(b, MAX).unwrap();
         b.sock().set_nonblocking(true).unwrap();
-        put(&a, &(MAX as u32).to_le_bytes());
+        put(&a, &u32::try_from(MAX).unwrap().to_le_bytes());
         assert_eq!(b.recv_vec().unwrap_err().kind(), io::ErrorKind::WouldBlock);
         assert!(b.recv_capacity() <= FIRST_PIECE, "{}", b.recv_capacity());
-        let body: Vec<u8> = (0..MAX).map(|i| (i % 251) as u8).collect();
+        let body: Vec<u8> = (0..MAX).map(|i| u8::try_from(i % 251).unwrap()).collect();
         b.sock().set_nonblocking(false).unwrap();
         std::thread::scope(|s| {
             s.spawn(|| put(&a, &body));
@@ -575,7 +575,9 @@ mod tests {
     fn large_frames_from_a_nonblocking_sender_arrive_whole() {
         let (a, b) = pair();
         a.sock().set_nonblocking(true).unwrap();
-        let big: Vec<u8> = (0..4 << 20).map(|i| (i % 251) as u8).collect();
+        let big: Vec<u8> = (0..4usize << 20)
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect();
         std::thread::scope(|s| {
             s.spawn(|| a.send(&big).unwrap());
             assert_eq!(b.recv_vec().unwrap().unwrap(), big);

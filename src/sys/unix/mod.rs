@@ -52,6 +52,38 @@ pub(crate) fn cvt<T: PartialEq + From<i8>>(ret: T) -> io::Result<T> {
     }
 }
 
+/// A byte count returned by `read`/`write`/`send`/`sendmsg`: `-1` becomes the `errno` error
+/// (no other count is negative).
+pub(crate) fn cvt_len(ret: isize) -> io::Result<usize> {
+    usize::try_from(ret).map_err(|_| io::Error::last_os_error())
+}
+
+/// `size_of::<T>()` as a `socklen_t`, for a struct handed to the kernel by pointer and length.
+#[allow(clippy::cast_possible_truncation)] // at most 64 KiB, asserted at compile time
+#[cfg_attr(
+    not(any(target_os = "linux", target_os = "android", target_vendor = "apple")),
+    allow(dead_code)
+)]
+pub(crate) const fn socklen_of<T>() -> libc::socklen_t {
+    const { assert!(std::mem::size_of::<T>() <= 0xffff) };
+    std::mem::size_of::<T>() as libc::socklen_t
+}
+
+/// A permission `mode` as a `mode_t`, which is 16 bits on Apple: `InvalidInput` naming the mode
+/// when it does not fit.
+#[allow(clippy::useless_conversion)] // mode_t is u32 except on Apple
+pub(crate) fn mode_t(mode: u32) -> io::Result<libc::mode_t> {
+    libc::mode_t::try_from(mode).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "mode {mode:#o} does not fit in this system's mode_t ({} bits)",
+                libc::mode_t::BITS
+            ),
+        )
+    })
+}
+
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 /// The type of a Unix domain socket.
@@ -128,7 +160,7 @@ pub(crate) fn set_nosigpipe(fd: &impl AsRawFd) -> io::Result<()> {
             libc::SOL_SOCKET,
             libc::SO_NOSIGPIPE,
             (&one as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            socklen_of::<libc::c_int>(),
         )
     })
     .map(drop)

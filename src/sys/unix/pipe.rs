@@ -111,16 +111,16 @@ fn write_fd(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     let len = buf.len().min(isize::MAX as usize);
     // SAFETY: `buf` is valid for reads of `len` bytes during the call.
     let n = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), len) };
-    cvt(n).map(|n| n as usize)
+    super::cvt_len(n)
 }
 
 /// `writev(2)` with up to `IOV_MAX` (1024 on Linux, macOS and the BSDs) buffers.
 fn writev_fd(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-    let count = bufs.len().min(1024) as libc::c_int;
-    // SAFETY: IoSlice is ABI-compatible with iovec on Unix; writev only reads the `count`
-    // buffers, which outlive the call.
+    let count = libc::c_int::try_from(bufs.len().min(1024)).unwrap_or(1024); // cannot fail
+                                                                             // SAFETY: IoSlice is ABI-compatible with iovec on Unix; writev only reads the `count`
+                                                                             // buffers, which outlive the call.
     let n = unsafe { libc::writev(fd.as_raw_fd(), bufs.as_ptr().cast(), count) };
-    cvt(n).map(|n| n as usize)
+    super::cvt_len(n)
 }
 
 /// Apple: the write ends carry `F_SETNOSIGPIPE`, so a write needs no help.

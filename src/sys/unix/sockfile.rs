@@ -286,6 +286,7 @@ fn random_name() -> String {
     let mut v = h.finish();
     let mut name = String::from(".lipc-");
     for _ in 0..6 {
+        #[allow(clippy::cast_possible_truncation)] // v % 62 < 62
         name.push(ALPHABET[(v % ALPHABET.len() as u64) as usize] as char);
         v /= ALPHABET.len() as u64;
     }
@@ -319,8 +320,9 @@ fn probe(addr: &SockAddr, ty: SocketType) -> Liveness {
     }
 }
 
-/// Device and inode (their types differ between systems).
-#[allow(clippy::unnecessary_cast)]
+/// Device and inode (their types differ between systems), compared for equality only: Apple's
+/// `i32` device number is sign-extended, which keeps distinct values distinct.
+#[allow(clippy::unnecessary_cast, clippy::cast_sign_loss)]
 fn file_id(st: &rfs::Stat) -> (u64, u64) {
     (st.st_dev as u64, st.st_ino as u64)
 }
@@ -340,15 +342,17 @@ pub(crate) fn bind_path(
     listen: impl FnOnce() -> io::Result<()>,
 ) -> io::Result<SocketFile> {
     let public = SockAddr::new(name)?; // the path fits in sun_path (else InvalidInput)
+    let mode = opts.mode.map(super::mode_t).transpose(); // fits mode_t (else InvalidInput)
+    let mode = mode.map_err(|e| err_with_name(e, "binding", name))?;
     let parent = Parent::open(name.inner(), DirErrors::Fail)
         .map_err(|e| err_with_name(e, "binding", name))?;
     let private = PrivateDir::create(&parent).map_err(|e| err_with_name(e, "binding", name))?;
     bind_private(fd, &private, name)?;
-    if let Some(mode) = opts.mode {
+    if let Some(mode) = mode {
         rfs::chmodat(
             &private.fd,
             "s",
-            Mode::from_raw_mode(mode as _),
+            Mode::from_raw_mode(mode),
             AtFlags::empty(),
         )
         .map_err(|e| err_with_name(e.into(), "setting the mode of", name))?;

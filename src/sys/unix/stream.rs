@@ -130,7 +130,7 @@ fn connect_by(addr: &SockAddr, deadline: Instant, ty: SocketType) -> io::Result<
             events: libc::POLLOUT,
             revents: 0,
         };
-        let ms = left.as_millis().min(i32::MAX as u128) as libc::c_int;
+        let ms = libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
         // SAFETY: `pfd` is one valid pollfd.
         match cvt(unsafe { libc::poll(&mut pfd, 1, ms) }) {
             Ok(0) => return Err(io::ErrorKind::TimedOut.into()),

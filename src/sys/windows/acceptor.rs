@@ -185,7 +185,7 @@ impl Acceptor {
                 ERROR_PIPE_CONNECTED => return Ok(Step::Connected),
                 ERROR_NO_DATA => return Ok(Step::Gone),
                 ERROR_IO_PENDING => st.listening = true,
-                e => return Err(self.error(io::Error::from_raw_os_error(e as i32))),
+                e => return Err(self.error(super::os_error(e))),
             }
         }
         if nonblocking {
@@ -200,7 +200,7 @@ impl Acceptor {
         match done.error {
             0 | ERROR_PIPE_CONNECTED => Ok(Step::Connected),
             ERROR_NO_DATA => Ok(Step::Gone),
-            e => Err(self.error(io::Error::from_raw_os_error(e as i32))),
+            e => Err(self.error(super::os_error(e))),
         }
     }
 

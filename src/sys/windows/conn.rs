@@ -219,7 +219,7 @@ impl Conn {
                 Ok(None)
             }
             EXPIRED => Err(self.expired()),
-            e => Err(io::Error::from_raw_os_error(e as i32)),
+            e => Err(super::os_error(e)),
         }
     }
 
@@ -292,12 +292,12 @@ impl Conn {
                 io::ErrorKind::BrokenPipe,
                 format!(
                     "cannot write: the peer has closed the pipe ({})",
-                    io::Error::from_raw_os_error(done.error as i32)
+                    super::os_error(done.error)
                 ),
             )),
             EXPIRED if done.bytes > 0 => Ok(done.bytes as usize),
             EXPIRED => Err(self.expired()),
-            e => Err(io::Error::from_raw_os_error(e as i32)),
+            e => Err(super::os_error(e)),
         }
     }
 

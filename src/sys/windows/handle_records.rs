@@ -113,7 +113,7 @@ impl Stream {
         let _one_at_a_time = self.records.send.lock().unwrap_or_else(|p| p.into_inner());
         let mut header = Header {
             count: handles.len(),
-            len: data.len() as u32,
+            len: u32::try_from(data.len()).unwrap_or(u32::MAX), // cut to that above
             pid: 0,
         };
         if handles.is_empty() {
@@ -313,7 +313,7 @@ impl Stream {
                 format!("the stream ended {left} bytes before the end of a handle record's data"),
             ));
         }
-        st.left -= n as u32;
+        st.left -= u32::try_from(n).unwrap_or(st.left); // n <= want <= st.left
         if st.left == 0 {
             self.records.in_record.store(false, Ordering::Release);
         }

@@ -114,9 +114,12 @@ pub(super) fn take_back(values: &[u64], peer: Peer) {
         return;
     }
     for &v in values {
+        let Ok(v) = usize::try_from(v) else {
+            continue; // over usize::MAX: not a handle this process made (32-bit Windows)
+        };
         // SAFETY: `v` is a duplicate this process made and gave up (`give_up`) for a record
         // whose head no peer has read whole, so nobody else uses or closes it.
-        drop(unsafe { OwnedHandle::from_raw_handle(v as usize as HANDLE) });
+        drop(unsafe { OwnedHandle::from_raw_handle(v as HANDLE) });
     }
 }
 

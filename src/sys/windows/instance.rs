@@ -210,7 +210,7 @@ pub(crate) fn create_instance(
     if h == INVALID_HANDLE_VALUE {
         let e = io::Error::last_os_error();
         let shown = show_path(path);
-        return Err(match e.raw_os_error().map(|c| c as u32) {
+        return Err(match super::error_code(&e) {
             Some(ERROR_ACCESS_DENIED | ERROR_PIPE_BUSY) if first => io::Error::new(
                 io::ErrorKind::AddrInUse,
                 format!("cannot create pipe \"{shown}\": a pipe with this name exists already (another server has it) ({e})"),
@@ -323,7 +323,7 @@ pub(crate) fn open_client(
             }
             Err(e) => e,
         };
-        let code = e.raw_os_error().map(|c| c as u32);
+        let code = super::error_code(&e);
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if left == Some(Duration::ZERO) {
             return Err(io::Error::new(
@@ -336,12 +336,14 @@ pub(crate) fn open_client(
                 let ms = match left {
                     None => NMPWAIT_WAIT_FOREVER,
                     // At least 1 ms: 0 would mean "the server's default timeout".
-                    Some(l) => l.as_millis().clamp(1, u128::from(NMPWAIT_WAIT_FOREVER - 1)) as u32,
+                    Some(l) => u32::try_from(l.as_millis())
+                        .unwrap_or(u32::MAX)
+                        .clamp(1, NMPWAIT_WAIT_FOREVER - 1),
                 };
                 // SAFETY: `path` is NUL-terminated.
                 if unsafe { WaitNamedPipeW(path.as_ptr(), ms) } == 0 {
                     let we = io::Error::last_os_error();
-                    match we.raw_os_error().map(|c| c as u32) {
+                    match super::error_code(&we) {
                         // Timed out: the loop reports it; gone: the next CreateFileW says so.
                         Some(ERROR_SEM_TIMEOUT | ERROR_FILE_NOT_FOUND) => {}
                         _ => {

@@ -42,3 +42,17 @@ pub(crate) use handle_records as ancillary;
 pub(crate) use listener::Listener;
 pub(crate) use message::{MessageListener, MessageStream};
 pub(crate) use stream::Stream;
+
+use std::io;
+
+/// The `io::Error` of a Win32 error code (`GetLastError`, an overlapped result): the same 32
+/// bits as the `i32` of [`io::Error::raw_os_error`], as std makes it.
+pub(crate) fn os_error(code: u32) -> io::Error {
+    io::Error::from_raw_os_error(i32::from_ne_bytes(code.to_ne_bytes()))
+}
+
+/// The Win32 error code of `e`, if it has one: [`os_error`] undone.
+pub(crate) fn error_code(e: &io::Error) -> Option<u32> {
+    e.raw_os_error()
+        .map(|c| u32::from_ne_bytes(c.to_ne_bytes()))
+}

@@ -117,7 +117,11 @@ pub(crate) fn tagged(event: HANDLE) -> HANDLE {
 pub(crate) fn in_flight(ov: &OVERLAPPED) -> bool {
     // SAFETY: `ov` is a valid OVERLAPPED; the kernel may write `Internal` concurrently,
     // hence the volatile read (what HasOverlappedIoCompleted does).
-    unsafe { ptr::read_volatile(&ov.Internal) as i32 == STATUS_PENDING }
+    let internal = unsafe { ptr::read_volatile(&ov.Internal) };
+    // The NTSTATUS is the low 32 bits, as HasOverlappedIoCompleted's `(DWORD)` cast takes them.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+    let status = internal as i32;
+    status == STATUS_PENDING
 }
 
 /// Waits until the operation of `ov` (signalling `ov.hEvent`) is no longer in flight, or
@@ -136,7 +140,7 @@ pub(crate) fn wait_done(ov: &OVERLAPPED, timeout: Option<Duration>) -> bool {
                 let left = d.saturating_duration_since(Instant::now());
                 // Round up so that a short timeout still waits.
                 let ms = left.as_nanos().div_ceil(1_000_000);
-                ms.min(u128::from(INFINITE - 1)) as u32
+                u32::try_from(ms).unwrap_or(u32::MAX).min(INFINITE - 1)
             }
         };
         // SAFETY: `hEvent` is a valid event handle for the duration of the operation.
@@ -219,7 +223,8 @@ pub(crate) fn run(
         let bytes = if in_flight(&ov) {
             0
         } else {
-            ov.InternalHigh as u32
+            // At most the u32 length the operation was given.
+            u32::try_from(ov.InternalHigh).unwrap_or(u32::MAX)
         };
         return Ok(Done { bytes, error: err });
     }

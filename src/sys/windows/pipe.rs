@@ -73,7 +73,7 @@ impl Sender {
         if buf.is_empty() {
             return Ok(0);
         }
-        let len = buf.len().min(u32::MAX as usize) as u32;
+        let len = u32::try_from(buf.len()).unwrap_or(u32::MAX); // at most 4 GiB - 1 at once
         let h = self.handle.as_raw_handle();
         let done = overlapped::run(h, Wait::Forever, |ov| {
             // SAFETY: `buf` is valid for reads of `len` bytes, and `ov` for the whole
@@ -83,13 +83,13 @@ impl Sender {
         match done.error {
             0 => Ok(done.bytes as usize),
             ERROR_NO_DATA | ERROR_BROKEN_PIPE | ERROR_PIPE_NOT_CONNECTED => {
-                let e = io::Error::from_raw_os_error(done.error as i32);
+                let e = super::os_error(done.error);
                 Err(io::Error::new(
                     io::ErrorKind::BrokenPipe,
                     format!("writing to an unnamed pipe whose read end is closed: {e}"),
                 ))
             }
-            code => Err(io::Error::from_raw_os_error(code as i32)),
+            code => Err(super::os_error(code)),
         }
     }
 
@@ -130,7 +130,7 @@ impl Recver {
         if buf.is_empty() {
             return Ok(0);
         }
-        let len = buf.len().min(u32::MAX as usize) as u32;
+        let len = u32::try_from(buf.len()).unwrap_or(u32::MAX); // at most 4 GiB - 1 at once
         let h = self.handle.as_raw_handle();
         let done = overlapped::run(h, Wait::Forever, |ov| {
             // SAFETY: `buf` is valid for writes of `len` bytes, and `ov` for the whole
@@ -142,7 +142,7 @@ impl Recver {
             // `From<OwnedHandle>`); the rest of the message comes with the next read.
             0 | ERROR_MORE_DATA => Ok(done.bytes as usize),
             ERROR_BROKEN_PIPE | ERROR_PIPE_NOT_CONNECTED => Ok(0),
-            code => Err(io::Error::from_raw_os_error(code as i32)),
+            code => Err(super::os_error(code)),
         }
     }
 

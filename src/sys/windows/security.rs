@@ -59,6 +59,7 @@ impl SecurityDescriptor {
     /// Attributes pointing at this descriptor, not inheritable. Valid while `self` lives.
     pub(crate) fn attributes(&self) -> SECURITY_ATTRIBUTES {
         SECURITY_ATTRIBUTES {
+            #[allow(clippy::cast_possible_truncation)] // a struct of 24 bytes
             nLength: std::mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
             lpSecurityDescriptor: self.ptr,
             bInheritHandle: 0,

@@ -100,7 +100,7 @@ impl Listener {
         loop {
             match ready!(poll_connect(&pending, cx)) {
                 Ok(()) => {}
-                Err(e) if e.raw_os_error() == Some(ERROR_NO_DATA as i32) => {
+                Err(e) if super::error_code(&e) == Some(ERROR_NO_DATA) => {
                     *pending = self.instance()?;
                     continue;
                 }
@@ -337,7 +337,7 @@ pub(crate) fn read_unfilled(
 /// The peer closed or disconnected: end of file for a reader, `BrokenPipe` for a writer.
 pub(crate) fn is_gone(e: &io::Error) -> bool {
     matches!(
-        e.raw_os_error().map(|c| c as u32),
+        super::error_code(e),
         Some(ERROR_BROKEN_PIPE | ERROR_PIPE_NOT_CONNECTED | ERROR_NO_DATA)
     )
 }

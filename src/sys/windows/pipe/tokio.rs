@@ -74,7 +74,7 @@ fn named_pair() -> io::Result<(OwnedHandle, OwnedHandle)> {
         match try_open_client(&path, Direction::ClientToServer) {
             Ok(client) => return Ok((client, server)),
             // Somebody else opened our instance first: discard it.
-            Err(e) if e.raw_os_error() == Some(ERROR_PIPE_BUSY as i32) => last = Some(e),
+            Err(e) if super::super::error_code(&e) == Some(ERROR_PIPE_BUSY) => last = Some(e),
             Err(e) => {
                 return Err(io::Error::new(
                     e.kind(),
