@@ -17,6 +17,10 @@ fn at_prefix_means_namespaced_for_every_string_type() {
         String::from("@svc").to_local_socket_name().unwrap(),
         OsStr::new("@svc").to_local_socket_name().unwrap(),
         OsString::from("@svc").to_local_socket_name().unwrap(),
+        (&OsString::from("@svc"))
+            .to_local_socket_name()
+            .unwrap()
+            .into_owned(),
         c"@svc".to_local_socket_name().unwrap(),
         CString::new("@svc")
             .unwrap()
@@ -56,6 +60,11 @@ fn paths_are_always_paths_even_with_at() {
     let n = PathBuf::from("/x/y").to_local_socket_name().unwrap();
     assert!(n.is_path());
     assert_eq!(n.to_string(), "/x/y");
+    // `&PathBuf` borrows, like `&Path`: a path even with a leading `@`.
+    let owned = PathBuf::from("@not-namespaced");
+    let n = (&owned).to_local_socket_name().unwrap();
+    assert!(n.is_path());
+    assert_eq!(n.inner(), "@not-namespaced");
 }
 
 #[test]

@@ -320,6 +320,20 @@ impl ToLocalSocketName<'static> for PathBuf {
     }
 }
 
+/// The same as for `&Path`, so that `&path_buf` works where a name is taken.
+impl<'a> ToLocalSocketName<'a> for &'a PathBuf {
+    fn to_local_socket_name(self) -> io::Result<LocalSocketName<'a>> {
+        self.as_path().to_local_socket_name()
+    }
+}
+
+/// The same as for `&OsStr`, so that `&os_string` works where a name is taken.
+impl<'a> ToLocalSocketName<'a> for &'a OsString {
+    fn to_local_socket_name(self) -> io::Result<LocalSocketName<'a>> {
+        self.as_os_str().to_local_socket_name()
+    }
+}
+
 impl<'a> ToLocalSocketName<'a> for &'a CStr {
     fn to_local_socket_name(self) -> io::Result<LocalSocketName<'a>> {
         sys::name::cstr_to_os_str(self)?.to_local_socket_name()
