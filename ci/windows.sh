@@ -57,7 +57,29 @@ timeout 120 wine cmd /c exit >/dev/null 2>&1 || say "warning: wine warm-up faile
 
 # Doctests: cargo >= 1.89 cross-compiles them by default (rustdoc --target ... --test-runtool
 # wine), so no -Zdoctest-xcompile is needed with this cargo (1.96).
-run_step "test $TARGET (wine)" "${LOCALIPC_TEST_TIMEOUT:-600}" \
+#
+# Wine 8.0's CreateProcess now and then fails with ERROR_INTERNAL_ERROR (1359, "Internal
+# error.") when a test starts a peer process: seen twice in about ten full Windows runs this
+# session, in different tests, never on Linux. A step that fails with that error in its output
+# is run once more (said loudly); any other failure, or the error twice, fails CI.
+wine_step() { # NAME SECONDS CMD...
+    local name=$1 secs=$2 log rc=0
+    shift 2
+    log=$(mktemp)
+    set +e
+    run_step "$name" "$secs" "$@" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    if [ "$rc" != 0 ] && grep -qE 'os error 1359|code: 1359' "$log"; then
+        say "$name: Wine's CreateProcess failed with ERROR_INTERNAL_ERROR (1359): once more"
+        rc=0
+        run_step "$name (again)" "$secs" "$@" || rc=$?
+    fi
+    rm -f "$log"
+    return "$rc"
+}
+
+wine_step "test $TARGET (wine)" "${LOCALIPC_TEST_TIMEOUT:-600}" \
     cargo test --workspace --no-fail-fast "${XFLAGS[@]}" "$@"
 
 # The examples (examples/*.rs): each one's `demo` mode runs to the end by itself, under Wine
@@ -66,7 +88,7 @@ if [ $# -eq 0 ] && [ "${LOCALIPC_SKIP_EXAMPLES:-0}" != 1 ]; then
     for example in daemon single_instance supervisor tokio_server; do
         features=()
         [ "$example" = tokio_server ] && features=(--features tokio)
-        run_step "example $example demo (wine)" 300 \
+        wine_step "example $example demo (wine)" 300 \
             cargo run --quiet "${XFLAGS[@]}" "${features[@]}" --example "$example" -- demo
     done
 fi
