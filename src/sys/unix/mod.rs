@@ -30,6 +30,10 @@ pub(crate) mod pipe;
     not(localipc_framed_messages)
 ))]
 mod seqpacket;
+// Groundwork for issue 13; the public ShmStream is not built yet.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) mod shm;
 mod sockfile;
 mod stream;
 #[cfg(feature = "tokio")]

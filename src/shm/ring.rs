@@ -1,0 +1,419 @@
+//! A single-producer single-consumer byte ring over a shared region that a hostile peer can
+//! write at any time.
+//!
+//! # Layout
+//! | offset | word | written by |
+//! |---|---|---|
+//! | 0 | `head: u32`, the consumer's index (bytes read, wrapping) | consumer |
+//! | 128 | `tail: u32`, the producer's index (bytes written, wrapping) | producer |
+//! | 256 | consumer's wake flag, `u64` | consumer |
+//! | 384 | producer's wake flag, `u64` | producer |
+//! | 512 | data, `capacity` bytes (a power of two, at most 2^30) | both |
+//!
+//! Each word is on its own 128-byte line. A side keeps its own index privately and only
+//! publishes it; it never reads it back from the region, so a peer that overwrites it only
+//! confuses itself. The opposite index is cached and re-read only when the cache cannot serve
+//! the call; every value read is validated (`tail - head <= capacity`, wrapping) before any
+//! byte is copied, and a bad one is [`ErrorKind::InvalidData`](io::ErrorKind::InvalidData).
+//!
+//! # Hostile peer
+//! Shared words are touched only through atomics (`AtomicU32`/`AtomicU64` on the naturally
+//! aligned header words; atomics may alias with the other process). Data bytes are copied with
+//! `ptr::copy_nonoverlapping` between a private buffer and the data area at offsets reduced
+//! modulo the capacity, so no index the peer wrote can move a copy out of the data area; no
+//! Rust reference to shared bytes is ever formed.
+//!
+//! # Wake protocol (no lost wake-ups)
+//! The sleeper owns its flag; the waker never clears it. A sleeper (a consumer finding the
+//! ring empty, a producer finding it full) stores `episode << 32 | index it saw` in its flag,
+//! with `episode` a private counter that is never 0 (so two successive sleeps never store the
+//! same value), re-checks the opposite index, and only if it is unchanged waits on that index
+//! word with [`Waiter::wait`], which returns at once if the word no longer holds the index it
+//! saw. It clears its flag (0) when the wait returns. A waker publishes its index, then reads
+//! the peer's flag and calls [`Waiter::wake`] when the flag names an older index than the one
+//! just published, once per flag value. Index publish, flag store and both re-reads are
+//! `SeqCst`, so of the sleeper's "flag then index" and the waker's "index then flag" at least
+//! one side sees the other's store. A flag whose episode is 0 but which is not 0, or whose
+//! index lies outside the range an honest peer could have seen, is `InvalidData`.
+//!
+//! A peer that scribbles over our flag can make us miss a wake-up; every wait therefore takes
+//! a timeout and the caller loops, so that costs at most one timeout, never a hang.
+
+use std::io;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Offset of the consumer's index (`head`).
+const HEAD: usize = 0;
+/// Offset of the producer's index (`tail`).
+const TAIL: usize = 128;
+/// Offset of the consumer's wake flag.
+const CONSUMER_FLAG: usize = 256;
+/// Offset of the producer's wake flag.
+const PRODUCER_FLAG: usize = 384;
+/// Bytes before the data area.
+pub(crate) const HEADER_LEN: usize = 512;
+/// The largest data capacity: indices are `u32` and `tail - head` must stay unambiguous.
+pub(crate) const MAX_CAPACITY: u32 = 1 << 30;
+
+/// How a side sleeps until the peer changes an index word, and wakes a sleeping peer.
+pub(crate) trait Waiter {
+    /// Sleeps while `word` holds `expected`, at most `timeout` (`None`: no limit). May return
+    /// early (spuriously, on a signal, at the timeout) with `Ok`: the caller re-checks.
+    fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> io::Result<()>;
+    /// Wakes whoever sleeps on `word`.
+    fn wake(&self, word: &AtomicU32);
+}
+
+/// The `InvalidData` error for a value the peer wrote into the shared header.
+fn corrupt(what: &str, value: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("shared-memory ring: corrupt {what} {value:#x} written by the peer"),
+    )
+}
+
+/// Splits a flag into (episode, index).
+fn split_flag(flag: u64) -> (u32, u32) {
+    let [a, b, c, d, e, f, g, h] = flag.to_le_bytes();
+    (
+        u32::from_le_bytes([e, f, g, h]),
+        u32::from_le_bytes([a, b, c, d]),
+    )
+}
+
+/// A `u32` index or length as a `usize` (lossless on every target this crate builds for).
+fn to_usize(x: u32) -> usize {
+    usize::try_from(x).unwrap_or(usize::MAX)
+}
+
+/// The region: its base and data capacity, checked once at construction.
+#[derive(Debug, Clone, Copy)]
+struct Region {
+    base: NonNull<u8>,
+    capacity: u32,
+}
+
+impl Region {
+    /// # Safety
+    /// `base` must be valid for reads and writes of `len` bytes for as long as the returned
+    /// value (or anything built on it) is used; other processes may write it at any time.
+    unsafe fn new(base: *mut u8, len: usize, capacity: u32) -> io::Result<Self> {
+        let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);
+        let base =
+            NonNull::new(base).ok_or_else(|| invalid("shared-memory ring: null region".into()))?;
+        if base.as_ptr().align_offset(8) != 0 {
+            return Err(invalid(
+                "shared-memory ring: region not 8-byte aligned".into(),
+            ));
+        }
+        if !capacity.is_power_of_two() || capacity > MAX_CAPACITY {
+            return Err(invalid(format!(
+                "shared-memory ring: capacity {capacity} is not a power of two up to {MAX_CAPACITY}"
+            )));
+        }
+        if len < HEADER_LEN || len - HEADER_LEN < to_usize(capacity) {
+            return Err(invalid(format!(
+                "shared-memory ring: region of {len} bytes too small for capacity {capacity}"
+            )));
+        }
+        Ok(Region { base, capacity })
+    }
+
+    fn word32(&self, offset: usize) -> &AtomicU32 {
+        // SAFETY: offset is one of the header constants, inside the checked region and 4-byte
+        // aligned (the base is 8-aligned); the region outlives `self` (contract of `new`);
+        // an atomic may alias with the peer's accesses.
+        unsafe { &*self.base.as_ptr().add(offset).cast::<AtomicU32>() }
+    }
+
+    fn word64(&self, offset: usize) -> &AtomicU64 {
+        // SAFETY: as in `word32`; the flag offsets are 8-byte aligned.
+        unsafe { &*self.base.as_ptr().add(offset).cast::<AtomicU64>() }
+    }
+
+    /// Copies `src` (at most `capacity` bytes) into the data area starting at index `pos`.
+    fn copy_in(&self, pos: u32, src: &[u8]) {
+        let cap = to_usize(self.capacity);
+        debug_assert!(src.len() <= cap);
+        let off = to_usize(pos & (self.capacity - 1));
+        let first = src.len().min(cap - off);
+        // SAFETY: off < cap and off + first <= cap, and src.len() - first <= cap - first
+        // <= cap: both copies stay in the data area, which lies inside the checked region;
+        // the source is a private buffer, so the ranges do not overlap.
+        unsafe {
+            let data = self.base.as_ptr().add(HEADER_LEN);
+            ptr::copy_nonoverlapping(src.as_ptr(), data.add(off), first);
+            ptr::copy_nonoverlapping(src.as_ptr().add(first), data, src.len() - first);
+        }
+    }
+
+    /// Copies `dst.len()` (at most `capacity`) bytes out of the data area from index `pos`.
+    fn copy_out(&self, pos: u32, dst: &mut [u8]) {
+        let cap = to_usize(self.capacity);
+        debug_assert!(dst.len() <= cap);
+        let off = to_usize(pos & (self.capacity - 1));
+        let first = dst.len().min(cap - off);
+        // SAFETY: as in `copy_in`, with the data area as source and a private buffer as
+        // destination.
+        unsafe {
+            let data = self.base.as_ptr().add(HEADER_LEN);
+            ptr::copy_nonoverlapping(data.add(off), dst.as_mut_ptr(), first);
+            ptr::copy_nonoverlapping(data, dst.as_mut_ptr().add(first), dst.len() - first);
+        }
+    }
+}
+
+/// Zeroes the header of a fresh region (indices 0, flags clear). The creating side calls it
+/// once before either end is used.
+///
+/// # Safety
+/// As [`Producer::new`].
+pub(crate) unsafe fn init(base: *mut u8, len: usize, capacity: u32) -> io::Result<()> {
+    // SAFETY: forwarded contract.
+    let r = unsafe { Region::new(base, len, capacity)? };
+    r.word32(HEAD).store(0, Ordering::SeqCst);
+    r.word32(TAIL).store(0, Ordering::SeqCst);
+    r.word64(CONSUMER_FLAG).store(0, Ordering::SeqCst);
+    r.word64(PRODUCER_FLAG).store(0, Ordering::SeqCst);
+    Ok(())
+}
+
+/// The next sleep episode: never 0.
+fn next_episode(e: u32) -> u32 {
+    e.checked_add(1).unwrap_or(1)
+}
+
+/// The writing end of a ring.
+#[derive(Debug)]
+pub(crate) struct Producer {
+    r: Region,
+    /// Our index, private; published to `TAIL`.
+    tail: u32,
+    /// The consumer's index as last read and validated.
+    head: u32,
+    episode: u32,
+    last_woken: u64,
+}
+
+// SAFETY: the region pointer is only used through atomics and copies that are sound from any
+// thread; the contract of `new` makes the region live as long as the value.
+unsafe impl Send for Producer {}
+
+impl Producer {
+    /// The producer of a ring whose header was [`init`]ialized.
+    ///
+    /// # Safety
+    /// `base` must be valid for reads and writes of `len` bytes for the whole life of the
+    /// returned value; the peer may write it at any time (that is not undefined behaviour for
+    /// us beyond the data area's bytes, which we only copy). One producer per ring.
+    pub(crate) unsafe fn new(base: *mut u8, len: usize, capacity: u32) -> io::Result<Self> {
+        Ok(Producer {
+            // SAFETY: forwarded contract.
+            r: unsafe { Region::new(base, len, capacity)? },
+            tail: 0,
+            head: 0,
+            episode: 0,
+            last_woken: 0,
+        })
+    }
+
+    /// Reads and validates the consumer's index; returns the free space.
+    fn refresh(&mut self, order: Ordering) -> io::Result<u32> {
+        let head = self.r.word32(HEAD).load(order);
+        let used = self.tail.wrapping_sub(head);
+        if used > self.r.capacity {
+            return Err(corrupt("consumer index", u64::from(head)));
+        }
+        self.head = head;
+        Ok(self.r.capacity - used)
+    }
+
+    /// Copies as much of `buf` as fits, publishes it and wakes a sleeping consumer. `Ok(0)`
+    /// when the ring is full (or `buf` is empty); never blocks.
+    pub(crate) fn write(&mut self, buf: &[u8], waiter: &impl Waiter) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let want = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        let mut free = self.r.capacity - self.tail.wrapping_sub(self.head);
+        if free < want {
+            free = self.refresh(Ordering::Acquire)?;
+        }
+        let n = free.min(want);
+        if n == 0 {
+            return Ok(0);
+        }
+        self.r.copy_in(self.tail, &buf[..to_usize(n)]);
+        self.tail = self.tail.wrapping_add(n);
+        self.r.word32(TAIL).store(self.tail, Ordering::SeqCst);
+        self.wake_consumer(waiter)?;
+        Ok(to_usize(n))
+    }
+
+    fn wake_consumer(&mut self, waiter: &impl Waiter) -> io::Result<()> {
+        let flag = self.r.word64(CONSUMER_FLAG).load(Ordering::SeqCst);
+        if flag == 0 {
+            self.last_woken = 0;
+            return Ok(());
+        }
+        if flag == self.last_woken {
+            return Ok(());
+        }
+        let (episode, seen) = split_flag(flag);
+        if episode == 0 || self.tail.wrapping_sub(seen) > self.r.capacity {
+            return Err(corrupt("consumer wake flag", flag));
+        }
+        if seen != self.tail {
+            waiter.wake(self.r.word32(TAIL));
+            self.last_woken = flag;
+        }
+        Ok(())
+    }
+
+    /// Whether anything can be written now, after sleeping at most `timeout` if the ring is
+    /// full. `Ok(false)`: still full (timed out, or woken spuriously); the caller loops.
+    pub(crate) fn wait_writable(
+        &mut self,
+        waiter: &impl Waiter,
+        timeout: Option<Duration>,
+    ) -> io::Result<bool> {
+        if self.refresh(Ordering::Acquire)? > 0 {
+            return Ok(true);
+        }
+        let seen = self.head;
+        self.episode = next_episode(self.episode);
+        let r = self.r;
+        let flag = r.word64(PRODUCER_FLAG);
+        flag.store(
+            u64::from(self.episode) << 32 | u64::from(seen),
+            Ordering::SeqCst,
+        );
+        let result = match self.refresh(Ordering::SeqCst) {
+            Ok(0) if self.head == seen => waiter.wait(self.r.word32(HEAD), seen, timeout),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        };
+        flag.store(0, Ordering::SeqCst);
+        result?;
+        Ok(self.refresh(Ordering::Acquire)? > 0)
+    }
+}
+
+/// The reading end of a ring.
+#[derive(Debug)]
+pub(crate) struct Consumer {
+    r: Region,
+    /// Our index, private; published to `HEAD`.
+    head: u32,
+    /// The producer's index as last read and validated.
+    tail: u32,
+    episode: u32,
+    last_woken: u64,
+}
+
+// SAFETY: as for `Producer`.
+unsafe impl Send for Consumer {}
+
+impl Consumer {
+    /// The consumer of a ring whose header was [`init`]ialized.
+    ///
+    /// # Safety
+    /// As [`Producer::new`]. One consumer per ring.
+    pub(crate) unsafe fn new(base: *mut u8, len: usize, capacity: u32) -> io::Result<Self> {
+        Ok(Consumer {
+            // SAFETY: forwarded contract.
+            r: unsafe { Region::new(base, len, capacity)? },
+            head: 0,
+            tail: 0,
+            episode: 0,
+            last_woken: 0,
+        })
+    }
+
+    /// Reads and validates the producer's index; returns the bytes available.
+    fn refresh(&mut self, order: Ordering) -> io::Result<u32> {
+        let tail = self.r.word32(TAIL).load(order);
+        let used = tail.wrapping_sub(self.head);
+        if used > self.r.capacity {
+            return Err(corrupt("producer index", u64::from(tail)));
+        }
+        self.tail = tail;
+        Ok(used)
+    }
+
+    /// Copies out as much as is available (up to `buf.len()`), publishes the freed space and
+    /// wakes a sleeping producer. `Ok(0)` when the ring is empty (or `buf` is empty); never
+    /// blocks.
+    pub(crate) fn read(&mut self, buf: &mut [u8], waiter: &impl Waiter) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let want = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        let mut avail = self.tail.wrapping_sub(self.head);
+        if avail < want {
+            avail = self.refresh(Ordering::Acquire)?;
+        }
+        let n = avail.min(want);
+        if n == 0 {
+            return Ok(0);
+        }
+        self.r.copy_out(self.head, &mut buf[..to_usize(n)]);
+        self.head = self.head.wrapping_add(n);
+        self.r.word32(HEAD).store(self.head, Ordering::SeqCst);
+        self.wake_producer(waiter)?;
+        Ok(to_usize(n))
+    }
+
+    fn wake_producer(&mut self, waiter: &impl Waiter) -> io::Result<()> {
+        let flag = self.r.word64(PRODUCER_FLAG).load(Ordering::SeqCst);
+        if flag == 0 {
+            self.last_woken = 0;
+            return Ok(());
+        }
+        if flag == self.last_woken {
+            return Ok(());
+        }
+        let (episode, seen) = split_flag(flag);
+        if episode == 0 || self.head.wrapping_sub(seen) > self.r.capacity {
+            return Err(corrupt("producer wake flag", flag));
+        }
+        if seen != self.head {
+            waiter.wake(self.r.word32(HEAD));
+            self.last_woken = flag;
+        }
+        Ok(())
+    }
+
+    /// Whether anything can be read now, after sleeping at most `timeout` if the ring is
+    /// empty. `Ok(false)`: still empty; the caller loops.
+    pub(crate) fn wait_readable(
+        &mut self,
+        waiter: &impl Waiter,
+        timeout: Option<Duration>,
+    ) -> io::Result<bool> {
+        if self.refresh(Ordering::Acquire)? > 0 {
+            return Ok(true);
+        }
+        let seen = self.tail;
+        self.episode = next_episode(self.episode);
+        let r = self.r;
+        let flag = r.word64(CONSUMER_FLAG);
+        flag.store(
+            u64::from(self.episode) << 32 | u64::from(seen),
+            Ordering::SeqCst,
+        );
+        let result = match self.refresh(Ordering::SeqCst) {
+            Ok(0) if self.tail == seen => waiter.wait(self.r.word32(TAIL), seen, timeout),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        };
+        flag.store(0, Ordering::SeqCst);
+        result?;
+        Ok(self.refresh(Ordering::Acquire)? > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests;
