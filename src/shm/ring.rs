@@ -18,10 +18,12 @@
 //!
 //! # Hostile peer
 //! Shared words are touched only through atomics (`AtomicU32`/`AtomicU64` on the naturally
-//! aligned header words; atomics may alias with the other process). Data bytes are copied with
-//! `ptr::copy_nonoverlapping` between a private buffer and the data area at offsets reduced
-//! modulo the capacity, so no index the peer wrote can move a copy out of the data area; no
-//! Rust reference to shared bytes is ever formed.
+//! aligned header words; atomics may alias with the other process). Data bytes too are moved
+//! with relaxed atomic loads and stores (8 bytes at a time where aligned, see
+//! [`store_shared`]/[`load_shared`]) between a private buffer and the data area, at offsets
+//! reduced modulo the capacity, so no index the peer wrote can move a copy out of the data
+//! area, a peer writing the same bytes at the same moment is no data race, and no Rust
+//! reference to shared bytes is ever formed.
 //!
 //! # Wake protocol (no lost wake-ups)
 //! The sleeper owns its flag; the waker never clears it. A sleeper (a consumer finding the
@@ -40,8 +42,8 @@
 //! a timeout and the caller loops, so that costs at most one timeout, never a hang.
 
 use std::io;
-use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::time::Duration;
 
 /// Offset of the consumer's index (`head`).
@@ -140,12 +142,12 @@ impl Region {
         let off = to_usize(pos & (self.capacity - 1));
         let first = src.len().min(cap - off);
         // SAFETY: off < cap and off + first <= cap, and src.len() - first <= cap - first
-        // <= cap: both copies stay in the data area, which lies inside the checked region;
-        // the source is a private buffer, so the ranges do not overlap.
+        // <= cap: both copies stay in the data area, which lies inside the checked region
+        // (valid for reads and writes for the ring's life).
         unsafe {
             let data = self.base.as_ptr().add(HEADER_LEN);
-            ptr::copy_nonoverlapping(src.as_ptr(), data.add(off), first);
-            ptr::copy_nonoverlapping(src.as_ptr().add(first), data, src.len() - first);
+            store_shared(data.add(off), &src[..first]);
+            store_shared(data, &src[first..]);
         }
     }
 
@@ -159,8 +161,9 @@ impl Region {
         // destination.
         unsafe {
             let data = self.base.as_ptr().add(HEADER_LEN);
-            ptr::copy_nonoverlapping(data.add(off), dst.as_mut_ptr(), first);
-            ptr::copy_nonoverlapping(data, dst.as_mut_ptr().add(first), dst.len() - first);
+            let (head, rest) = dst.split_at_mut(first);
+            load_shared(data.add(off), head);
+            load_shared(data, rest);
         }
     }
 }
@@ -412,6 +415,73 @@ impl Consumer {
         flag.store(0, Ordering::SeqCst);
         result?;
         Ok(self.refresh(Ordering::Acquire)? > 0)
+    }
+}
+
+/// Stores `src` at `dst` in shared memory with relaxed atomic stores: single bytes up to an
+/// 8-byte boundary, then whole `u64` words, then the last bytes. The peer may read or write
+/// the same bytes meanwhile; it sees some mix of old and new bytes, never a torn word.
+///
+/// # Safety
+/// `dst..dst + src.len()` must be valid for writes and lie in memory that is only ever
+/// accessed atomically (the ring's data area).
+unsafe fn store_shared(dst: *mut u8, src: &[u8]) {
+    let lead = dst.align_offset(8).min(src.len());
+    let (first, rest) = src.split_at(lead);
+    let mut at = dst;
+    for &b in first {
+        // SAFETY: `at` is within `dst..dst + src.len()` (caller) and a `u8` is always aligned.
+        unsafe { AtomicU8::from_ptr(at) }.store(b, Ordering::Relaxed);
+        // SAFETY: stays within, or one past the end of, the caller's range.
+        at = unsafe { at.add(1) };
+    }
+    let mut words = rest.chunks_exact(8);
+    for w in &mut words {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(w);
+        // SAFETY: `at` is 8-aligned (after `lead` bytes) and `at..at + 8` is in the range.
+        unsafe { AtomicU64::from_ptr(at.cast()) }
+            .store(u64::from_ne_bytes(bytes), Ordering::Relaxed);
+        // SAFETY: stays within, or one past the end of, the caller's range.
+        at = unsafe { at.add(8) };
+    }
+    for &b in words.remainder() {
+        // SAFETY: as for the leading bytes.
+        unsafe { AtomicU8::from_ptr(at) }.store(b, Ordering::Relaxed);
+        // SAFETY: stays within, or one past the end of, the caller's range.
+        at = unsafe { at.add(1) };
+    }
+}
+
+/// Loads `dst.len()` bytes from `src` in shared memory into `dst` with relaxed atomic loads,
+/// as [`store_shared`] stores them.
+///
+/// # Safety
+/// `src..src + dst.len()` must be valid for reads and lie in memory that is only ever
+/// accessed atomically (the ring's data area).
+unsafe fn load_shared(src: *const u8, dst: &mut [u8]) {
+    let lead = src.align_offset(8).min(dst.len());
+    let (first, rest) = dst.split_at_mut(lead);
+    let mut at = src.cast_mut();
+    for b in first {
+        // SAFETY: `at` is within `src..src + dst.len()` (caller) and a `u8` is always aligned.
+        *b = unsafe { AtomicU8::from_ptr(at) }.load(Ordering::Relaxed);
+        // SAFETY: stays within, or one past the end of, the caller's range.
+        at = unsafe { at.add(1) };
+    }
+    let mut words = rest.chunks_exact_mut(8);
+    for w in &mut words {
+        // SAFETY: `at` is 8-aligned (after `lead` bytes) and `at..at + 8` is in the range.
+        let word = unsafe { AtomicU64::from_ptr(at.cast()) }.load(Ordering::Relaxed);
+        w.copy_from_slice(&word.to_ne_bytes());
+        // SAFETY: stays within, or one past the end of, the caller's range.
+        at = unsafe { at.add(8) };
+    }
+    for b in words.into_remainder() {
+        // SAFETY: as for the leading bytes.
+        *b = unsafe { AtomicU8::from_ptr(at) }.load(Ordering::Relaxed);
+        // SAFETY: stays within, or one past the end of, the caller's range.
+        at = unsafe { at.add(1) };
     }
 }
 

@@ -3,6 +3,7 @@
 use super::*;
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::Cell;
+use std::ptr;
 use std::time::Instant;
 
 /// Bytes after the region that must stay untouched (an out-of-bounds write would hit them).
@@ -461,4 +462,32 @@ fn two_threads_blocking_both_sides() {
         }
         writer.join().unwrap();
     });
+}
+
+/// The atomic copies move exactly the bytes asked for, whatever the alignment and length,
+/// and touch nothing around them.
+#[test]
+fn shared_copies_round_trip_at_every_alignment() {
+    let mut area = vec![0xEEu8; 96];
+    for offset in 0..17 {
+        for len in 0..41 {
+            area.fill(0xEE);
+            let src: Vec<u8> = (0..len).map(|i| u8::try_from(i + 1).unwrap()).collect();
+            // SAFETY: offset + len <= 16 + 40 < 96: inside `area`, which only this test uses.
+            unsafe { store_shared(area.as_mut_ptr().add(offset), &src) };
+            assert!(
+                area[..offset].iter().all(|&b| b == 0xEE),
+                "before {offset}/{len}"
+            );
+            assert_eq!(&area[offset..offset + len], &src[..], "{offset}/{len}");
+            assert!(
+                area[offset + len..].iter().all(|&b| b == 0xEE),
+                "after {offset}/{len}"
+            );
+            let mut back = vec![0u8; len];
+            // SAFETY: as above, for reads.
+            unsafe { load_shared(area.as_ptr().add(offset), &mut back) };
+            assert_eq!(back, src, "{offset}/{len}");
+        }
+    }
 }
