@@ -188,6 +188,77 @@ fn next_episode(e: u32) -> u32 {
     e.checked_add(1).unwrap_or(1)
 }
 
+/// One end's part of the wake protocol (module docs), the same for both ends: its own sleep
+/// episodes, and the last flag value of the peer's that it woke the peer for.
+#[derive(Debug, Default)]
+struct WakeState {
+    episode: u32,
+    last_woken: u64,
+}
+
+impl WakeState {
+    /// After publishing our index `mine` (in the word at `my_word`): wakes the peer if its
+    /// flag (at `peer_flag`) names an older index, once per flag value; never clears the flag.
+    /// A flag no honest peer could have written is `InvalidData`, naming `what`.
+    fn wake_peer(
+        &mut self,
+        r: Region,
+        peer_flag: usize,
+        my_word: usize,
+        mine: u32,
+        what: &str,
+        waiter: &impl Waiter,
+    ) -> io::Result<()> {
+        let flag = r.word64(peer_flag).load(Ordering::SeqCst);
+        if flag == 0 {
+            self.last_woken = 0;
+            return Ok(());
+        }
+        if flag == self.last_woken {
+            return Ok(());
+        }
+        let (episode, seen) = split_flag(flag);
+        if episode == 0 || mine.wrapping_sub(seen) > r.capacity {
+            return Err(corrupt(what, flag));
+        }
+        if seen != mine {
+            waiter.wake(r.word32(my_word));
+            self.last_woken = flag;
+        }
+        Ok(())
+    }
+
+    /// Sleeps (at most `timeout`) until the peer's index (the word at `peer_word`) moves from
+    /// `seen`: stores our flag (at `my_flag`) naming `seen` in a new episode, re-reads the
+    /// index with `recheck` (validated), waits only if it is still `seen`, and clears our own
+    /// flag afterwards, on every path.
+    #[allow(clippy::too_many_arguments)] // the words of the side, then the wait's inputs
+    fn sleep(
+        &mut self,
+        r: Region,
+        my_flag: usize,
+        peer_word: usize,
+        seen: u32,
+        waiter: &impl Waiter,
+        timeout: Option<Duration>,
+        recheck: impl FnOnce() -> io::Result<u32>,
+    ) -> io::Result<()> {
+        self.episode = next_episode(self.episode);
+        let flag = r.word64(my_flag);
+        flag.store(
+            u64::from(self.episode) << 32 | u64::from(seen),
+            Ordering::SeqCst,
+        );
+        let result = match recheck() {
+            Ok(now) if now == seen => waiter.wait(r.word32(peer_word), seen, timeout),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        };
+        flag.store(0, Ordering::SeqCst);
+        result
+    }
+}
+
 /// The writing end of a ring.
 #[derive(Debug)]
 pub(crate) struct Producer {
@@ -196,8 +267,7 @@ pub(crate) struct Producer {
     tail: u32,
     /// The consumer's index as last read and validated.
     head: u32,
-    episode: u32,
-    last_woken: u64,
+    wake: WakeState,
 }
 
 // SAFETY: the region pointer is only used through atomics and copies that are sound from any
@@ -217,20 +287,23 @@ impl Producer {
             r: unsafe { Region::new(base, len, capacity)? },
             tail: 0,
             head: 0,
-            episode: 0,
-            last_woken: 0,
+            wake: WakeState::default(),
         })
+    }
+
+    /// The consumer's index, read and validated against our index `tail`.
+    fn consumer_index(r: Region, tail: u32, order: Ordering) -> io::Result<u32> {
+        let head = r.word32(HEAD).load(order);
+        if tail.wrapping_sub(head) > r.capacity {
+            return Err(corrupt("consumer index", u64::from(head)));
+        }
+        Ok(head)
     }
 
     /// Reads and validates the consumer's index; returns the free space.
     fn refresh(&mut self, order: Ordering) -> io::Result<u32> {
-        let head = self.r.word32(HEAD).load(order);
-        let used = self.tail.wrapping_sub(head);
-        if used > self.r.capacity {
-            return Err(corrupt("consumer index", u64::from(head)));
-        }
-        self.head = head;
-        Ok(self.r.capacity - used)
+        self.head = Self::consumer_index(self.r, self.tail, order)?;
+        Ok(self.r.capacity - self.tail.wrapping_sub(self.head))
     }
 
     /// Copies as much of `buf` as fits, publishes it and wakes a sleeping consumer. `Ok(0)`
@@ -251,28 +324,15 @@ impl Producer {
         self.r.copy_in(self.tail, &buf[..to_usize(n)]);
         self.tail = self.tail.wrapping_add(n);
         self.r.word32(TAIL).store(self.tail, Ordering::SeqCst);
-        self.wake_consumer(waiter)?;
+        self.wake.wake_peer(
+            self.r,
+            CONSUMER_FLAG,
+            TAIL,
+            self.tail,
+            "consumer wake flag",
+            waiter,
+        )?;
         Ok(to_usize(n))
-    }
-
-    fn wake_consumer(&mut self, waiter: &impl Waiter) -> io::Result<()> {
-        let flag = self.r.word64(CONSUMER_FLAG).load(Ordering::SeqCst);
-        if flag == 0 {
-            self.last_woken = 0;
-            return Ok(());
-        }
-        if flag == self.last_woken {
-            return Ok(());
-        }
-        let (episode, seen) = split_flag(flag);
-        if episode == 0 || self.tail.wrapping_sub(seen) > self.r.capacity {
-            return Err(corrupt("consumer wake flag", flag));
-        }
-        if seen != self.tail {
-            waiter.wake(self.r.word32(TAIL));
-            self.last_woken = flag;
-        }
-        Ok(())
     }
 
     /// Whether anything can be written now, after sleeping at most `timeout` if the ring is
@@ -285,21 +345,11 @@ impl Producer {
         if self.refresh(Ordering::Acquire)? > 0 {
             return Ok(true);
         }
-        let seen = self.head;
-        self.episode = next_episode(self.episode);
-        let r = self.r;
-        let flag = r.word64(PRODUCER_FLAG);
-        flag.store(
-            u64::from(self.episode) << 32 | u64::from(seen),
-            Ordering::SeqCst,
-        );
-        let result = match self.refresh(Ordering::SeqCst) {
-            Ok(0) if self.head == seen => waiter.wait(self.r.word32(HEAD), seen, timeout),
-            Ok(_) => Ok(()),
-            Err(e) => Err(e),
-        };
-        flag.store(0, Ordering::SeqCst);
-        result?;
+        let (r, tail) = (self.r, self.tail);
+        self.wake
+            .sleep(r, PRODUCER_FLAG, HEAD, self.head, waiter, timeout, || {
+                Self::consumer_index(r, tail, Ordering::SeqCst)
+            })?;
         Ok(self.refresh(Ordering::Acquire)? > 0)
     }
 }
@@ -312,8 +362,7 @@ pub(crate) struct Consumer {
     head: u32,
     /// The producer's index as last read and validated.
     tail: u32,
-    episode: u32,
-    last_woken: u64,
+    wake: WakeState,
 }
 
 // SAFETY: as for `Producer`.
@@ -330,20 +379,23 @@ impl Consumer {
             r: unsafe { Region::new(base, len, capacity)? },
             head: 0,
             tail: 0,
-            episode: 0,
-            last_woken: 0,
+            wake: WakeState::default(),
         })
+    }
+
+    /// The producer's index, read and validated against our index `head`.
+    fn producer_index(r: Region, head: u32, order: Ordering) -> io::Result<u32> {
+        let tail = r.word32(TAIL).load(order);
+        if tail.wrapping_sub(head) > r.capacity {
+            return Err(corrupt("producer index", u64::from(tail)));
+        }
+        Ok(tail)
     }
 
     /// Reads and validates the producer's index; returns the bytes available.
     fn refresh(&mut self, order: Ordering) -> io::Result<u32> {
-        let tail = self.r.word32(TAIL).load(order);
-        let used = tail.wrapping_sub(self.head);
-        if used > self.r.capacity {
-            return Err(corrupt("producer index", u64::from(tail)));
-        }
-        self.tail = tail;
-        Ok(used)
+        self.tail = Self::producer_index(self.r, self.head, order)?;
+        Ok(self.tail.wrapping_sub(self.head))
     }
 
     /// Copies out as much as is available (up to `buf.len()`), publishes the freed space and
@@ -365,28 +417,15 @@ impl Consumer {
         self.r.copy_out(self.head, &mut buf[..to_usize(n)]);
         self.head = self.head.wrapping_add(n);
         self.r.word32(HEAD).store(self.head, Ordering::SeqCst);
-        self.wake_producer(waiter)?;
+        self.wake.wake_peer(
+            self.r,
+            PRODUCER_FLAG,
+            HEAD,
+            self.head,
+            "producer wake flag",
+            waiter,
+        )?;
         Ok(to_usize(n))
-    }
-
-    fn wake_producer(&mut self, waiter: &impl Waiter) -> io::Result<()> {
-        let flag = self.r.word64(PRODUCER_FLAG).load(Ordering::SeqCst);
-        if flag == 0 {
-            self.last_woken = 0;
-            return Ok(());
-        }
-        if flag == self.last_woken {
-            return Ok(());
-        }
-        let (episode, seen) = split_flag(flag);
-        if episode == 0 || self.head.wrapping_sub(seen) > self.r.capacity {
-            return Err(corrupt("producer wake flag", flag));
-        }
-        if seen != self.head {
-            waiter.wake(self.r.word32(HEAD));
-            self.last_woken = flag;
-        }
-        Ok(())
     }
 
     /// Whether anything can be read now, after sleeping at most `timeout` if the ring is
@@ -399,21 +438,11 @@ impl Consumer {
         if self.refresh(Ordering::Acquire)? > 0 {
             return Ok(true);
         }
-        let seen = self.tail;
-        self.episode = next_episode(self.episode);
-        let r = self.r;
-        let flag = r.word64(CONSUMER_FLAG);
-        flag.store(
-            u64::from(self.episode) << 32 | u64::from(seen),
-            Ordering::SeqCst,
-        );
-        let result = match self.refresh(Ordering::SeqCst) {
-            Ok(0) if self.tail == seen => waiter.wait(self.r.word32(TAIL), seen, timeout),
-            Ok(_) => Ok(()),
-            Err(e) => Err(e),
-        };
-        flag.store(0, Ordering::SeqCst);
-        result?;
+        let (r, head) = (self.r, self.head);
+        self.wake
+            .sleep(r, CONSUMER_FLAG, TAIL, self.tail, waiter, timeout, || {
+                Self::producer_index(r, head, Ordering::SeqCst)
+            })?;
         Ok(self.refresh(Ordering::Acquire)? > 0)
     }
 }
