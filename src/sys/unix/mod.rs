@@ -30,9 +30,13 @@ pub(crate) mod pipe;
     not(localipc_framed_messages)
 ))]
 mod seqpacket;
-// Groundwork for issue 13; the public ShmStream is not built yet.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-#[cfg_attr(not(test), allow(dead_code))]
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_vendor = "apple"
+))]
+#[allow(dead_code)] // until the public ShmStream uses it
 pub(crate) mod shm;
 mod sockfile;
 mod stream;
