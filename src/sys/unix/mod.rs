@@ -36,7 +36,6 @@ mod seqpacket;
     target_os = "freebsd",
     target_vendor = "apple"
 ))]
-#[allow(dead_code)] // until the public ShmStream uses it
 pub(crate) mod shm;
 mod sockfile;
 mod stream;

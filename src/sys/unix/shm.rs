@@ -14,7 +14,6 @@ use std::ptr::NonNull;
 #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
 mod memfd;
 #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-#[cfg_attr(not(test), allow(unused_imports))] // until the public ShmStream uses them
 pub(crate) use memfd::{create, map_received};
 
 #[cfg(target_vendor = "apple")]
