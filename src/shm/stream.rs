@@ -73,11 +73,9 @@ fn timed_out(what: &str) -> io::Error {
     )
 }
 
+/// `WouldBlock` without a message: no allocation on a nonblocking caller's polling path.
 fn would_block() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::WouldBlock,
-        "shared memory stream: nonblocking and not ready",
-    )
+    io::ErrorKind::WouldBlock.into()
 }
 
 impl ShmStream {
