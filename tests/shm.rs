@@ -270,6 +270,17 @@ fn timeouts_nonblocking_and_options() {
         );
         assert!(a.peer_creds().unwrap().pid().is_some());
 
+        // The joiner's own wait policy; the creator's capacities.
+        let (c, d) = socket_pair(&name("shm-joinwith"));
+        let mut never_spin = ShmOptions::new();
+        never_spin.spin(Duration::ZERO).capacity(1 << 20);
+        let j = std::thread::spawn(move || ShmStream::join_with(d, &never_spin).unwrap());
+        let c = ShmStream::create(c, &small()).unwrap();
+        let d = j.join().unwrap();
+        assert_eq!((d.read_capacity(), d.write_capacity()), (4096, 4096));
+        (&c).write_all(b"ok").unwrap();
+        (&d).read_exact(&mut [0; 2]).unwrap();
+
         // Capacity validation, before anything is sent.
         for bad in [0, 1000, 2048, 4095, 3 << 12, (1 << 30) + 1, 1 << 31] {
             let (c, _d) = socket_pair(&name("shm-badcap"));

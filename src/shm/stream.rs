@@ -103,10 +103,16 @@ impl ShmStream {
     /// sends anything else (wrong magic, version, sizes, page size, handle count, a region
     /// that is not a sealed memory file of the announced size) is `InvalidData`: the socket
     /// is closed, every received handle too, and nothing stays mapped. Uses the default wait
-    /// policy of [`ShmOptions::new`].
+    /// policy of [`ShmOptions::new`] (see [`join_with`](Self::join_with)).
     pub fn join(conn: LocalSocketStream) -> io::Result<ShmStream> {
+        Self::join_with(conn, &ShmOptions::new())
+    }
+
+    /// [`join`](Self::join) with this side's wait policy ([`ShmOptions::spin`]); the
+    /// capacities are the creator's, so `options.capacity` is not used.
+    pub fn join_with(conn: LocalSocketStream, options: &ShmOptions) -> io::Result<ShmStream> {
         let parts = handshake::join(&conn)?;
-        Ok(Self::from_parts(conn, parts, ShmOptions::new().spin))
+        Ok(Self::from_parts(conn, parts, options.spin))
     }
 
     fn from_parts(conn: LocalSocketStream, p: Parts, spin: Duration) -> ShmStream {
