@@ -2,8 +2,7 @@
 //! Neither hands out a Rust reference into the shared pages (the peer may change them at any
 //! time): bytes go in and out through copying methods.
 
-use super::stream::{RxEnd, TxEnd};
-use crate::sys::shm::RingBells;
+use super::stream::{RxEnd, ShmStream, TxEnd};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::MutexGuard;
@@ -37,7 +36,8 @@ pub struct WriteGrant<'a> {
     pub(super) tx: MutexGuard<'a, TxEnd>,
     /// The stream's `shutdown(Write)` flag.
     pub(super) shut: &'a AtomicBool,
-    pub(super) bells: &'a RingBells,
+    /// The stream, for its waiters.
+    pub(super) stream: &'a ShmStream,
     pub(super) len: u32,
 }
 
@@ -79,7 +79,7 @@ impl WriteGrant<'_> {
             ));
         }
         let n = u32::try_from(n).map_err(|_| beyond("write grant", 0, n, self.len))?;
-        let w = self.bells.producer();
+        let w = self.stream.tx_waiter();
         self.tx.ring.commit(n, &w)
     }
 }
@@ -91,7 +91,8 @@ impl WriteGrant<'_> {
 #[derive(Debug)]
 pub struct ReadGrant<'a> {
     pub(super) rx: MutexGuard<'a, RxEnd>,
-    pub(super) bells: &'a RingBells,
+    /// The stream, for its waiters.
+    pub(super) stream: &'a ShmStream,
     pub(super) len: u32,
 }
 
@@ -119,7 +120,7 @@ impl ReadGrant<'_> {
     pub fn consume(mut self, n: usize) -> io::Result<()> {
         within("read grant", 0, n, self.len)?;
         let n = u32::try_from(n).map_err(|_| beyond("read grant", 0, n, self.len))?;
-        let w = self.bells.consumer();
+        let w = self.stream.rx_waiter();
         self.rx.ring.consume(n, &w)
     }
 }

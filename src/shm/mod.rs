@@ -73,11 +73,15 @@
 //!
 //! Platforms: Linux and Android (built and tested), macOS and FreeBSD (type-checked only).
 
+mod bell;
 mod grant;
 mod handshake;
 mod options;
 pub(crate) mod ring;
 mod stream;
+#[cfg(all(unix, feature = "tokio"))]
+#[cfg_attr(docsrs, doc(cfg(all(unix, feature = "tokio"))))]
+pub mod tokio;
 mod wait;
 
 pub use grant::{ReadGrant, WriteGrant};

@@ -43,6 +43,16 @@
 //! A peer that scribbles over our flag can make us miss a wake-up; every wait therefore takes
 //! a timeout and the caller loops, so that costs at most one timeout, never a hang.
 //!
+//! # Async sleepers
+//! A task cannot sleep on the index word: it must return and be woken by its runtime. So it
+//! *arms* instead: it stores its flag as a sleeper does but with the [`ASYNC`] bit in the
+//! episode, re-checks the same way, and if nothing changed returns `Pending` with the flag
+//! left set, its runtime watching the socket. A waker that finds such a flag calls
+//! [`Waiter::doorbell`] (a byte sent on the socket) instead of [`Waiter::wake`], once per
+//! flag value like any wake. The task clears its flag once it makes progress. Before it
+//! re-checks the ring it must have drained the socket and cleared its readiness, so that a
+//! doorbell sent after the re-check finds it waiting (the same order as flag-then-index).
+//!
 //! # Closing
 //! An end that is done stores a non-zero closed word (after its last index publish), then
 //! wakes the peer if the peer's flag is set. A sleeper re-checks the peer's closed word after
@@ -81,7 +91,18 @@ pub(crate) trait Waiter {
     fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> io::Result<()>;
     /// Wakes whoever sleeps on `word`.
     fn wake(&self, word: &AtomicU32);
+    /// Wakes a peer that waits on the socket rather than on `word` (an async task: its flag
+    /// has [`ASYNC`] set). The stream's waiter (`shm::bell::Bell`) sends a byte on the
+    /// socket; waiters that never face such a peer (the ring's own tests) keep the default,
+    /// a plain [`wake`](Self::wake).
+    fn doorbell(&self, word: &AtomicU32) {
+        self.wake(word);
+    }
 }
+
+/// The bit of a flag's episode that says its sleeper waits on the socket, not on the index
+/// word: an async task (see "Async sleepers" in the module docs).
+pub(crate) const ASYNC: u32 = 1 << 31;
 
 /// The `InvalidData` error for a value the peer wrote into the shared header.
 fn corrupt(what: &str, value: u64) -> io::Error {
@@ -200,9 +221,24 @@ pub(crate) unsafe fn init(base: *mut u8, len: usize, capacity: u32) -> io::Resul
     Ok(())
 }
 
-/// The next sleep episode: never 0.
+/// The next sleep episode: never 0, and never with the [`ASYNC`] bit (which `arm` adds).
 fn next_episode(e: u32) -> u32 {
-    e.checked_add(1).unwrap_or(1)
+    let next = (e & !ASYNC).wrapping_add(1) & !ASYNC;
+    if next == 0 {
+        1
+    } else {
+        next
+    }
+}
+
+/// Wakes the sleeper whose flag is `flag` (not 0): on the socket if it is an async task,
+/// else on `word`.
+fn wake_flagged(flag: u64, word: &AtomicU32, waiter: &impl Waiter) {
+    if split_flag(flag).0 & ASYNC != 0 {
+        waiter.doorbell(word);
+    } else {
+        waiter.wake(word);
+    }
 }
 
 /// One end's part of the wake protocol (module docs), the same for both ends: its own sleep
@@ -239,7 +275,7 @@ impl WakeState {
             return Err(corrupt(what, flag));
         }
         if seen != mine {
-            waiter.wake(r.word32(my_word));
+            wake_flagged(flag, r.word32(my_word), waiter);
             self.last_woken = flag;
         }
         Ok(())
@@ -273,6 +309,35 @@ impl WakeState {
         };
         flag.store(0, Ordering::SeqCst);
         result
+    }
+
+    /// Arms an async wait (module docs, "Async sleepers"): stores our flag naming `seen` in a
+    /// new episode with [`ASYNC`] set, then re-checks with `still`. `Ok(true)`: still
+    /// unchanged, the flag stays set until [`disarm`](Self::disarm); `Ok(false)` or an
+    /// error: the flag is cleared again.
+    fn arm(
+        &mut self,
+        r: Region,
+        my_flag: usize,
+        seen: u32,
+        still: impl FnOnce() -> io::Result<bool>,
+    ) -> io::Result<bool> {
+        self.episode = next_episode(self.episode);
+        let flag = r.word64(my_flag);
+        flag.store(
+            u64::from(self.episode | ASYNC) << 32 | u64::from(seen),
+            Ordering::SeqCst,
+        );
+        let armed = still();
+        if !matches!(armed, Ok(true)) {
+            flag.store(0, Ordering::SeqCst);
+        }
+        armed
+    }
+
+    /// Clears our flag (no more doorbells wanted).
+    fn disarm(r: Region, my_flag: usize) {
+        r.word64(my_flag).store(0, Ordering::SeqCst);
     }
 }
 
@@ -448,6 +513,28 @@ impl Producer {
     }
 }
 
+impl Producer {
+    /// Arms an async wait for `want` free bytes (module docs, "Async sleepers"). `Ok(true)`:
+    /// armed, the flag set until [`disarm`](Self::disarm); `Ok(false)`: the room is there or
+    /// the consumer closed, and no flag is left set.
+    pub(crate) fn arm_free(&mut self, want: u32) -> io::Result<bool> {
+        if self.refresh(Ordering::Acquire)? >= want {
+            self.disarm();
+            return Ok(false);
+        }
+        let (r, tail, seen) = (self.r, self.tail, self.head);
+        self.wake.arm(r, PRODUCER_FLAG, seen, || {
+            Ok(Self::consumer_index(r, tail, Ordering::SeqCst)? == seen
+                && r.word32(CONSUMER_CLOSED).load(Ordering::SeqCst) == 0)
+        })
+    }
+
+    /// Clears an armed flag.
+    pub(crate) fn disarm(&mut self) {
+        WakeState::disarm(self.r, PRODUCER_FLAG);
+    }
+}
+
 /// The reading end of a ring.
 #[derive(Debug)]
 pub(crate) struct Consumer {
@@ -601,6 +688,28 @@ impl Consumer {
     }
 }
 
+impl Consumer {
+    /// Arms an async wait for bytes (module docs, "Async sleepers"). `Ok(true)`: armed, the
+    /// flag set until [`disarm`](Self::disarm); `Ok(false)`: bytes are there or the producer
+    /// closed, and no flag is left set.
+    pub(crate) fn arm_readable(&mut self) -> io::Result<bool> {
+        if self.refresh(Ordering::Acquire)? > 0 {
+            self.disarm();
+            return Ok(false);
+        }
+        let (r, head, seen) = (self.r, self.head, self.tail);
+        self.wake.arm(r, CONSUMER_FLAG, seen, || {
+            Ok(Self::producer_index(r, head, Ordering::SeqCst)? == seen
+                && r.word32(PRODUCER_CLOSED).load(Ordering::SeqCst) == 0)
+        })
+    }
+
+    /// Clears an armed flag.
+    pub(crate) fn disarm(&mut self) {
+        WakeState::disarm(self.r, CONSUMER_FLAG);
+    }
+}
+
 /// The close of one end of a ring (see "Closing" in the module docs), separate from the end
 /// so that `shutdown` can close it while another thread holds the end (a blocked call, a
 /// grant). Valid as long as the end it came from may be used.
@@ -625,8 +734,9 @@ impl Closer {
     /// Stores the closed word, then wakes the peer if its flag says it sleeps.
     pub(crate) fn close(&self, waiter: &impl Waiter) {
         self.r.word32(self.closed).store(1, Ordering::SeqCst);
-        if self.r.word64(self.peer_flag).load(Ordering::SeqCst) != 0 {
-            waiter.wake(self.r.word32(self.my_word));
+        let flag = self.r.word64(self.peer_flag).load(Ordering::SeqCst);
+        if flag != 0 {
+            wake_flagged(flag, self.r.word32(self.my_word), waiter);
         }
     }
 }

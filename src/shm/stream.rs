@@ -1,6 +1,7 @@
 //! [`ShmStream`]: a byte stream over two shared-memory rings, with the local socket kept as
 //! the liveness channel.
 
+use super::bell::StreamWaiter;
 use super::grant::{ReadGrant, WriteGrant};
 use super::handshake::{self, Parts};
 use super::ring::{Closer, Consumer, Producer, Waiter};
@@ -22,6 +23,8 @@ pub(crate) struct TxEnd {
     spin: Spin,
     /// The peer's death was seen on the socket.
     gone: bool,
+    /// An async task armed the ring's flag (`ring`, "Async sleepers").
+    armed: bool,
 }
 
 /// The reading side: the consumer of the incoming ring.
@@ -30,6 +33,7 @@ pub(crate) struct RxEnd {
     pub(super) ring: Consumer,
     spin: Spin,
     gone: bool,
+    armed: bool,
 }
 
 /// A byte stream to another process through shared memory: one ring per direction in a
@@ -123,11 +127,13 @@ impl ShmStream {
                 ring: p.tx,
                 spin: Spin::new(spin),
                 gone: false,
+                armed: false,
             }),
             rx: Mutex::new(RxEnd {
                 ring: p.rx,
                 spin: Spin::new(spin),
                 gone: false,
+                armed: false,
             }),
             tx_shut: AtomicBool::new(false),
             rx_shut: AtomicBool::new(false),
@@ -154,13 +160,25 @@ impl ShmStream {
         usize::try_from(self.rx_capacity).unwrap_or(usize::MAX)
     }
 
+    /// The waiter of the outgoing ring's producing end (with the socket's doorbell).
+    pub(super) fn tx_waiter(&self) -> StreamWaiter<'_, impl Waiter + '_> {
+        StreamWaiter::new(self.tx_bells.producer(), &self.conn.inner)
+    }
+
+    /// The waiter of the incoming ring's consuming end (with the socket's doorbell).
+    pub(super) fn rx_waiter(&self) -> StreamWaiter<'_, impl Waiter + '_> {
+        StreamWaiter::new(self.rx_bells.consumer(), &self.conn.inner)
+    }
+
     /// Sleeps until `want` bytes are readable, the peer closed its side or is gone, or the
     /// read timeout; `WouldBlock` when nonblocking.
     fn wait_readable(&self, rx: &mut RxEnd, w: &impl Waiter) -> io::Result<()> {
         if self.nonblocking.load(Ordering::Relaxed) {
             return Err(would_block());
         }
-        let RxEnd { ring, spin, gone } = rx;
+        let RxEnd {
+            ring, spin, gone, ..
+        } = rx;
         let shut = &self.rx_shut;
         let woke = wait::block(spin, self.read_timeout.get(), &self.conn.inner, |step| {
             let ready = match step {
@@ -184,7 +202,9 @@ impl ShmStream {
         if self.nonblocking.load(Ordering::Relaxed) {
             return Err(would_block());
         }
-        let TxEnd { ring, spin, gone } = tx;
+        let TxEnd {
+            ring, spin, gone, ..
+        } = tx;
         let shut = &self.tx_shut;
         let woke = wait::block(spin, self.write_timeout.get(), &self.conn.inner, |step| {
             let ready = match step {
@@ -217,7 +237,7 @@ impl ShmStream {
             return Ok(0);
         }
         let mut rx = lock(&self.rx);
-        let w = self.rx_bells.consumer();
+        let w = self.rx_waiter();
         loop {
             let n = rx.ring.read(buf, &w)?;
             if n > 0 || rx.gone || self.rx_shut.load(Ordering::Relaxed) {
@@ -236,7 +256,7 @@ impl ShmStream {
             return Ok(0);
         }
         let mut tx = lock(&self.tx);
-        let w = self.tx_bells.producer();
+        let w = self.tx_waiter();
         loop {
             self.writable(&tx)?;
             let n = tx.ring.write(buf, &w)?;
@@ -245,6 +265,74 @@ impl ShmStream {
             }
             self.wait_writable(&mut tx, &w, 1)?;
         }
+    }
+
+    /// A read for an async task: like a nonblocking read, but where it would wait it arms
+    /// the ring's flag for a doorbell on the socket and returns `None` (the task then waits
+    /// for the socket to be readable). No OS call.
+    #[cfg(all(unix, feature = "tokio"))]
+    pub(super) fn read_or_arm(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        if buf.is_empty() || self.rx_shut.load(Ordering::Relaxed) {
+            return Ok(Some(0));
+        }
+        let mut rx = lock(&self.rx);
+        let w = self.rx_waiter();
+        loop {
+            let n = rx.ring.read(buf, &w)?;
+            if n > 0 || rx.gone || self.rx_shut.load(Ordering::Relaxed) {
+                if std::mem::take(&mut rx.armed) {
+                    rx.ring.disarm();
+                }
+                return Ok(Some(n));
+            }
+            if rx.ring.peer_closed() {
+                return rx.ring.read(buf, &w).map(Some);
+            }
+            if rx.ring.arm_readable()? {
+                rx.armed = true;
+                return Ok(None);
+            }
+            rx.armed = false;
+        }
+    }
+
+    /// A write for an async task, as [`read_or_arm`](Self::read_or_arm) is a read.
+    #[cfg(all(unix, feature = "tokio"))]
+    pub(super) fn write_or_arm(&self, buf: &[u8]) -> io::Result<Option<usize>> {
+        if buf.is_empty() {
+            return Ok(Some(0));
+        }
+        let mut tx = lock(&self.tx);
+        let w = self.tx_waiter();
+        loop {
+            self.writable(&tx)?;
+            let n = tx.ring.write(buf, &w)?;
+            if n > 0 {
+                if std::mem::take(&mut tx.armed) {
+                    tx.ring.disarm();
+                }
+                return Ok(Some(n));
+            }
+            if tx.ring.arm_free(1)? {
+                tx.armed = true;
+                return Ok(None);
+            }
+            tx.armed = false;
+        }
+    }
+
+    /// The socket said the peer is gone (end of file or reset): reads end after what was
+    /// published, writes fail with `BrokenPipe`.
+    #[cfg(all(unix, feature = "tokio"))]
+    pub(super) fn set_peer_gone(&self) {
+        lock(&self.rx).gone = true;
+        lock(&self.tx).gone = true;
+    }
+
+    /// The socket, for the async twin's readiness.
+    #[cfg(all(unix, feature = "tokio"))]
+    pub(super) fn socket(&self) -> &LocalSocketStream {
+        &self.conn
     }
 
     /// Reserves `len` bytes of the outgoing ring, to be filled in place and then committed
@@ -266,7 +354,7 @@ impl ShmStream {
                 )
             })?;
         let mut tx = lock(&self.tx);
-        let w = self.tx_bells.producer();
+        let w = self.tx_waiter();
         loop {
             self.writable(&tx)?;
             if tx.ring.free()? >= len32 {
@@ -277,7 +365,7 @@ impl ShmStream {
         Ok(WriteGrant {
             tx,
             shut: &self.tx_shut,
-            bells: &self.tx_bells,
+            stream: self,
             len: len32,
         })
     }
@@ -288,7 +376,7 @@ impl ShmStream {
     /// a blocked wait (see [`Read`](#impl-Read-for-%26ShmStream)).
     pub fn read_grant(&self) -> io::Result<ReadGrant<'_>> {
         let mut rx = lock(&self.rx);
-        let w = self.rx_bells.consumer();
+        let w = self.rx_waiter();
         let len = loop {
             if self.rx_shut.load(Ordering::Relaxed) {
                 break 0;
@@ -304,7 +392,7 @@ impl ShmStream {
         };
         Ok(ReadGrant {
             rx,
-            bells: &self.rx_bells,
+            stream: self,
             len,
         })
     }
@@ -318,11 +406,11 @@ impl ShmStream {
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         if matches!(how, Shutdown::Write | Shutdown::Both) {
             self.tx_shut.store(true, Ordering::SeqCst);
-            self.tx_closer.close(&self.tx_bells.producer());
+            self.tx_closer.close(&self.tx_waiter());
         }
         if matches!(how, Shutdown::Read | Shutdown::Both) {
             self.rx_shut.store(true, Ordering::SeqCst);
-            self.rx_closer.close(&self.rx_bells.consumer());
+            self.rx_closer.close(&self.rx_waiter());
         }
         Ok(())
     }
@@ -369,8 +457,8 @@ impl Drop for ShmStream {
     /// with `BrokenPipe`), waking it if it sleeps; then closes the socket and unmaps the
     /// region (`close`, `munmap`).
     fn drop(&mut self) {
-        self.tx_closer.close(&self.tx_bells.producer());
-        self.rx_closer.close(&self.rx_bells.consumer());
+        self.tx_closer.close(&self.tx_waiter());
+        self.rx_closer.close(&self.rx_waiter());
     }
 }
 

@@ -82,6 +82,7 @@ impl Drop for TestRegion {
 struct Counting {
     waits: Cell<u32>,
     wakes: Cell<u32>,
+    doorbells: Cell<u32>,
 }
 
 impl Waiter for Counting {
@@ -91,6 +92,9 @@ impl Waiter for Counting {
     }
     fn wake(&self, _: &AtomicU32) {
         self.wakes.set(self.wakes.get() + 1);
+    }
+    fn doorbell(&self, _: &AtomicU32) {
+        self.doorbells.set(self.doorbells.get() + 1);
     }
 }
 
@@ -558,4 +562,53 @@ fn staged_bytes_are_published_only_by_commit() {
     assert_eq!(w.waits.get(), waits + 1, "10 free, 11 wanted: it sleeps");
     assert!(p.wait_free(10, &w, None).unwrap());
     assert!(r.canary_intact());
+}
+
+#[test]
+fn async_sleepers_arm_and_get_the_doorbell_once_per_flag_value() {
+    let r = TestRegion::new(64);
+    let (mut p, mut c) = r.ends(64);
+    let w = Counting::default();
+    // An empty ring: the consumer arms; its flag stays set, with the async bit.
+    assert!(c.arm_readable().unwrap());
+    let flag = r.peek64(CONSUMER_FLAG);
+    assert_ne!(flag >> 32 & u64::from(ASYNC), 0, "{flag:#x}");
+    assert_eq!(flag & 0xffff_ffff, 0, "names the index it saw");
+    // A write rings the doorbell (not the futex), once per flag value.
+    p.write(&[7; 8], &w).unwrap();
+    p.write(&[7; 8], &w).unwrap();
+    assert_eq!((w.doorbells.get(), w.wakes.get()), (1, 0));
+    // Bytes are there: arming refuses and leaves no flag.
+    assert!(!c.arm_readable().unwrap());
+    let mut out = [0u8; 64];
+    assert_eq!(c.read(&mut out, &w).unwrap(), 16);
+    c.disarm();
+    assert_eq!(r.peek64(CONSUMER_FLAG), 0);
+    // A sync sleeper's flag still gets the futex wake.
+    r.poke64(CONSUMER_FLAG, 9 << 32 | 16);
+    p.write(&[1], &w).unwrap();
+    assert_eq!((w.doorbells.get(), w.wakes.get()), (1, 1));
+    c.read(&mut out, &w).unwrap();
+    r.poke64(CONSUMER_FLAG, 0);
+    // The producer: arms on a full ring; the consumer's read rings its doorbell.
+    assert_eq!(p.write(&[2; 64], &w).unwrap(), 64);
+    assert!(p.arm_free(1).unwrap());
+    c.read(&mut out[..1], &w).unwrap();
+    assert_eq!(w.doorbells.get(), 2);
+    assert!(!p.arm_free(1).unwrap(), "room now: nothing armed");
+    assert_eq!(r.peek64(PRODUCER_FLAG), 0);
+    // A close rings an armed peer too.
+    c.read(&mut out, &w).unwrap();
+    assert!(c.arm_readable().unwrap());
+    p.closer().close(&w);
+    assert_eq!(w.doorbells.get(), 3);
+    assert!(!c.arm_readable().unwrap(), "closed: nothing to wait for");
+}
+
+#[test]
+fn episodes_never_reach_the_async_bit_or_zero() {
+    for e in [0, 1, ASYNC - 1, ASYNC, u32::MAX] {
+        let next = next_episode(e);
+        assert!(next != 0 && next & ASYNC == 0, "{e:#x} -> {next:#x}");
+    }
 }

@@ -15,6 +15,20 @@ const SEND_FLAGS: libc::c_int = 0;
 /// `IOV_MAX` on Linux, macOS and the BSDs (libc does not export it everywhere).
 const IOV_MAX: usize = 1024;
 
+/// `send(MSG_NOSIGNAL | MSG_DONTWAIT)`: as [`send`], never blocking whatever the socket's
+/// mode (`EAGAIN` is `WouldBlock`).
+pub(crate) fn send_nonblocking(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for reads of `buf.len()` bytes during the call.
+    cvt_len(unsafe {
+        libc::send(
+            fd.as_raw_fd(),
+            buf.as_ptr().cast(),
+            buf.len(),
+            SEND_FLAGS | libc::MSG_DONTWAIT,
+        )
+    })
+}
+
 /// `send(MSG_NOSIGNAL)`: a closed peer gives `EPIPE` (`BrokenPipe`), not `SIGPIPE`.
 pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: `buf` is valid for reads of `buf.len()` bytes during the call.

@@ -147,35 +147,68 @@ impl RingBells {
     }
 }
 
-/// Whether the peer of a connected socket is gone: `recv(MSG_PEEK | MSG_DONTWAIT)` of one
-/// byte. End of file or `ECONNRESET` is gone; `EAGAIN` (nothing to read) or a byte waiting is
-/// alive (after the handshake an honest peer sends nothing more on the socket, so a byte
-/// there is the peer's noise, left unread). Never blocks, whatever the socket's mode.
+/// Whether the peer of a connected socket is gone: `recv(MSG_DONTWAIT)` until the socket is
+/// empty (at most 16 calls of 64 bytes). End of file or `ECONNRESET` is gone; `EAGAIN` is
+/// alive. Bytes found are discarded: after the handshake only doorbells for an async task
+/// travel on the socket, and a sync stream never asks for one, so they are a peer's noise,
+/// and leaving them unread would hide the end of file behind them (a peer that wrote a byte
+/// and died would look alive for ever). Never blocks, whatever the socket's mode.
 pub(crate) fn peer_gone(sock: &super::Stream) -> io::Result<bool> {
-    let mut byte = 0u8;
+    let mut scratch = [0u8; 64];
     let fd = sock.as_fd().as_raw_fd();
-    // SAFETY: `byte` is valid for a one-byte write; `fd` is open for the call (borrowed
-    // from `sock`).
+    for _ in 0..16 {
+        // SAFETY: `scratch` is valid for writes of its length; `fd` is open for the call
+        // (borrowed from `sock`).
+        let n = unsafe {
+            libc::recv(
+                fd,
+                scratch.as_mut_ptr().cast(),
+                scratch.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if n == 0 {
+            return Ok(true);
+        }
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            return match err.kind() {
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(false),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => Ok(true),
+                _ => Err(err),
+            };
+        }
+    }
+    // Still more noise: alive as far as we know; the next slice looks again.
+    Ok(false)
+}
+
+/// One `recv(MSG_DONTWAIT)` of doorbells into `scratch` (the async stream empties the socket
+/// with it): the byte count, 0 at end of file, `WouldBlock` when empty.
+#[cfg(feature = "tokio")]
+pub(crate) fn recv_doorbells(fd: BorrowedFd<'_>, scratch: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `scratch` is valid for writes of its length; `fd` is open for the call.
     let n = unsafe {
         libc::recv(
-            fd,
-            (&raw mut byte).cast(),
-            1,
-            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            fd.as_raw_fd(),
+            scratch.as_mut_ptr().cast(),
+            scratch.len(),
+            libc::MSG_DONTWAIT,
         )
     };
-    if n == 0 {
-        return Ok(true);
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n.unsigned_abs())
     }
-    if n > 0 {
-        return Ok(false);
-    }
-    let err = io::Error::last_os_error();
-    match err.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(false),
-        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => Ok(true),
-        _ => Err(err),
-    }
+}
+
+/// Rings the doorbell of a peer task that waits on the socket (see `shm::ring`, "Async
+/// sleepers"): `send` of one byte with `MSG_DONTWAIT` (and `MSG_NOSIGNAL`; Apple sockets
+/// carry `SO_NOSIGPIPE`). Failures are ignored: `EAGAIN` means the peer has unread
+/// doorbells already, so it is awake; `EPIPE` means it is gone, which its own side sees.
+pub(crate) fn ring_doorbell(sock: &super::Stream) {
+    let _ = super::fd_io::send_nonblocking(sock.as_fd(), &[1]);
 }
 
 #[cfg(all(test, any(target_os = "linux", target_os = "android")))]

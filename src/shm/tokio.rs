@@ -1,0 +1,373 @@
+//! The async twin of [`ShmStream`](super::ShmStream) on tokio (feature `tokio`, Unix).
+//!
+//! A task cannot sleep on the ring's index word as a thread does, so an async stream waits on
+//! its socket instead: where a sync call would sleep, it marks the ring's wake flag "async"
+//! and returns `Pending`, and the peer, sync or async, then sends one byte on the socket
+//! instead of a futex wake (the *doorbell*, only when the flag asks for it). The same socket
+//! tells of the peer's death at once (end of file), with no wait slices. The data path is the
+//! same as the sync stream's: copies into and out of the shared rings, no system call while
+//! bytes or room are there.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use localipc::local_socket::tokio::{LocalSocketListener, LocalSocketStream};
+//! use localipc::local_socket::NameTypeSupport;
+//! use localipc::shm::{tokio::ShmStream, ShmOptions};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! # let name = if NameTypeSupport::query().namespace_supported() {
+//! #     format!("@localipc-doc-shm-tokio-{}", std::process::id())
+//! # } else { format!("/tmp/localipc-doc-shm-tokio-{}.sock", std::process::id()) };
+//! let listener = LocalSocketListener::bind(name.as_str())?;
+//! let server = tokio::spawn(async move {
+//!     let mut s = ShmStream::join(listener.accept().await?).await?;
+//!     let mut buf = [0; 5];
+//!     s.read_exact(&mut buf).await?;
+//!     s.write_all(&buf).await?; // echo
+//!     std::io::Result::Ok(())
+//! });
+//! let conn = LocalSocketStream::connect(name.as_str()).await?;
+//! let mut s = ShmStream::create(conn, &ShmOptions::new()).await?;
+//! s.write_all(b"hello").await?;
+//! let mut reply = [0; 5];
+//! s.read_exact(&mut reply).await?;
+//! assert_eq!(&reply, b"hello");
+//! server.await.unwrap()?;
+//! assert_eq!(s.read(&mut reply).await?, 0); // the server dropped its stream: end of file
+//! # Ok(())
+//! # }
+//! ```
+
+use super::ShmOptions;
+use crate::local_socket::{self, PeerCreds};
+use crate::sys;
+use ::tokio::io::unix::{AsyncFd, AsyncFdReadyGuard};
+use ::tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
+use std::fmt;
+use std::io;
+use std::net::Shutdown;
+use std::os::fd::{AsFd, OwnedFd};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{ready, Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+/// The longest [`ShmStream::create`]/[`join`](ShmStream::join) waits for the peer's half of
+/// the handshake (a peer that never answers costs a blocking thread for this long).
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Socket reads per readiness event before a task yields (a peer flooding the socket with
+/// noise cannot hold the task).
+const DRAIN_BUDGET: usize = 16;
+
+/// An async byte stream to another process through shared memory: the twin of the sync
+/// [`ShmStream`](super::ShmStream), on tokio's reactor.
+///
+/// `AsyncRead` and `AsyncWrite` are implemented on `ShmStream` and on `&ShmStream`: one task
+/// may read while another writes. Two tasks reading at once (or writing at once) take turns
+/// on a lock, and only the last one to wait is woken, as with tokio's own `poll_read`.
+///
+/// # Cancel safety
+/// `read` and `write` (tokio's `AsyncReadExt`/`AsyncWriteExt`) are cancel-safe: a
+/// `poll_read` that returns `Pending` has taken nothing from the ring, a `poll_write` that
+/// returns `Pending` has put nothing into it, so dropping such a future loses nothing.
+/// `read_exact` and `write_all` are not (as for any tokio stream): a dropped one may have
+/// moved part of its buffer.
+pub struct ShmStream {
+    /// The socket's readiness (a duplicate of its descriptor, registered with the reactor).
+    ready: AsyncFd<OwnedFd>,
+    /// The reading and the writing task's wakers, both woken by any readiness event.
+    fanout: Arc<Fanout>,
+    /// `fanout` as the one waker the registration holds.
+    fanout_waker: Waker,
+    inner: super::ShmStream,
+}
+
+/// Which task waits: an index into [`Fanout`].
+const RX: usize = 0;
+const TX: usize = 1;
+
+/// The wakers of the reading and the writing task. The socket has one readiness, and its
+/// doorbells do not say which ring they are for, so both tasks are woken by every readiness
+/// event; and a task that drains doorbells wakes the other one, which may have been waiting
+/// for what it took (an event whose bytes were drained before the reactor saw it is never
+/// reported: `epoll` re-checks readiness when it reports).
+#[derive(Debug, Default)]
+struct Fanout {
+    wakers: Mutex<[Option<Waker>; 2]>,
+}
+
+impl Fanout {
+    fn lock(&self) -> std::sync::MutexGuard<'_, [Option<Waker>; 2]> {
+        self.wakers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Keeps `waker` as the one to wake for `dir` (no clone if it is already the one).
+    fn register(&self, dir: usize, waker: &Waker) {
+        let mut w = self.lock();
+        if !w[dir].as_ref().is_some_and(|old| old.will_wake(waker)) {
+            w[dir] = Some(waker.clone());
+        }
+    }
+
+    /// Wakes the task waiting for `dir`, if any.
+    fn wake_dir(&self, dir: usize) {
+        let waker = self.lock()[dir].take();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+impl Wake for Fanout {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        let [rx, tx] = std::mem::take(&mut *self.lock());
+        for w in [rx, tx].into_iter().flatten() {
+            w.wake();
+        }
+    }
+}
+
+impl ShmStream {
+    /// Sets up shared memory over `conn` (consumed) for the peer, which calls
+    /// [`join`](Self::join) (or the sync [`ShmStream::join`](super::ShmStream::join)) on its
+    /// end: the sync [`create`](super::ShmStream::create) (`memfd_create`, `mmap`, `sendmsg`
+    /// with `SCM_RIGHTS`, `read` of the acknowledgement) on tokio's blocking pool, with the
+    /// socket's read timeout set to [`HANDSHAKE_TIMEOUT`]; then the socket is registered with
+    /// the reactor twice (`fcntl(F_DUPFD_CLOEXEC)`, `epoll_ctl`/`kevent`). Errors as for the
+    /// sync `create`; must be called within a tokio runtime.
+    pub async fn create(
+        conn: local_socket::tokio::LocalSocketStream,
+        options: &ShmOptions,
+    ) -> io::Result<ShmStream> {
+        let options = options.clone();
+        Self::set_up(conn, move |c| super::ShmStream::create(c, &options)).await
+    }
+
+    /// Joins the shared memory the peer set up with `create` on its end of `conn`
+    /// (consumed), with the default wait policy: the sync
+    /// [`join`](super::ShmStream::join) on tokio's blocking pool (the read timeout as for
+    /// [`create`](Self::create)), then registered with the reactor.
+    pub async fn join(conn: local_socket::tokio::LocalSocketStream) -> io::Result<ShmStream> {
+        Self::set_up(conn, super::ShmStream::join).await
+    }
+
+    /// As [`join`](Self::join), with this side's own options (the capacities are the
+    /// creator's; see [`ShmStream::join_with`](super::ShmStream::join_with)).
+    pub async fn join_with(
+        conn: local_socket::tokio::LocalSocketStream,
+        options: &ShmOptions,
+    ) -> io::Result<ShmStream> {
+        let options = options.clone();
+        Self::set_up(conn, move |c| super::ShmStream::join_with(c, &options)).await
+    }
+
+    async fn set_up(
+        conn: local_socket::tokio::LocalSocketStream,
+        handshake: impl FnOnce(local_socket::LocalSocketStream) -> io::Result<super::ShmStream>
+            + Send
+            + 'static,
+    ) -> io::Result<ShmStream> {
+        sys::in_runtime("localipc::shm::tokio::ShmStream::create/join")?;
+        let conn = local_socket::LocalSocketStream::try_from(conn)?;
+        conn.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
+        let inner = ::tokio::task::spawn_blocking(move || handshake(conn))
+            .await
+            .map_err(|e| io::Error::other(format!("shared memory handshake task: {e}")))??;
+        Self::from_sync(inner)
+    }
+
+    /// Registers a set-up sync stream (its socket made nonblocking: only `MSG_DONTWAIT`
+    /// calls are made on it afterwards).
+    fn from_sync(inner: super::ShmStream) -> io::Result<ShmStream> {
+        let sock = inner.socket();
+        sock.set_read_timeout(None)?;
+        sock.set_nonblocking(true)?;
+        let ready = sys::tokio::register(sock.as_fd().try_clone_to_owned()?, Interest::READABLE)?;
+        let fanout = Arc::new(Fanout::default());
+        Ok(ShmStream {
+            ready,
+            fanout_waker: Waker::from(Arc::clone(&fanout)),
+            fanout,
+            inner,
+        })
+    }
+
+    /// The capacity of the outgoing ring in bytes. No OS call.
+    pub fn write_capacity(&self) -> usize {
+        self.inner.write_capacity()
+    }
+
+    /// The capacity of the incoming ring in bytes. No OS call.
+    pub fn read_capacity(&self) -> usize {
+        self.inner.read_capacity()
+    }
+
+    /// Shuts down one or both directions, as the sync
+    /// [`shutdown`](super::ShmStream::shutdown) (a doorbell or wake-up if the peer waits;
+    /// `AsyncWrite::poll_shutdown` is `shutdown(Write)`).
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.shutdown(how)
+    }
+
+    /// The peer's credentials, from the socket (see the sync
+    /// [`peer_creds`](super::ShmStream::peer_creds)).
+    pub fn peer_creds(&self) -> io::Result<PeerCreds> {
+        self.inner.peer_creds()
+    }
+
+    /// Reads into `buf`; `Pending` with the ring's flag armed and the socket watched.
+    fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        loop {
+            // Before arming: whoever takes the doorbell this arming asks for then wakes us.
+            self.fanout.register(RX, cx.waker());
+            if let Some(n) = self.inner.read_or_arm(buf.initialize_unfilled())? {
+                buf.advance(n);
+                return Poll::Ready(Ok(()));
+            }
+            ready!(self.poll_doorbells(cx, RX))?;
+        }
+    }
+
+    /// Writes from `buf`; `Pending` as for reads, when the ring is full.
+    fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        loop {
+            self.fanout.register(TX, cx.waker());
+            if let Some(n) = self.inner.write_or_arm(buf)? {
+                return Poll::Ready(Ok(n));
+            }
+            ready!(self.poll_doorbells(cx, TX))?;
+        }
+    }
+
+    /// Waits for the socket to be readable (the fan-out waker registered with the reactor),
+    /// then drains it; wakes the other direction's task if doorbells were taken.
+    fn poll_doorbells(&self, cx: &mut Context<'_>, dir: usize) -> Poll<io::Result<()>> {
+        let mut fan_cx = Context::from_waker(&self.fanout_waker);
+        let guard = ready!(self.ready.poll_read_ready(&mut fan_cx))?;
+        self.drain(cx, guard, 1 - dir)
+    }
+
+    /// Empties the socket of doorbells (`recv(MSG_DONTWAIT)` until `EAGAIN`, which clears the
+    /// registration's readiness, so a doorbell sent after the caller's next look at the ring
+    /// is reported again). End of file or a reset marks the peer gone. If anything was taken,
+    /// the `other` direction's task is woken: the doorbell may have been its. After
+    /// [`DRAIN_BUDGET`] reads without emptying it, yields (`Pending`, woken at once).
+    fn drain(
+        &self,
+        cx: &mut Context<'_>,
+        mut guard: AsyncFdReadyGuard<'_, OwnedFd>,
+        other: usize,
+    ) -> Poll<io::Result<()>> {
+        let mut scratch = [0u8; 64];
+        let mut consumed = false;
+        for _ in 0..DRAIN_BUDGET {
+            let recv = |fd: &AsyncFd<OwnedFd>| sys::shm::recv_doorbells(fd.as_fd(), &mut scratch);
+            match guard.try_io(recv) {
+                Ok(Ok(0)) => {
+                    self.inner.set_peer_gone();
+                    self.fanout.wake_dir(other);
+                    return Poll::Ready(Ok(()));
+                }
+                Ok(Ok(_)) => consumed = true,
+                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Ok(Err(e))
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+                    ) =>
+                {
+                    self.inner.set_peer_gone();
+                    self.fanout.wake_dir(other);
+                    return Poll::Ready(Ok(()));
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => {
+                    if consumed {
+                        self.fanout.wake_dir(other);
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+            }
+        }
+        self.fanout.wake_dir(other);
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl fmt::Debug for ShmStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShmStream")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Copies out of the incoming ring; where it is empty, arms the ring's flag and waits for the
+/// socket to be readable (`epoll`/`kqueue` through tokio): a doorbell, or end of file once
+/// the peer is gone. End of file after everything published was read, as for the sync
+/// stream. Cancel-safe.
+impl AsyncRead for &ShmStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.get_mut().poll_read_priv(cx, buf)
+    }
+}
+
+/// As for `&ShmStream`.
+impl AsyncRead for ShmStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.get_mut().poll_read_priv(cx, buf)
+    }
+}
+
+/// Copies into the outgoing ring (as much as fits) and wakes the peer if it waits (futex
+/// wake or doorbell); a full ring waits as a read does. `BrokenPipe` once the peer shut down
+/// its reading side or is gone. Nothing to flush; `poll_shutdown` is
+/// [`shutdown(Write)`](ShmStream::shutdown). Cancel-safe.
+impl AsyncWrite for &ShmStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_priv(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.get_mut().shutdown(Shutdown::Write))
+    }
+}
+
+/// As for `&ShmStream`.
+impl AsyncWrite for ShmStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_priv(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.get_mut().shutdown(Shutdown::Write))
+    }
+}

@@ -1,0 +1,410 @@
+//! `localipc::shm::tokio`: echo through rings small enough to fill, async against sync in both
+//! directions (the doorbell), the peer killed mid-transfer, cancelled reads and writes losing
+//! nothing, and 1,000 connections open at once.
+#![cfg(all(any(target_os = "linux", target_os = "android"), feature = "tokio"))]
+
+mod util;
+
+use localipc::local_socket::tokio::{
+    LocalSocketListener as AsyncListener, LocalSocketStream as AsyncStream,
+};
+use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
+use localipc::shm::{tokio::ShmStream, ShmOptions, ShmStream as SyncShm};
+use std::io::{ErrorKind, Read, Write};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use util::shm::{fnv, Rng, FNV0};
+use util::{bounded, namespaced, peer_role, Peer, LIMIT};
+
+fn name(tag: &str) -> String {
+    namespaced(tag).expect("Linux has the abstract namespace")
+}
+
+fn small() -> ShmOptions {
+    let mut o = ShmOptions::new();
+    o.capacity(4096);
+    o
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A connected async pair in this runtime: (creator, joiner).
+async fn async_pair(name: &str, opts: &ShmOptions) -> (ShmStream, ShmStream) {
+    let listener = AsyncListener::bind(name).unwrap();
+    let (client, server) = tokio::join!(AsyncStream::connect(name), listener.accept());
+    let (a, b) = tokio::join!(
+        ShmStream::create(client.unwrap(), opts),
+        ShmStream::join(server.unwrap())
+    );
+    (a.unwrap(), b.unwrap())
+}
+
+/// Writes `total` bytes of a seeded stream in random sizes; returns its checksum.
+async fn send_random(s: &ShmStream, seed: u64, total: usize) -> u64 {
+    let mut rng = Rng(seed);
+    let mut buf = vec![0; 9000];
+    let (mut sent, mut sum) = (0, FNV0);
+    while sent < total {
+        let n = (1 + rng.below(buf.len())).min(total - sent);
+        rng.fill(&mut buf[..n]);
+        let mut w = s;
+        w.write_all(&buf[..n]).await.unwrap();
+        sum = fnv(sum, &buf[..n]);
+        sent += n;
+    }
+    sum
+}
+
+/// Reads to end of file; returns the byte count and checksum.
+async fn recv_all(s: &ShmStream) -> (usize, u64) {
+    let mut buf = vec![0; 7000];
+    let (mut got, mut sum) = (0, FNV0);
+    loop {
+        let mut r = s;
+        let n = r.read(&mut buf).await.unwrap();
+        if n == 0 {
+            return (got, sum);
+        }
+        sum = fnv(sum, &buf[..n]);
+        got += n;
+    }
+}
+
+#[test]
+fn echo_1_mib_both_ways_through_full_rings() {
+    bounded(LIMIT, || {
+        runtime().block_on(async {
+            let (a, b) = async_pair(&name("shmt-echo"), &small()).await;
+            const TOTAL: usize = 1 << 20;
+            // a sends to b, b echoes back everything, a checks what comes back.
+            let echo = async {
+                let mut buf = vec![0; 5000];
+                let mut back = 0;
+                loop {
+                    let n = (&b).read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    (&b).write_all(&buf[..n]).await.unwrap();
+                    back += n;
+                }
+                b.shutdown(std::net::Shutdown::Write).unwrap();
+                back
+            };
+            let send = async {
+                let sum = send_random(&a, 42, TOTAL).await;
+                a.shutdown(std::net::Shutdown::Write).unwrap();
+                sum
+            };
+            let (sent_sum, echoed, (got, got_sum)) = tokio::join!(send, echo, recv_all(&a));
+            assert_eq!((echoed, got), (TOTAL, TOTAL));
+            assert_eq!(got_sum, sent_sum);
+        });
+    });
+}
+
+/// The async side waits on the socket; the sync side must ring its doorbell rather than wake
+/// a futex nobody sleeps on. Both directions, with rings small enough to fill constantly.
+#[test]
+fn async_and_sync_ends_wake_each_other() {
+    bounded(LIMIT, || {
+        let n = name("shmt-mixed");
+        let listener = LocalSocketListener::bind(n.as_str()).unwrap();
+        let sync_side = std::thread::spawn(move || {
+            let s = SyncShm::join(listener.accept().unwrap()).unwrap();
+            // Echo everything with small reads, then shut down.
+            let mut buf = [0; 3000];
+            loop {
+                let k = (&s).read(&mut buf).unwrap();
+                if k == 0 {
+                    break;
+                }
+                (&s).write_all(&buf[..k]).unwrap();
+            }
+            s.shutdown(std::net::Shutdown::Write).unwrap();
+        });
+        runtime().block_on(async {
+            let conn = AsyncStream::connect(n.as_str()).await.unwrap();
+            let a = ShmStream::create(conn, &small()).await.unwrap();
+            const TOTAL: usize = 1 << 20;
+            let send = async {
+                let sum = send_random(&a, 7, TOTAL).await;
+                a.shutdown(std::net::Shutdown::Write).unwrap();
+                sum
+            };
+            let (sent_sum, (got, got_sum)) = tokio::join!(send, recv_all(&a));
+            assert_eq!((got, got_sum), (TOTAL, sent_sum));
+        });
+        sync_side.join().unwrap();
+    });
+}
+
+/// As above, with the reading and the writing task separate (each woken on its own) on a
+/// multi-thread runtime: a task that drains a doorbell meant for the other must wake it.
+#[test]
+fn reader_and_writer_tasks_share_the_doorbells() {
+    bounded(LIMIT, || {
+        let n = name("shmt-tasks");
+        let listener = LocalSocketListener::bind(n.as_str()).unwrap();
+        let sync_side = std::thread::spawn(move || {
+            let s = SyncShm::join(listener.accept().unwrap()).unwrap();
+            let mut buf = [0; 1500];
+            loop {
+                let k = (&s).read(&mut buf).unwrap();
+                if k == 0 {
+                    break;
+                }
+                (&s).write_all(&buf[..k]).unwrap();
+            }
+            s.shutdown(std::net::Shutdown::Write).unwrap();
+        });
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let conn = AsyncStream::connect(n.as_str()).await.unwrap();
+            let a = std::sync::Arc::new(ShmStream::create(conn, &small()).await.unwrap());
+            const TOTAL: usize = 4 << 20;
+            let w = std::sync::Arc::clone(&a);
+            let send = tokio::spawn(async move {
+                let sum = send_random(&w, 11, TOTAL).await;
+                w.shutdown(std::net::Shutdown::Write).unwrap();
+                sum
+            });
+            let r = std::sync::Arc::clone(&a);
+            let recv = tokio::spawn(async move { recv_all(&r).await });
+            let sent_sum = send.await.unwrap();
+            let (got, got_sum) = recv.await.unwrap();
+            assert_eq!((got, got_sum), (TOTAL, sent_sum));
+        });
+        sync_side.join().unwrap();
+    });
+}
+
+/// Child roles: a sync peer that joins, writes 6,000 bytes and then nothing; or one that
+/// joins and never reads.
+fn run_role() -> bool {
+    let Some((role, arg)) = peer_role() else {
+        return false;
+    };
+    let conn = LocalSocketStream::connect(arg.as_str()).unwrap();
+    let mut s = SyncShm::join(conn).unwrap();
+    match role.as_str() {
+        "writes_then_idles" => s.write_all(&[7; 6000]).unwrap(),
+        "never_reads" => {}
+        other => panic!("unknown role {other}"),
+    }
+    println!("RESULT ready");
+    std::thread::sleep(Duration::from_secs(60)); // killed by the test
+    true
+}
+
+#[test]
+fn peer_killed_async_reader_gets_eof_after_the_data() {
+    if run_role() {
+        return;
+    }
+    bounded(LIMIT, || {
+        let n = name("shmt-kill-r");
+        runtime().block_on(async {
+            let listener = AsyncListener::bind(n.as_str()).unwrap();
+            let mut peer = Peer::spawn(
+                "peer_killed_async_reader_gets_eof_after_the_data",
+                "writes_then_idles",
+                &n,
+            );
+            let s = ShmStream::create(listener.accept().await.unwrap(), &ShmOptions::new())
+                .await
+                .unwrap();
+            let reader = tokio::spawn(async move {
+                let mut all = Vec::new();
+                (&s).read_to_end(&mut all).await.unwrap();
+                (all.len(), Instant::now())
+            });
+            assert_eq!(
+                tokio::task::spawn_blocking(move || {
+                    let r = peer.expect("RESULT ");
+                    std::thread::sleep(Duration::from_millis(100)); // the reader waits
+                    let t = Instant::now();
+                    peer.kill();
+                    (r, t)
+                })
+                .await
+                .unwrap()
+                .0,
+                "ready"
+            );
+            let (len, _) = reader.await.unwrap();
+            assert_eq!(len, 6000, "everything published before the death is read");
+        });
+    });
+}
+
+#[test]
+fn peer_killed_async_writer_gets_broken_pipe() {
+    if run_role() {
+        return;
+    }
+    bounded(LIMIT, || {
+        let n = name("shmt-kill-w");
+        runtime().block_on(async {
+            let listener = AsyncListener::bind(n.as_str()).unwrap();
+            let mut peer = Peer::spawn(
+                "peer_killed_async_writer_gets_broken_pipe",
+                "never_reads",
+                &n,
+            );
+            let s = ShmStream::create(listener.accept().await.unwrap(), &small())
+                .await
+                .unwrap();
+            let writer = tokio::spawn(async move {
+                let chunk = [1u8; 1000];
+                loop {
+                    if let Err(e) = (&s).write_all(&chunk).await {
+                        return (e.kind(), Instant::now());
+                    }
+                }
+            });
+            let killed = tokio::task::spawn_blocking(move || {
+                assert_eq!(peer.expect("RESULT "), "ready");
+                std::thread::sleep(Duration::from_millis(100)); // the ring fills, the writer waits
+                let t = Instant::now();
+                peer.kill();
+                t
+            })
+            .await
+            .unwrap();
+            let (kind, at) = writer.await.unwrap();
+            assert_eq!(kind, ErrorKind::BrokenPipe);
+            eprintln!(
+                "blocked async writer: BrokenPipe {:?} after SIGKILL",
+                at.saturating_duration_since(killed)
+            );
+        });
+    });
+}
+
+/// 10,000 reads and 10,000 writes each given a single poll (`timeout` of zero: polled once,
+/// then dropped if pending): whatever a cancelled call did not report is not lost and not
+/// duplicated.
+#[test]
+fn cancelled_reads_and_writes_lose_nothing() {
+    bounded(LIMIT, || {
+        runtime().block_on(async {
+            let (a, b) = async_pair(&name("shmt-cancel"), &small()).await;
+            const ROUNDS: usize = 10_000;
+            let (mut cancelled_w, mut cancelled_r) = (0, 0);
+            let mut next_out = 0u8;
+            let mut expect_in = 0u8;
+            let mut out = [0u8; 1400];
+            let mut inb = [0u8; 1400];
+            let mut rng = Rng(99);
+            for _ in 0..ROUNDS {
+                // A write or a read at random, of random sizes: runs of either fill or empty
+                // the ring, so both kinds are pending (and cancelled) often.
+                if rng.below(2) == 0 {
+                    let wn = 1 + rng.below(out.len());
+                    for (i, x) in out[..wn].iter_mut().enumerate() {
+                        *x = next_out.wrapping_add(u8::try_from(i % 256).unwrap());
+                    }
+                    match tokio::time::timeout(Duration::ZERO, (&a).write(&out[..wn])).await {
+                        Ok(n) => {
+                            let n = u8::try_from(n.unwrap() % 256).unwrap();
+                            next_out = next_out.wrapping_add(n);
+                        }
+                        Err(_) => cancelled_w += 1,
+                    }
+                } else {
+                    let rn = 1 + rng.below(inb.len());
+                    match tokio::time::timeout(Duration::ZERO, (&b).read(&mut inb[..rn])).await {
+                        Ok(n) => {
+                            for &x in &inb[..n.unwrap()] {
+                                assert_eq!(x, expect_in, "a byte lost or duplicated");
+                                expect_in = expect_in.wrapping_add(1);
+                            }
+                        }
+                        Err(_) => cancelled_r += 1,
+                    }
+                }
+            }
+            // Everything written arrives, in order.
+            a.shutdown(std::net::Shutdown::Write).unwrap();
+            let mut rest = Vec::new();
+            (&b).read_to_end(&mut rest).await.unwrap();
+            for x in rest {
+                assert_eq!(x, expect_in);
+                expect_in = expect_in.wrapping_add(1);
+            }
+            assert_eq!(expect_in, next_out);
+            eprintln!("cancelled: {cancelled_w} writes, {cancelled_r} reads of {ROUNDS}");
+            assert!(
+                cancelled_w > 0 && cancelled_r > 0,
+                "the test must cancel both kinds"
+            );
+        });
+    });
+}
+
+/// 1,000 connections open at once on a multi-thread runtime, each an echo through its own
+/// shared memory.
+#[test]
+fn a_thousand_connections_at_once() {
+    bounded(Duration::from_secs(60), || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            const N: usize = 1000;
+            let n = name("shmt-many");
+            let listener = AsyncListener::bind(n.as_str()).unwrap();
+            let server = tokio::spawn(async move {
+                let mut streams = Vec::with_capacity(N);
+                for _ in 0..N {
+                    let conn = listener.accept().await.unwrap();
+                    streams.push(tokio::spawn(async move {
+                        let s = ShmStream::join(conn).await.unwrap();
+                        let mut buf = [0u8; 64];
+                        (&s).read_exact(&mut buf).await.unwrap();
+                        (&s).write_all(&buf).await.unwrap();
+                        // Keep it open until the client has read the echo and closed.
+                        let mut rest = Vec::new();
+                        (&s).read_to_end(&mut rest).await.unwrap();
+                        assert!(rest.is_empty());
+                    }));
+                }
+                for t in streams {
+                    t.await.unwrap();
+                }
+            });
+            let mut opts = ShmOptions::new();
+            opts.capacity(4096);
+            let mut clients = Vec::with_capacity(N);
+            for i in 0..N {
+                let conn = AsyncStream::connect(n.as_str()).await.unwrap();
+                let s = ShmStream::create(conn, &opts).await.unwrap();
+                (&s).write_all(&[u8::try_from(i % 251).unwrap(); 64])
+                    .await
+                    .unwrap();
+                clients.push(s);
+            }
+            // All 1,000 are open now; read every echo, then close them all.
+            for (i, s) in clients.iter().enumerate() {
+                let mut buf = [0u8; 64];
+                let mut r = s;
+                r.read_exact(&mut buf).await.unwrap();
+                assert_eq!(buf, [u8::try_from(i % 251).unwrap(); 64]);
+            }
+            drop(clients);
+            server.await.unwrap();
+        });
+    });
+}
