@@ -107,6 +107,7 @@
 
 mod forward;
 pub mod handle;
+pub mod identity;
 pub mod local_socket;
 pub mod os;
 // Groundwork for issue 13; the public ShmStream is not built yet.
