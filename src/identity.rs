@@ -194,8 +194,10 @@ impl fmt::Display for GroupId {
 /// credentials ([`PeerCreds`]) of every accepted connection too, because the abstract
 /// namespace has no permissions at all and a socket file's mode cannot express a list.
 /// Root is not let in by `current_user` on Unix unless it is the current user (name it in
-/// [`users`](Self::users) to let it in); LocalSystem always is on Windows, as in Windows'
-/// default DACL.
+/// [`users`](Self::users) to let it in); LocalSystem always is in the DACLs built on Windows,
+/// as in Windows' default DACL. [`allows`](Self::allows) (and so `expect_server`) judges by
+/// the peer's user alone, on every platform: a LocalSystem server does not pass
+/// `expect_server(current_user())`.
 ///
 /// [`ListenerOptions::access`]: crate::local_socket::ListenerOptions::access
 /// [`ConnectOptions::expect_server`]: crate::local_socket::ConnectOptions::expect_server

@@ -165,6 +165,28 @@ impl ConnectOptions {
     }
 }
 
+/// Before connecting: `InvalidInput` for an [`ConnectOptions::expect_server`] that cannot be
+/// evaluated (a raw security descriptor, Windows), so no server is bothered for nothing.
+pub(crate) fn check_expectation(
+    opts: &ConnectOptions,
+    name: &LocalSocketName<'_>,
+) -> io::Result<()> {
+    #[cfg(windows)]
+    if let Some(AccessPolicy {
+        kind: Kind::Sddl(_),
+    }) = &opts.expect_server
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "local socket \"{name}\": expect_server cannot evaluate a raw security descriptor"
+            ),
+        ));
+    }
+    let _ = (opts, name);
+    Ok(())
+}
+
 /// The check of [`ConnectOptions::expect_server`], once connected: `creds` reads the
 /// server's credentials.
 pub(crate) fn check_server(
@@ -175,15 +197,6 @@ pub(crate) fn check_server(
     let Some(policy) = &opts.expect_server else {
         return Ok(());
     };
-    #[cfg(windows)]
-    if let Kind::Sddl(_) = policy.kind {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "local socket \"{name}\": expect_server cannot evaluate a raw security descriptor"
-            ),
-        ));
-    }
     let denied = |what: String| {
         io::Error::new(
             io::ErrorKind::PermissionDenied,

@@ -347,6 +347,9 @@ impl ListenerOptions {
     /// returns. The socket's own address (`getsockname`, or a client's `getpeername`) is the
     /// path it was bound at in there (on Linux `/proc/self/fd/<n>/s`), not the public path.
     ///
+    /// With an [`access`](Self::access) policy too, this mode wins for the permission bits
+    /// (the policy still checks every peer at accept).
+    ///
     /// ```
     /// use localipc::local_socket::{ListenerOptions, LocalSocketListener};
     /// use std::os::unix::fs::PermissionsExt;

@@ -344,6 +344,7 @@ impl MessageStream {
         options: &ConnectOptions,
     ) -> io::Result<Self> {
         let name = name.to_local_socket_name()?;
+        super::access::check_expectation(options, &name)?;
         let inner = sys::MessageStream::connect(&name, options)?;
         super::access::check_server(options, &name, || inner.peer_creds())?;
         Ok(Self { inner })
