@@ -417,3 +417,42 @@ fn identities_and_peer_creds_of_this_process() {
         drop(c);
     });
 }
+
+/// `group(nogroup)` on a path: the socket file is `0660` and of that group, `nobody` (whose
+/// gid it is) gets in through the file and the check; root, not a member, is refused at
+/// accept (root passes the file mode, so only the check keeps it out).
+#[test]
+fn group_policy_sets_the_file_group_and_admits_members_only() {
+    if run_role() || !need_root() {
+        return;
+    }
+    let test = "group_policy_sets_the_file_group_and_admits_members_only";
+    bounded(LIMIT, move || {
+        use std::os::unix::fs::MetadataExt;
+        let dir = TestDir::new("acc-group");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = dir.join("g.sock");
+        let path = path.to_str().unwrap();
+        let group = localipc::identity::GroupId::from_gid(NOBODY);
+        let (opts, log) = options(AccessPolicy::group(group));
+        let listener = LocalSocketListener::bind_with(path, &opts).unwrap();
+        let meta = std::fs::metadata(path).unwrap();
+        assert_eq!((meta.mode() & 0o777, meta.gid()), (0o660, NOBODY));
+        listener.set_nonblocking(true).unwrap();
+        let mut me = LocalSocketStream::connect(path).unwrap();
+        assert_eq!(listener.accept().unwrap_err().kind(), ErrorKind::WouldBlock);
+        assert_eq!(me.read(&mut [0; 1]).unwrap(), 0, "root was not refused");
+        assert_eq!(*log.lock().unwrap(), [Some(0)]);
+        let mut nobody = spawn_as(test, "connect", path, NOBODY);
+        assert_eq!(nobody.expect("CONNECTED"), "");
+        listener.set_nonblocking(false).unwrap();
+        let conn = listener.accept().unwrap();
+        assert!(conn
+            .peer_creds()
+            .unwrap()
+            .in_group(&localipc::identity::GroupId::from_gid(NOBODY)));
+        (&conn).write_all(b"x").unwrap();
+        assert_eq!(nobody.expect("RESULT "), "served");
+        nobody.wait();
+    });
+}
