@@ -108,6 +108,7 @@
 
 mod forward;
 pub mod handle;
+pub mod identity;
 pub mod local_socket;
 pub mod os;
 #[cfg(any(

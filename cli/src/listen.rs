@@ -42,14 +42,20 @@ pub(crate) struct Args {
     /// Exit once the first connection has ended.
     #[arg(long)]
     once: bool,
+    /// Who may connect (repeatable); others are refused (Unix: closed at accept and logged;
+    /// Windows: by the pipe's DACL).
+    #[arg(long, value_name = "WHO", long_help = crate::access::WHO_HELP)]
+    allow: Vec<String>,
 }
 
 /// Binds the name and serves clients until `--once` is met or a fatal error occurs.
 pub(crate) fn run(args: Args, verbose: bool) -> io::Result<()> {
     // Before any thread starts, so that only the signal thread takes SIGINT/SIGTERM.
     let blocked = crate::signals::block();
-    #[allow(unused_mut)] // only Unix sets options
     let mut opts = ListenerOptions::new();
+    if let Some(policy) = crate::access::policy(&args.allow, "--allow")? {
+        opts.access(policy).on_refused(crate::access::log_refused);
+    }
     #[cfg(unix)]
     if let Some(mode) = args.mode {
         opts.mode(mode);
@@ -99,8 +105,8 @@ pub(crate) fn run(args: Args, verbose: bool) -> io::Result<()> {
         next_id += 1;
         let id = next_id;
         if verbose {
-            let pid = stream.peer_pid().map_or("?".into(), |p| p.to_string());
-            error::log(&format!("client {id} connected (pid {pid})"));
+            let who = crate::access::describe(stream.peer_creds());
+            error::log(&format!("client {id} connected ({who})"));
         }
         let server = Arc::clone(&server);
         if args.echo {

@@ -4,6 +4,7 @@
 //! Every failure ends as one line, `localipc: <message>`, on stderr and a non-zero exit
 //! status: 2 for a bad command line, 1 for anything else.
 
+mod access;
 mod bench;
 mod connect;
 mod error;

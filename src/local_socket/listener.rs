@@ -249,6 +249,8 @@ impl<'a> From<&'a LocalSocketListener> for Incoming<'a> {
 /// | [`reclaim`](Self::reclaim) | socket files: stale file replaced, own file removed on drop | no effect: a pipe name vanishes with its last handle |
 /// | `mode` | socket files: the file's permission bits; `InvalidInput` with a namespaced name | — (not compiled) |
 /// | `security_descriptor` | — (not compiled) | every pipe instance's security descriptor |
+/// | [`access`](Self::access) | the socket file's mode (unless `mode` is set) **and** a check of every accepted peer | every pipe instance's DACL (not with `security_descriptor`: `InvalidInput`) |
+/// | [`on_refused`](Self::on_refused) | called for each peer `access` refused | — (Windows refuses in the OS; never called) |
 ///
 /// ```
 /// use localipc::local_socket::{ListenerOptions, LocalSocketListener};
@@ -270,6 +272,8 @@ impl<'a> From<&'a LocalSocketListener> for Incoming<'a> {
 #[derive(Clone, Debug)]
 pub struct ListenerOptions {
     pub(crate) reclaim: bool,
+    /// Who may connect and who hears of refusals: see `access.rs`.
+    pub(crate) access: super::access::Access,
     #[cfg(unix)]
     pub(crate) mode: Option<u32>,
     #[cfg(windows)]
@@ -280,6 +284,7 @@ impl Default for ListenerOptions {
     fn default() -> Self {
         Self {
             reclaim: true,
+            access: super::access::Access::NONE,
             #[cfg(unix)]
             mode: None,
             #[cfg(windows)]
@@ -290,7 +295,9 @@ impl Default for ListenerOptions {
 
 impl ListenerOptions {
     /// Default options: reclaim on, the socket file's mode from the umask (Unix), the
-    /// default security descriptor (Windows).
+    /// default security descriptor (Windows), no [`access`](Self::access) policy (anyone
+    /// the file mode or the default DACL lets in, and on Linux's abstract namespace anyone
+    /// at all, is accepted).
     pub fn new() -> Self {
         Self::default()
     }
@@ -339,6 +346,9 @@ impl ListenerOptions {
     /// The private directory is named `.lipc-XXXXXX` (random) and removed before `bind`
     /// returns. The socket's own address (`getsockname`, or a client's `getpeername`) is the
     /// path it was bound at in there (on Linux `/proc/self/fd/<n>/s`), not the public path.
+    ///
+    /// With an [`access`](Self::access) policy too, this mode wins for the permission bits
+    /// (the policy still checks every peer at accept).
     ///
     /// ```
     /// use localipc::local_socket::{ListenerOptions, LocalSocketListener};

@@ -344,9 +344,10 @@ impl MessageStream {
         options: &ConnectOptions,
     ) -> io::Result<Self> {
         let name = name.to_local_socket_name()?;
-        Ok(Self {
-            inner: sys::MessageStream::connect(&name, options)?,
-        })
+        super::access::check_expectation(options, &name)?;
+        let inner = sys::MessageStream::connect(&name, options)?;
+        super::access::check_server(options, &name, || inner.peer_creds())?;
+        Ok(Self { inner })
     }
 
     /// Sends `msg` as one message, whole or not at all (with framing: once any of it is

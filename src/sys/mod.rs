@@ -12,12 +12,17 @@
 //! - `name::limits() -> Vec<(&str, String)>`: human-readable limits, for `localipc probe`.
 //! - `Listener`: `bind(&LocalSocketName, &ListenerOptions)`, `accept() -> Stream`,
 //!   `set_nonblocking(bool)`, `name() -> &LocalSocketName<'static>`; dropping it releases the
-//!   name (and with `reclaim`, removes a socket file it created).
+//!   name (and with `reclaim`, removes a socket file it created). An access policy
+//!   (`ListenerOptions::access`) is enforced by every listener type: Unix checks each
+//!   accepted peer's credentials and closes refused ones inside `accept` (which then goes on
+//!   to the next, or gives `WouldBlock`); Windows puts the DACL it builds on every instance.
+//! - `identity`: `current_uid`/`uid_by_name`/`gid_by_name` (Unix), `current_user_sid`/
+//!   `sid_by_name`/`canonical_sid` and `peer_creds(handle, peer end)` (Windows).
 //! - `Stream`: `connect(&LocalSocketName, &ConnectOptions)`, `read`/`read_vectored`/`write`/
 //!   `write_vectored` on `&self` (nothing to flush: a write has reached the OS when it
 //!   returns), `try_clone`, `shutdown(Shutdown)`,
 //!   `set_nonblocking(bool)`, `set_read_timeout`/`set_write_timeout` and their getters,
-//!   `peer_creds() -> PeerCreds`. Writing to a vanished peer yields `BrokenPipe`, never a
+//!   `peer_creds() -> PeerCreds` (every field the OS gives, see the table on `PeerCreds`). Writing to a vanished peer yields `BrokenPipe`, never a
 //!   signal.
 //! - `Stream::{send_with_handles, recv_with_handles}` and `ancillary::MAX_HANDLES` (253 on
 //!   both): passing open files/sockets along with bytes, with the semantics documented on

@@ -3,6 +3,7 @@
 use super::addr::SockAddr;
 use super::sockfile::{self, SocketFile};
 use super::{cvt, SocketType, Stream};
+use crate::local_socket::access::Access;
 use crate::local_socket::{ListenerOptions, LocalSocketName};
 use crate::sys::err_with_name;
 use std::io;
@@ -18,6 +19,8 @@ pub(crate) struct Listener {
     file: Option<SocketFile>,
     sock: UnixListener,
     name: LocalSocketName<'static>,
+    /// Who may connect: peers it refuses are closed in `accept`.
+    access: Access,
 }
 
 impl Listener {
@@ -71,15 +74,23 @@ impl Listener {
             file,
             sock: UnixListener::from(fd),
             name: name.clone().into_owned(),
+            access: opts.access.clone(),
         })
     }
 
-    /// `accept4(SOCK_CLOEXEC)` (plain `accept` + `fcntl` where unavailable), via std.
+    /// `accept4(SOCK_CLOEXEC)` (plain `accept` + `fcntl` where unavailable), via std; with an
+    /// access policy, the peer's credentials (`creds::peer_creds`) are checked and a refused
+    /// peer closed before accepting again.
     pub(crate) fn accept(&self) -> io::Result<Stream> {
-        let (sock, _) = self
-            .sock
-            .accept()
-            .map_err(|e| accept_error(e, &self.name))?;
+        let sock = loop {
+            let (sock, _) = self
+                .sock
+                .accept()
+                .map_err(|e| accept_error(e, &self.name))?;
+            if self.access.admit(|| super::creds::peer_creds(sock.as_fd())) {
+                break sock;
+            }
+        };
         // BSDs hand out accepted sockets with the listener's O_NONBLOCK; Linux never does.
         // Accepted streams always start blocking.
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
@@ -94,8 +105,8 @@ impl Listener {
     /// The parts, for the async listener: the socket, its name, and the file to remove when
     /// the async listener drops.
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    pub(crate) fn into_parts(self) -> (UnixListener, LocalSocketName<'static>, Option<SocketFile>) {
-        (self.sock, self.name, self.file)
+    pub(crate) fn into_parts(self) -> Parts {
+        (self.sock, self.name, self.file, self.access)
     }
 
     /// Gives up the descriptor; the socket file then stays in place.
@@ -116,6 +127,7 @@ impl Listener {
             sock,
             name,
             file: None,
+            access: Access::NONE,
         }
     }
 }
@@ -134,6 +146,14 @@ impl AsFd for Listener {
         self.sock.as_fd()
     }
 }
+
+/// What [`Listener::into_parts`] gives the async listener.
+pub(crate) type Parts = (
+    UnixListener,
+    LocalSocketName<'static>,
+    Option<SocketFile>,
+    Access,
+);
 
 /// `bind(2)`.
 fn bind_addr(fd: &OwnedFd, addr: &SockAddr) -> io::Result<()> {

@@ -21,6 +21,7 @@ mod creds;
 mod fd_io;
 pub(crate) mod fifo;
 mod framing;
+pub(crate) mod identity;
 pub(crate) mod listener;
 mod message;
 pub(crate) mod name;

@@ -27,6 +27,7 @@ pub(crate) mod conn;
 pub(crate) mod ends;
 pub(crate) mod handle_records;
 mod handoff;
+pub(crate) mod identity;
 pub(crate) mod instance;
 mod listener;
 mod message;
