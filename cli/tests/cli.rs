@@ -254,6 +254,27 @@ fn path_name_with_mode_is_removed_after_exit() {
     assert!(!path.exists(), "the socket file was left behind");
 }
 
+/// Issue 16.2: `listen --once` ends its accept loop with an `AcceptStopper`, not by
+/// connecting to itself: it exits cleanly even when its socket file was removed meanwhile
+/// (the old self-connection then failed: "could not stop the server cleanly", exit 1).
+#[cfg(unix)]
+#[test]
+fn listen_once_exits_cleanly_after_its_socket_file_is_removed() {
+    let dir = TempDir(unique_dir("once-gone"));
+    let path = dir.0.join("s.sock");
+    let path_str = path.to_str().unwrap();
+    let listener = Running::start(&["listen", path_str, "--echo", "--once"]);
+    wait_for_file(&path);
+    let mut client = Running::start(&["connect", path_str, "--timeout", "5"]);
+    client.send(b"a\n");
+    client.wait_for_stdout("a\n");
+    std::fs::remove_file(&path).unwrap();
+    let client = client.finish();
+    assert!(client.status.success(), "{}", client.stderr);
+    let listener = listener.finish();
+    assert!(listener.status.success(), "{}", listener.stderr);
+}
+
 /// Waits (bounded) until `path` exists: `listen` puts its socket there once it listens.
 #[cfg(unix)]
 fn wait_for_file(path: &Path) {

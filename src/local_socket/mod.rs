@@ -63,6 +63,7 @@ mod handle_passing;
 mod listener;
 pub mod message;
 mod name;
+pub(crate) mod stopper;
 mod stream;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
@@ -71,6 +72,7 @@ pub mod tokio;
 pub use handle_passing::MAX_HANDLES;
 pub use listener::{Incoming, ListenerOptions, LocalSocketListener};
 pub use name::{LocalSocketName, NameTypeSupport, ToLocalSocketName};
+pub use stopper::AcceptStopper;
 pub use stream::{ConnectOptions, LocalSocketStream, PeerCreds};
 
 /// Limits of this platform's local sockets, as `(what, value)` pairs for display.

@@ -2,6 +2,7 @@
 
 use super::addr::SockAddr;
 use super::sockfile::{self, SocketFile};
+use super::stop::{StopState, Stopper};
 use super::{cvt, SocketType, Stream};
 use crate::local_socket::{ListenerOptions, LocalSocketName};
 use crate::sys::err_with_name;
@@ -9,6 +10,7 @@ use std::io;
 use std::ops::Deref;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixListener;
+use std::sync::Arc;
 
 /// A listening socket and, for a path name, the socket file it published.
 #[derive(Debug)]
@@ -18,6 +20,8 @@ pub(crate) struct Listener {
     file: Option<SocketFile>,
     sock: UnixListener,
     name: LocalSocketName<'static>,
+    /// `AcceptStopper`'s state and the caller's blocking mode: see [`super::stop`].
+    stop: Arc<StopState>,
 }
 
 impl Listener {
@@ -71,14 +75,16 @@ impl Listener {
             file,
             sock: UnixListener::from(fd),
             name: name.clone().into_owned(),
+            stop: StopState::new(),
         })
     }
 
-    /// `accept4(SOCK_CLOEXEC)` (plain `accept` + `fcntl` where unavailable), via std.
+    /// `accept4(SOCK_CLOEXEC)` (plain `accept` + `fcntl` where unavailable), via std; a
+    /// blocking accept waits in `poll` with the stopper's wake-up pair (see [`super::stop`]).
     pub(crate) fn accept(&self) -> io::Result<Stream> {
         let (sock, _) = self
-            .sock
-            .accept()
+            .stop
+            .accept(&self.sock)
             .map_err(|e| accept_error(e, &self.name))?;
         // BSDs hand out accepted sockets with the listener's O_NONBLOCK; Linux never does.
         // Accepted streams always start blocking.
@@ -91,6 +97,17 @@ impl Listener {
         &self.name
     }
 
+    /// A handle that stops this listener's accepts. No OS call.
+    pub(crate) fn stopper(&self) -> Stopper {
+        self.stop.stopper()
+    }
+
+    /// `fcntl(F_SETFL, O_NONBLOCK)`, unless a stopper's wake-up pair keeps the socket
+    /// nonblocking already (the mode is then emulated): see [`super::stop`].
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.stop.set_nonblocking(&self.sock, nonblocking)
+    }
+
     /// The parts, for the async listener: the socket, its name, and the file to remove when
     /// the async listener drops.
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
@@ -99,7 +116,9 @@ impl Listener {
     }
 
     /// Gives up the descriptor; the socket file then stays in place.
+    /// Blocking mode is restored (`fcntl`) if the stopper's pair had changed it.
     pub(crate) fn into_fd(self) -> OwnedFd {
+        self.stop.restore_mode(&self.sock);
         let Self { sock, file, .. } = self;
         if let Some(file) = file {
             file.keep();
@@ -116,11 +135,12 @@ impl Listener {
             sock,
             name,
             file: None,
+            stop: StopState::new(),
         }
     }
 }
 
-/// The std socket, for `set_nonblocking` (`fcntl(F_SETFL, O_NONBLOCK)`) as std makes it.
+/// The std socket (`set_nonblocking` is this type's own, see above).
 impl Deref for Listener {
     type Target = UnixListener;
     #[inline]
@@ -161,6 +181,9 @@ fn bind_error(e: io::Error, name: &LocalSocketName<'_>) -> io::Error {
 pub(crate) fn accept_error(e: io::Error, name: &LocalSocketName<'_>) -> io::Error {
     if e.kind() == io::ErrorKind::WouldBlock {
         return e;
+    }
+    if crate::local_socket::AcceptStopper::is_stop_error(&e) {
+        return crate::local_socket::stopper::stopped_error(name);
     }
     err_with_name(e, "accepting a connection on", name)
 }

@@ -35,6 +35,7 @@ mod seqpacket;
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod shm;
 mod sockfile;
+mod stop;
 mod stream;
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio;
@@ -43,6 +44,7 @@ pub(crate) use listener::Listener;
 pub(crate) use message::{MessageListener, MessageStream};
 #[cfg(feature = "tokio")]
 pub(crate) use sockfile::SocketFile;
+pub(crate) use stop::Stopper;
 pub(crate) use stream::Stream;
 
 use std::io;
