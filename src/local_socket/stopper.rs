@@ -28,7 +28,7 @@ use std::io;
 /// until the listener is dropped.
 ///
 /// ```
-/// use localipc::local_socket::{AcceptStopper, LocalSocketListener};
+/// use localipc::local_socket::LocalSocketListener;
 ///
 /// # let name = if localipc::local_socket::NameTypeSupport::query().namespace_supported() {
 /// #     format!("@localipc-doc-stopper-{}", std::process::id())
