@@ -59,6 +59,8 @@
 //!
 #![doc = include_str!("porting.md")]
 
+#[cfg(unix)]
+mod activation;
 mod handle_passing;
 mod listener;
 pub mod message;
@@ -69,6 +71,9 @@ mod stream;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub use activation::SystemdSockets;
 pub use handle_passing::MAX_HANDLES;
 pub use listener::{Incoming, ListenerOptions, LocalSocketListener};
 pub use name::{LocalSocketName, NameTypeSupport, ToLocalSocketName};

@@ -126,6 +126,18 @@ impl Listener {
         OwnedFd::from(sock)
     }
 
+    /// [`from_fd`](Self::from_fd) after checking that `fd` is a listening `AF_UNIX`
+    /// `SOCK_STREAM` socket (`InvalidInput` naming what it is otherwise): see
+    /// [`check_listening`](super::activation::check_listening).
+    pub(crate) fn from_fd_checked(fd: OwnedFd) -> io::Result<Self> {
+        super::activation::check_listening(
+            fd.as_fd(),
+            SocketType::Stream,
+            "a local socket listener",
+        )?;
+        Ok(Self::from_fd(fd))
+    }
+
     /// Takes over a listening socket made elsewhere; its name is what `getsockname` says.
     /// It has no socket file of its own: nothing is removed on drop.
     pub(crate) fn from_fd(fd: OwnedFd) -> Self {

@@ -14,6 +14,7 @@
 //! pointer arithmetic, and `ioctl(FIONBIO)` (`pipe::tokio`). A new call follows the same
 //! rule: libc, unless rustix has a safe form of exactly that call.
 
+pub(crate) mod activation;
 pub(crate) mod addr;
 pub(crate) mod ancillary;
 mod connect;
