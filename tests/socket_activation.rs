@@ -5,7 +5,6 @@
 
 mod util;
 
-use localipc::local_socket::message::MessageListener;
 use localipc::local_socket::{LocalSocketListener, LocalSocketStream, SystemdSockets};
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -52,7 +51,8 @@ fn try_from_fd_names_what_a_wrong_descriptor_is() {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
             let name = util::namespaced("tryfd-msg").unwrap();
-            let msg = MessageListener::bind(name.as_str()).unwrap();
+            let msg =
+                localipc::local_socket::message::MessageListener::bind(name.as_str()).unwrap();
             rejected(msg.into(), "an AF_UNIX SOCK_SEQPACKET socket");
         }
         // The right kind is taken, keeps working, and the message listener refuses it.
@@ -64,7 +64,7 @@ fn try_from_fd_names_what_a_wrong_descriptor_is() {
         let fd: OwnedFd = listener.into();
         #[cfg(any(target_os = "linux", target_os = "android"))]
         util::assert_err(
-            MessageListener::try_from(fd).unwrap_err(),
+            localipc::local_socket::message::MessageListener::try_from(fd).unwrap_err(),
             std::io::ErrorKind::InvalidInput,
             "an AF_UNIX SOCK_STREAM socket",
         );
