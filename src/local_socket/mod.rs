@@ -61,6 +61,8 @@
 
 #[cfg(unix)]
 mod activation;
+#[cfg(unix)]
+mod child_handoff;
 mod handle_passing;
 mod listener;
 pub mod message;
@@ -74,6 +76,9 @@ pub mod tokio;
 #[cfg(unix)]
 #[cfg_attr(docsrs, doc(cfg(unix)))]
 pub use activation::SystemdSockets;
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub use child_handoff::ChildHandoff;
 pub use handle_passing::MAX_HANDLES;
 pub use listener::{Incoming, ListenerOptions, LocalSocketListener};
 pub use name::{LocalSocketName, NameTypeSupport, ToLocalSocketName};

@@ -11,12 +11,32 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// is instead: `fstat` (not a socket: the kind of file), `getsockname` (the address family),
 /// `getsockopt(SO_TYPE)`, `getsockopt(SO_ACCEPTCONN)` (not listening).
 pub(crate) fn check_listening(fd: BorrowedFd<'_>, ty: SocketType, what: &str) -> io::Result<()> {
+    check_socket(fd, ty, true, what)
+}
+
+/// `InvalidInput` unless `fd` is an `AF_UNIX` `SOCK_STREAM` socket that is not listening
+/// (a connected stream), naming what it is instead; the same calls as [`check_listening`].
+pub(crate) fn check_connected_stream(fd: BorrowedFd<'_>, what: &str) -> io::Result<()> {
+    check_socket(fd, SocketType::Stream, false, what)
+}
+
+fn check_socket(
+    fd: BorrowedFd<'_>,
+    ty: SocketType,
+    want_listening: bool,
+    what: &str,
+) -> io::Result<()> {
     let raw = fd.as_raw_fd();
+    let role = if want_listening {
+        "a listening"
+    } else {
+        "a connected"
+    };
     let bad = |found: String| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
             format!(
-                "{what} needs a listening AF_UNIX {} socket; descriptor {raw} is {found}",
+                "{what} needs {role} AF_UNIX {} socket; descriptor {raw} is {found}",
                 type_name(ty.raw())
             ),
         )
@@ -37,9 +57,15 @@ pub(crate) fn check_listening(fd: BorrowedFd<'_>, ty: SocketType, what: &str) ->
     }
     let listening = getsockopt_int(raw, libc::SO_ACCEPTCONN)
         .map_err(|e| bad(format!("an AF_UNIX socket (SO_ACCEPTCONN: {e})")))?;
-    if listening == 0 {
+    if listening == 0 && want_listening {
         return Err(bad(format!(
             "an AF_UNIX {} socket that is not listening (connected, or never listened)",
+            type_name(sock_ty)
+        )));
+    }
+    if listening != 0 && !want_listening {
+        return Err(bad(format!(
+            "a listening AF_UNIX {} socket",
             type_name(sock_ty)
         )));
     }

@@ -22,6 +22,7 @@ mod creds;
 mod fd_io;
 pub(crate) mod fifo;
 mod framing;
+pub(crate) mod inherit;
 pub(crate) mod listener;
 mod message;
 pub(crate) mod name;
