@@ -683,6 +683,11 @@ fn list_shows_listeners_made_by_this_test() {
         .map(|n| LocalSocketListener::bind(n.as_str()).unwrap())
         .collect();
     let out = run(&["list", "--json"], b"");
+    if cfg!(windows) && out.stderr.contains("not supported under Wine") {
+        // Wine has no directory queries on the pipe file system; real Windows has. The
+        // message comes only where ntdll exports wine_get_version.
+        return;
+    }
     assert!(out.status.success(), "{}", out.stderr);
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let entries = doc.as_array().unwrap();
