@@ -48,7 +48,10 @@ fn try_from_fd_names_what_a_wrong_descriptor_is() {
         );
         let (d, _e) = std::os::unix::net::UnixDatagram::pair().unwrap();
         rejected(d.into(), "an AF_UNIX SOCK_DGRAM socket");
-        #[cfg(any(target_os = "linux", target_os = "android"))]
+        #[cfg(all(
+            any(target_os = "linux", target_os = "android"),
+            not(localipc_framed_messages)
+        ))]
         {
             let name = util::namespaced("tryfd-msg").unwrap();
             let msg =
@@ -62,13 +65,19 @@ fn try_from_fd_names_what_a_wrong_descriptor_is() {
         let _c = LocalSocketStream::connect(name.as_str()).unwrap();
         let _s = listener.accept().unwrap();
         let fd: OwnedFd = listener.into();
-        #[cfg(any(target_os = "linux", target_os = "android"))]
+        #[cfg(all(
+            any(target_os = "linux", target_os = "android"),
+            not(localipc_framed_messages)
+        ))]
         util::assert_err(
             localipc::local_socket::message::MessageListener::try_from(fd).unwrap_err(),
             std::io::ErrorKind::InvalidInput,
             "an AF_UNIX SOCK_STREAM socket",
         );
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        #[cfg(not(all(
+            any(target_os = "linux", target_os = "android"),
+            not(localipc_framed_messages)
+        )))]
         drop(fd);
         if !name.starts_with('@') {
             std::fs::remove_file(&name).unwrap();
