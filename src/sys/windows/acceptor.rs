@@ -144,6 +144,11 @@ impl Acceptor {
     /// `ConnectNamedPipe` in flight, and so does every later call, clients waiting or not.
     pub(crate) fn accept(&self) -> io::Result<OwnedHandle> {
         let nonblocking = self.nonblocking.load(Ordering::Relaxed);
+        if self.stop.is_stopped() {
+            // Also before the lock: a nonblocking call must not see `WouldBlock` from a
+            // blocked call that is about to return the stop error.
+            return Err(stop::stopped());
+        }
         let mut st = self.lock(nonblocking)?;
         // Checked under the lock: threads queued behind a blocked accept see it when the
         // stopped one lets go.
