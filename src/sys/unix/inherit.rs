@@ -10,9 +10,19 @@ use std::process::Command;
 
 /// `fstat`: the `(device, inode)` that identifies the open file behind `fd`.
 pub(crate) fn identity(fd: BorrowedFd<'_>) -> io::Result<(u64, u64)> {
-    let st = rustix::fs::fstat(fd)?;
-    #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
-    Ok((st.st_dev as u64, st.st_ino as u64))
+    Ok(file_id(&rustix::fs::fstat(fd)?))
+}
+
+/// `(st_dev, st_ino)` as `u64`s: opaque identifiers, compared only with values made the same
+/// way on the same system (`st_dev` is signed on Apple systems, hence the bit-preserving
+/// casts).
+#[allow(
+    clippy::useless_conversion,
+    clippy::unnecessary_cast,
+    clippy::cast_sign_loss
+)]
+fn file_id(st: &rustix::fs::Stat) -> (u64, u64) {
+    (st.st_dev as u64, st.st_ino as u64)
 }
 
 /// Descriptors to put at chosen numbers in the child.
@@ -142,8 +152,7 @@ pub(crate) fn take_inherited(var: &str) -> io::Result<OwnedFd> {
     // open; it is not taken over unless it is the file the parent named.
     let st = rustix::fs::fstat(unsafe { BorrowedFd::borrow_raw(fd) })
         .map_err(|e| bad(format!("descriptor {fd} is not open ({e})")))?;
-    #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
-    if (st.st_dev as u64, st.st_ino as u64) != (dev, ino) {
+    if file_id(&st) != (dev, ino) {
         return Err(bad(format!(
             "descriptor {fd} is another file than the one passed (a variable left over from a \
              parent process?)"
