@@ -129,6 +129,9 @@ impl LocalSocketListener {
     /// a client that connected and left before `accept` is skipped (its instance replaced).
     ///
     /// Unix: errors name the listener (except `WouldBlock`, passed on as the OS gave it).
+    /// After [`AcceptStopper::stop`](super::AcceptStopper::stop) (see
+    /// [`stopper`](Self::stopper)), blocked and later calls fail with the stop error
+    /// ([`AcceptStopper::is_stop_error`](super::AcceptStopper::is_stop_error)).
     /// `ConnectionAborted` and `Interrupted` concern one client: accept again at once. Any
     /// other error, notably running out of descriptors (`EMFILE`/`ENFILE`) or of memory
     /// (`ENOBUFS`/`ENOMEM`), comes back at once on every call until something is freed, while
@@ -140,8 +143,9 @@ impl LocalSocketListener {
         })
     }
 
-    /// An endless iterator of [`accept`](Self::accept) results (the same as
-    /// `Incoming::from(&listener)`). An error does not end it: back off as
+    /// An iterator of [`accept`](Self::accept) results (the same as
+    /// `Incoming::from(&listener)`), ending only when the listener is stopped
+    /// ([`stopper`](Self::stopper)). An error does not end it: back off as
     /// [`accept`](Self::accept) describes before taking the next item.
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming::from(self)
@@ -199,10 +203,10 @@ impl<'a> IntoIterator for &'a LocalSocketListener {
     }
 }
 
-/// An endless iterator over the connections coming in to a [`LocalSocketListener`].
+/// An iterator over the connections coming in to a [`LocalSocketListener`].
 ///
-/// Each item is the result of one [`accept`](LocalSocketListener::accept); it never returns
-/// `None`.
+/// Each item is the result of one [`accept`](LocalSocketListener::accept); it ends (`None`)
+/// only once the listener is stopped with an [`AcceptStopper`](super::AcceptStopper).
 #[derive(Debug)]
 pub struct Incoming<'a> {
     listener: &'a LocalSocketListener,
@@ -210,11 +214,16 @@ pub struct Incoming<'a> {
 
 impl Iterator for Incoming<'_> {
     type Item = io::Result<LocalSocketStream>;
+    /// The next [`accept`](LocalSocketListener::accept) result; `None` once the listener is stopped
+    /// ([`AcceptStopper`](super::AcceptStopper)), and from then on.
     fn next(&mut self) -> Option<Self::Item> {
-        Some(self.listener.accept())
+        match self.listener.accept() {
+            Err(e) if super::AcceptStopper::is_stop_error(&e) => None,
+            r => Some(r),
+        }
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (usize::MAX, None)
+        (0, None)
     }
 }
 

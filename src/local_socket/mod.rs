@@ -65,20 +65,32 @@
 #![doc = include_str!("porting.md")]
 
 pub(crate) mod access;
+#[cfg(unix)]
+mod activation;
+#[cfg(unix)]
+mod child_handoff;
 mod handle_passing;
 mod listener;
 pub mod message;
 mod name;
 mod peer_creds;
+pub(crate) mod stopper;
 mod stream;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub use activation::SystemdSockets;
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub use child_handoff::ChildHandoff;
 pub use handle_passing::MAX_HANDLES;
 pub use listener::{Incoming, ListenerOptions, LocalSocketListener};
 pub use name::{LocalSocketName, NameTypeSupport, ToLocalSocketName};
 pub use peer_creds::PeerCreds;
+pub use stopper::AcceptStopper;
 pub use stream::{ConnectOptions, LocalSocketStream};
 
 /// Limits of this platform's local sockets, as `(what, value)` pairs for display.

@@ -112,11 +112,12 @@ impl Listener {
         &self.name
     }
 
-    /// The sync [`Listener::from_fd`](super::Listener::from_fd), then as
-    /// [`from_sync`](Self::from_sync).
+    /// The sync [`Listener::from_fd_checked`](super::Listener::from_fd_checked) (`fstat`,
+    /// `getsockname`, `getsockopt(SO_TYPE, SO_ACCEPTCONN)`: `InvalidInput` unless a
+    /// listening `AF_UNIX` stream socket), then as [`from_sync`](Self::from_sync).
     pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<Self> {
         in_runtime("converting to a tokio local socket listener")?;
-        Self::from_sync(super::Listener::from_fd(fd))
+        Self::from_sync(super::Listener::from_fd_checked(fd)?)
     }
 
     /// Deregisters (`epoll_ctl`/`kevent`) and gives up the descriptor, still nonblocking;

@@ -73,6 +73,11 @@ impl Listener {
         Ok(Stream::from_handle(h, Some(End::Server)))
     }
 
+    /// A handle that stops this listener's accepts. No OS call.
+    pub(crate) fn stopper(&self) -> super::Stopper {
+        self.acceptor.stopper()
+    }
+
     /// No OS call.
     pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.acceptor.set_nonblocking(nonblocking);
@@ -107,6 +112,9 @@ pub(super) fn bind_acceptor(
 pub(super) fn accept_error(e: io::Error, name: &LocalSocketName<'_>) -> io::Error {
     if e.kind() == io::ErrorKind::WouldBlock {
         return e;
+    }
+    if crate::local_socket::AcceptStopper::is_stop_error(&e) {
+        return crate::local_socket::stopper::stopped_error(name);
     }
     io::Error::new(e.kind(), format!("local socket \"{name}\": {e}"))
 }

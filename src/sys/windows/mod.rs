@@ -35,6 +35,7 @@ pub(crate) mod name;
 mod overlapped;
 pub(crate) mod pipe;
 pub(crate) mod security;
+mod stop;
 mod stream;
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio;
@@ -42,6 +43,7 @@ pub(crate) mod tokio;
 pub(crate) use handle_records as ancillary;
 pub(crate) use listener::Listener;
 pub(crate) use message::{MessageListener, MessageStream};
+pub(crate) use stop::Stopper;
 pub(crate) use stream::Stream;
 
 use std::io;
