@@ -21,6 +21,8 @@
 //!   (their values sent in a framed record, `sys::record`), re-exported as `ancillary`, the
 //!   name the backend contract and the Unix backend use; `handoff`: moving those handles
 //!   from the sender's process to the receiver's.
+//! - `shm`: shared memory for `crate::shm`: an unnamed paging-file section and its views,
+//!   the events a ring side sleeps on, the peer's liveness on the pipe.
 
 pub(crate) mod acceptor;
 pub(crate) mod conn;
@@ -34,6 +36,9 @@ pub(crate) mod name;
 mod overlapped;
 pub(crate) mod pipe;
 pub(crate) mod security;
+// Groundwork for issue 13; the public ShmStream is not built yet.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) mod shm;
 mod stream;
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio;
