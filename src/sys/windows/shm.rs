@@ -148,8 +148,9 @@ fn not_a(what: &str, why: impl std::fmt::Display) -> io::Error {
 
 /// Maps a section received from the peer, after checking it: `MapViewOfFile` of the whole
 /// section (read-write; a handle that is not a section, or without map-write access, fails
-/// here), then `VirtualQuery` of the view (mapped memory, committed and read-write over at
-/// least `len` bytes: a `SEC_RESERVE` section's uncommitted pages would fault on access) and
+/// here), then `VirtualQuery` of the view (mapped memory, committed and read-write over
+/// exactly `len` bytes rounded up to the page size, which is the section's size rounded up
+/// likewise: a `SEC_RESERVE` section's uncommitted pages would fault on access) and
 /// `K32GetMappedFileNameW` (which succeeds only for a view of a file: a file-backed section
 /// could fault on an I/O error, so only paging-file sections are taken). Anything else is
 /// `InvalidData` naming the problem, and nothing stays mapped.
@@ -196,10 +197,16 @@ pub(crate) fn map_received(section: BorrowedHandle<'_>, len: usize) -> io::Resul
             ),
         ));
     }
-    if info.RegionSize < len {
+    let want = len
+        .checked_next_multiple_of(page_size())
+        .unwrap_or(usize::MAX);
+    if info.RegionSize != want {
         return Err(not_a(
-            "section too small",
-            format_args!("{} bytes usable, {len} needed", info.RegionSize),
+            "section of the wrong size",
+            format_args!(
+                "{} bytes mapped, {want} expected for {len}",
+                info.RegionSize
+            ),
         ));
     }
     let mut name = [0u16; 260];

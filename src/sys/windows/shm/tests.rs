@@ -143,8 +143,9 @@ fn create_and_two_views_alias() {
     assert_eq!(word(&b, 4096).load(Ordering::SeqCst), 0x1234_5678_9abc_def0);
     word(&b, 8184).store(7, Ordering::SeqCst);
     assert_eq!(word(&a, 8184).load(Ordering::SeqCst), 7);
-    // A smaller `len` than the section is fine; the view stays usable after the handle goes.
-    let c = map_received(section.as_handle(), 100).unwrap();
+    // A `len` that is not whole pages is rounded up like the section; the view stays usable
+    // after the handle goes.
+    let c = map_received(section.as_handle(), 8000).unwrap();
     drop(section);
     assert_eq!(word(&c, 0).load(Ordering::SeqCst), 0);
     word(&c, 0).store(3, Ordering::SeqCst);
@@ -180,18 +181,19 @@ fn received_section_is_checked() {
     let (rw, _rw_map) = create(65536).unwrap();
     let read_only = dup_with_access(rw.as_handle(), FILE_MAP_READ);
     // What each is, the handle, the length asked, and what the error must say.
-    let bad: [(&str, BorrowedHandle<'_>, usize, &str); 6] = [
-        ("too small", small.as_handle(), 4097, "too small"),
+    let bad: [(&str, BorrowedHandle<'_>, usize, &str); 7] = [
+        ("too small", small.as_handle(), 4097, "wrong size"),
+        ("too large", rw.as_handle(), 4096, "wrong size"),
         ("event", event.as_handle(), 4096, "not a section"),
         ("file", file.as_handle(), 4096, "not a section"),
         (
             "file section",
             file_section.as_handle(),
-            4096,
+            65536,
             "view of a file",
         ),
-        ("reserved", reserved.as_handle(), 4096, "not committed"),
-        ("read-only", read_only.as_handle(), 4096, "not a section"),
+        ("reserved", reserved.as_handle(), 65536, "not committed"),
+        ("read-only", read_only.as_handle(), 65536, "not a section"),
     ];
     for (what, h, len, says) in bad {
         let before = views();
