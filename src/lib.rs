@@ -109,8 +109,25 @@ mod forward;
 pub mod handle;
 pub mod local_socket;
 pub mod os;
-// Groundwork for issue 13; the public ShmStream is not built yet.
-#[cfg_attr(not(test), allow(dead_code))]
-mod shm;
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_vendor = "apple"
+))]
+pub mod shm;
+// The ring alone elsewhere, for its tests (and Miri).
+#[cfg(all(
+    test,
+    not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_vendor = "apple"
+    ))
+))]
+mod shm {
+    pub(crate) mod ring;
+}
 mod sys;
 pub mod unnamed_pipe;

@@ -5,7 +5,9 @@
 //! | offset | word | written by |
 //! |---|---|---|
 //! | 0 | `head: u32`, the consumer's index (bytes read, wrapping) | consumer |
+//! | 4 | consumer closed: `u32`, not 0 once the consumer is gone | consumer |
 //! | 128 | `tail: u32`, the producer's index (bytes written, wrapping) | producer |
+//! | 132 | producer closed: `u32`, not 0 once the producer wrote its last byte | producer |
 //! | 256 | consumer's wake flag, `u64` | consumer |
 //! | 384 | producer's wake flag, `u64` | producer |
 //! | 512 | data, `capacity` bytes (a power of two, at most 2^30) | both |
@@ -40,6 +42,15 @@
 //!
 //! A peer that scribbles over our flag can make us miss a wake-up; every wait therefore takes
 //! a timeout and the caller loops, so that costs at most one timeout, never a hang.
+//!
+//! # Closing
+//! An end that is done stores a non-zero closed word (after its last index publish), then
+//! wakes the peer if the peer's flag is set. A sleeper re-checks the peer's closed word after
+//! storing its flag, as it re-checks the index. The word it then sleeps on does not change on
+//! a close, so a close that lands between that re-check and the start of the wait is noticed
+//! at the wait's timeout (the caller's wait slice), never later. A peer that sets its closed
+//! word early only cuts its own stream short: the consumer still reads everything published
+//! before it sees the word (end of file), and a producer gets `BrokenPipe`.
 
 use std::io;
 use std::ptr::NonNull;
@@ -48,8 +59,12 @@ use std::time::Duration;
 
 /// Offset of the consumer's index (`head`).
 const HEAD: usize = 0;
+/// Offset of the consumer's closed word.
+const CONSUMER_CLOSED: usize = 4;
 /// Offset of the producer's index (`tail`).
 const TAIL: usize = 128;
+/// Offset of the producer's closed word.
+const PRODUCER_CLOSED: usize = 132;
 /// Offset of the consumer's wake flag.
 const CONSUMER_FLAG: usize = 256;
 /// Offset of the producer's wake flag.
@@ -178,6 +193,8 @@ pub(crate) unsafe fn init(base: *mut u8, len: usize, capacity: u32) -> io::Resul
     let r = unsafe { Region::new(base, len, capacity)? };
     r.word32(HEAD).store(0, Ordering::SeqCst);
     r.word32(TAIL).store(0, Ordering::SeqCst);
+    r.word32(CONSUMER_CLOSED).store(0, Ordering::SeqCst);
+    r.word32(PRODUCER_CLOSED).store(0, Ordering::SeqCst);
     r.word64(CONSUMER_FLAG).store(0, Ordering::SeqCst);
     r.word64(PRODUCER_FLAG).store(0, Ordering::SeqCst);
     Ok(())
@@ -229,9 +246,9 @@ impl WakeState {
     }
 
     /// Sleeps (at most `timeout`) until the peer's index (the word at `peer_word`) moves from
-    /// `seen`: stores our flag (at `my_flag`) naming `seen` in a new episode, re-reads the
-    /// index with `recheck` (validated), waits only if it is still `seen`, and clears our own
-    /// flag afterwards, on every path.
+    /// `seen`: stores our flag (at `my_flag`) naming `seen` in a new episode, re-checks with
+    /// `still` (the index, validated, still `seen` and the peer not closed), waits only if
+    /// that holds, and clears our own flag afterwards, on every path.
     #[allow(clippy::too_many_arguments)] // the words of the side, then the wait's inputs
     fn sleep(
         &mut self,
@@ -241,7 +258,7 @@ impl WakeState {
         seen: u32,
         waiter: &impl Waiter,
         timeout: Option<Duration>,
-        recheck: impl FnOnce() -> io::Result<u32>,
+        still: impl FnOnce() -> io::Result<bool>,
     ) -> io::Result<()> {
         self.episode = next_episode(self.episode);
         let flag = r.word64(my_flag);
@@ -249,9 +266,9 @@ impl WakeState {
             u64::from(self.episode) << 32 | u64::from(seen),
             Ordering::SeqCst,
         );
-        let result = match recheck() {
-            Ok(now) if now == seen => waiter.wait(r.word32(peer_word), seen, timeout),
-            Ok(_) => Ok(()),
+        let result = match still() {
+            Ok(true) => waiter.wait(r.word32(peer_word), seen, timeout),
+            Ok(false) => Ok(()),
             Err(e) => Err(e),
         };
         flag.store(0, Ordering::SeqCst);
@@ -313,7 +330,7 @@ impl Producer {
             return Ok(0);
         }
         let want = u32::try_from(buf.len()).unwrap_or(u32::MAX);
-        let mut free = self.r.capacity - self.tail.wrapping_sub(self.head);
+        let mut free = self.cached_free();
         if free < want {
             free = self.refresh(Ordering::Acquire)?;
         }
@@ -322,6 +339,49 @@ impl Producer {
             return Ok(0);
         }
         self.r.copy_in(self.tail, &buf[..to_usize(n)]);
+        self.commit(n, waiter)?;
+        Ok(to_usize(n))
+    }
+
+    /// The free space as last seen (no shared read).
+    fn cached_free(&self) -> u32 {
+        self.r.capacity - self.tail.wrapping_sub(self.head)
+    }
+
+    /// The free space now: re-reads (and validates) the consumer's index.
+    pub(crate) fn free(&mut self) -> io::Result<u32> {
+        self.refresh(Ordering::Acquire)
+    }
+
+    /// Copies `src` into the free space at `offset` bytes past the published end, without
+    /// publishing it (a write grant's bytes). `InvalidInput` unless `offset + src.len()` is
+    /// within the free space last seen by [`free`](Self::free) or a write.
+    pub(crate) fn stage(&mut self, offset: u32, src: &[u8]) -> io::Result<()> {
+        let end = u32::try_from(src.len())
+            .ok()
+            .and_then(|n| n.checked_add(offset));
+        if end.is_none_or(|end| end > self.cached_free()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "shared-memory ring: staged bytes beyond the reserved space",
+            ));
+        }
+        self.r.copy_in(self.tail.wrapping_add(offset), src);
+        Ok(())
+    }
+
+    /// Publishes the next `n` bytes (copied in by [`stage`](Self::stage) or `write`) and
+    /// wakes a sleeping consumer. `InvalidInput` if `n` exceeds the free space last seen.
+    pub(crate) fn commit(&mut self, n: u32, waiter: &impl Waiter) -> io::Result<()> {
+        if n > self.cached_free() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "shared-memory ring: commit beyond the reserved space",
+            ));
+        }
+        if n == 0 {
+            return Ok(());
+        }
         self.tail = self.tail.wrapping_add(n);
         self.r.word32(TAIL).store(self.tail, Ordering::SeqCst);
         self.wake.wake_peer(
@@ -331,26 +391,52 @@ impl Producer {
             self.tail,
             "consumer wake flag",
             waiter,
-        )?;
-        Ok(to_usize(n))
+        )
+    }
+
+    /// Marks the ring closed for writing (the consumer reads what was published, then end of
+    /// file) and wakes a sleeping consumer.
+    pub(crate) fn close(&mut self, waiter: &impl Waiter) {
+        self.r.word32(PRODUCER_CLOSED).store(1, Ordering::SeqCst);
+        if self.r.word64(CONSUMER_FLAG).load(Ordering::SeqCst) != 0 {
+            waiter.wake(self.r.word32(TAIL));
+        }
+    }
+
+    /// Whether the consumer has closed its end (then nothing written will be read).
+    pub(crate) fn peer_closed(&self) -> bool {
+        self.r.word32(CONSUMER_CLOSED).load(Ordering::SeqCst) != 0
     }
 
     /// Whether anything can be written now, after sleeping at most `timeout` if the ring is
     /// full. `Ok(false)`: still full (timed out, or woken spuriously); the caller loops.
+    #[cfg(test)]
     pub(crate) fn wait_writable(
         &mut self,
         waiter: &impl Waiter,
         timeout: Option<Duration>,
     ) -> io::Result<bool> {
-        if self.refresh(Ordering::Acquire)? > 0 {
+        self.wait_free(1, waiter, timeout)
+    }
+
+    /// Whether `want` bytes are free now, after sleeping at most `timeout` (until the
+    /// consumer's index moves, or it closes) if not. `Ok(false)`: not yet; the caller loops.
+    pub(crate) fn wait_free(
+        &mut self,
+        want: u32,
+        waiter: &impl Waiter,
+        timeout: Option<Duration>,
+    ) -> io::Result<bool> {
+        if self.refresh(Ordering::Acquire)? >= want {
             return Ok(true);
         }
-        let (r, tail) = (self.r, self.tail);
+        let (r, tail, seen) = (self.r, self.tail, self.head);
         self.wake
-            .sleep(r, PRODUCER_FLAG, HEAD, self.head, waiter, timeout, || {
-                Self::consumer_index(r, tail, Ordering::SeqCst)
+            .sleep(r, PRODUCER_FLAG, HEAD, seen, waiter, timeout, || {
+                Ok(Self::consumer_index(r, tail, Ordering::SeqCst)? == seen
+                    && r.word32(CONSUMER_CLOSED).load(Ordering::SeqCst) == 0)
             })?;
-        Ok(self.refresh(Ordering::Acquire)? > 0)
+        Ok(self.refresh(Ordering::Acquire)? >= want)
     }
 }
 
@@ -415,6 +501,44 @@ impl Consumer {
             return Ok(0);
         }
         self.r.copy_out(self.head, &mut buf[..to_usize(n)]);
+        self.consume(n, waiter)?;
+        Ok(to_usize(n))
+    }
+
+    /// The bytes available now: re-reads (and validates) the producer's index.
+    pub(crate) fn available(&mut self) -> io::Result<u32> {
+        self.refresh(Ordering::Acquire)
+    }
+
+    /// Copies bytes at `offset` past our index into `dst` without consuming them (a read
+    /// grant's bytes). `InvalidInput` unless `offset + dst.len()` is within what was last
+    /// seen available by [`available`](Self::available) or a read.
+    pub(crate) fn peek(&self, offset: u32, dst: &mut [u8]) -> io::Result<()> {
+        let end = u32::try_from(dst.len())
+            .ok()
+            .and_then(|n| n.checked_add(offset));
+        if end.is_none_or(|end| end > self.tail.wrapping_sub(self.head)) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "shared-memory ring: peek beyond the available bytes",
+            ));
+        }
+        self.r.copy_out(self.head.wrapping_add(offset), dst);
+        Ok(())
+    }
+
+    /// Releases the next `n` bytes to the producer and wakes it if it sleeps.
+    /// `InvalidInput` if `n` exceeds what was last seen available.
+    pub(crate) fn consume(&mut self, n: u32, waiter: &impl Waiter) -> io::Result<()> {
+        if n > self.tail.wrapping_sub(self.head) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "shared-memory ring: consume beyond the available bytes",
+            ));
+        }
+        if n == 0 {
+            return Ok(());
+        }
         self.head = self.head.wrapping_add(n);
         self.r.word32(HEAD).store(self.head, Ordering::SeqCst);
         self.wake.wake_peer(
@@ -424,8 +548,21 @@ impl Consumer {
             self.head,
             "producer wake flag",
             waiter,
-        )?;
-        Ok(to_usize(n))
+        )
+    }
+
+    /// Marks the ring closed for reading (the producer's writes fail with `BrokenPipe`) and
+    /// wakes a sleeping producer.
+    pub(crate) fn close(&mut self, waiter: &impl Waiter) {
+        self.r.word32(CONSUMER_CLOSED).store(1, Ordering::SeqCst);
+        if self.r.word64(PRODUCER_FLAG).load(Ordering::SeqCst) != 0 {
+            waiter.wake(self.r.word32(HEAD));
+        }
+    }
+
+    /// Whether the producer has closed its end: once what is available is read, end of file.
+    pub(crate) fn peer_closed(&self) -> bool {
+        self.r.word32(PRODUCER_CLOSED).load(Ordering::SeqCst) != 0
     }
 
     /// Whether anything can be read now, after sleeping at most `timeout` if the ring is
@@ -438,10 +575,11 @@ impl Consumer {
         if self.refresh(Ordering::Acquire)? > 0 {
             return Ok(true);
         }
-        let (r, head) = (self.r, self.head);
+        let (r, head, seen) = (self.r, self.head, self.tail);
         self.wake
-            .sleep(r, CONSUMER_FLAG, TAIL, self.tail, waiter, timeout, || {
-                Self::producer_index(r, head, Ordering::SeqCst)
+            .sleep(r, CONSUMER_FLAG, TAIL, seen, waiter, timeout, || {
+                Ok(Self::producer_index(r, head, Ordering::SeqCst)? == seen
+                    && r.word32(PRODUCER_CLOSED).load(Ordering::SeqCst) == 0)
             })?;
         Ok(self.refresh(Ordering::Acquire)? > 0)
     }

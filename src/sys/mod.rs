@@ -50,6 +50,30 @@
 //!   only; `poll_read`/`poll_write`/`poll_write_vectored`/`poll_shutdown` on `&self`,
 //!   `connect`; `from_sync` on both, `Stream::into_sync` on Unix only: tokio never gives a
 //!   named pipe handle back, so the public conversion is `cfg(unix)`).
+//! - `shm` (shared-memory streams, `crate::shm`; Unix: Linux, Android, FreeBSD, macOS):
+//!   - `Mapping`: a read-write shared mapping; `as_ptr() -> *mut u8` (page-aligned),
+//!     `len() -> usize`; dropping it unmaps. `Send + Sync`.
+//!   - `create(len) -> io::Result<(OwnedHandle, Mapping)>`: a new anonymous, zeroed region of
+//!     `len` bytes (a multiple of `page_size()`) and its mapping; the handle is for the peer.
+//!     Nothing named outlives the call (Linux/Android/FreeBSD: sealed memfd; macOS:
+//!     `shm_open` + `shm_unlink` at once; Windows: an unnamed pagefile-backed section).
+//!   - `map_received(BorrowedHandle<'_>, len) -> io::Result<Mapping>`: maps a region the peer
+//!     sent, after checking it is what `create` makes and exactly `len` bytes (sealed on
+//!     memfd systems); anything else is `InvalidData` and nothing stays mapped.
+//!   - `page_size() -> usize`.
+//!   - `RingBells`: the wake objects of one ring (both ends' sleep/wake).
+//!     `RingBells::create() -> io::Result<Self>` on the creating side;
+//!     `handles(&self) -> Vec<BorrowedHandle<'_>>`: what travels to the peer in the handshake,
+//!     in order (empty on Unix, where both ends sleep on the shared index word);
+//!     `RingBells::from_received(Vec<OwnedHandle>) -> io::Result<Self>` on the joining side
+//!     (a wrong count is `InvalidData`, every handle closed);
+//!     `producer(&self)` / `consumer(&self) -> impl ring::Waiter + '_`: the waiter of the
+//!     ring's producing / consuming end (Windows: two auto-reset events per ring, each end
+//!     waits on its own and sets the other's).
+//!   - `peer_gone(&Stream) -> io::Result<bool>`: whether the socket's peer is gone, without
+//!     blocking and without consuming anything (Unix: `recv(MSG_PEEK | MSG_DONTWAIT)`;
+//!     Windows: `PeekNamedPipe`). The portable layer keeps the socket as the liveness channel
+//!     and calls this between the slices (at most 50 ms) of every wait.
 //!
 //! Both backends provide every item, except where noted.
 //!

@@ -30,9 +30,12 @@ pub(crate) mod pipe;
     not(localipc_framed_messages)
 ))]
 mod seqpacket;
-// Groundwork for issue 13; the public ShmStream is not built yet.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-#[cfg_attr(not(test), allow(dead_code))]
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_vendor = "apple"
+))]
 pub(crate) mod shm;
 mod sockfile;
 mod stream;

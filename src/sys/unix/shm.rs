@@ -1,24 +1,37 @@
-//! Shared memory for `shm` on Linux and Android: a sealed memfd, its `MAP_SHARED` mapping, and
-//! the futex a ring side sleeps on (groundwork for issue 13; not used by a public type yet).
+//! Shared memory for `shm` on Unix: the region (a sealed memfd on Linux, Android and FreeBSD,
+//! an `shm_open` object unlinked at once on macOS), its `MAP_SHARED` mapping, the waiter a
+//! ring side sleeps on (futex, `_umtx_op`, `__ulock_wait`), and the liveness check of the
+//! socket. The names are the `sys::shm` contract (see `sys`), shared with the Windows backend.
 //!
-//! rustix for `memfd_create`, `ftruncate`, `fstat`, the seal `fcntl`s and `futex`, which it
-//! offers as safe calls; libc for `mmap`/`munmap`, unsafe either way (see the module note in
-//! `sys::unix`).
+//! libc for `mmap`/`munmap`, `sysconf` and `recv(MSG_PEEK)`, rustix where it has a safe form
+//! of exactly the call (see the module note in `sys::unix`).
 
-use crate::shm::ring::Waiter;
-use rustix::fs::{MemfdFlags, SealFlags};
-use rustix::thread::futex;
+use crate::handle::{BorrowedHandle, OwnedHandle};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::ptr::NonNull;
-use std::sync::atomic::AtomicU32;
-use std::time::Duration;
 
-/// The seals a region must carry before we map it: its size can no longer change (so a peer
-/// cannot shrink it under our mapping and turn our accesses into `SIGBUS`), nor its seals.
-const REQUIRED_SEALS: SealFlags = SealFlags::SHRINK
-    .union(SealFlags::GROW)
-    .union(SealFlags::SEAL);
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+mod memfd;
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+pub(crate) use memfd::{create, map_received};
+
+#[cfg(target_vendor = "apple")]
+mod apple;
+#[cfg(target_vendor = "apple")]
+pub(crate) use apple::{create, map_received, Ulock as Bell};
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod linux;
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+use linux::Futex;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use linux::Futex as Bell;
+
+#[cfg(target_os = "freebsd")]
+mod freebsd;
+#[cfg(target_os = "freebsd")]
+use freebsd::Umtx as Bell;
 
 /// A `MAP_SHARED` read-write mapping, unmapped (`munmap`) on drop.
 #[derive(Debug)]
@@ -35,7 +48,7 @@ unsafe impl Sync for Mapping {}
 
 impl Mapping {
     /// `mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)`.
-    fn new(fd: BorrowedFd<'_>, len: usize) -> io::Result<Mapping> {
+    pub(super) fn new(fd: BorrowedFd<'_>, len: usize) -> io::Result<Mapping> {
         if len == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -82,85 +95,88 @@ impl Drop for Mapping {
     }
 }
 
-/// A new anonymous region of `len` bytes, zeroed: `memfd_create("localipc-shm",
-/// MFD_CLOEXEC | MFD_ALLOW_SEALING)`, `ftruncate`, `fcntl(F_ADD_SEALS, F_SEAL_SHRINK |
-/// F_SEAL_GROW | F_SEAL_SEAL)`, then `mmap(MAP_SHARED)`. The descriptor is for the peer
-/// (send it with `SCM_RIGHTS`); nothing named is left on the system.
-pub(crate) fn create(len: usize) -> io::Result<(OwnedFd, Mapping)> {
-    let fd = rustix::fs::memfd_create(
-        "localipc-shm",
-        MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
-    )?;
-    let size = u64::try_from(len).map_err(|_| {
-        io::Error::new(io::ErrorKind::InvalidInput, "shared memory: size too large")
-    })?;
-    rustix::fs::ftruncate(&fd, size)?;
-    rustix::fs::fcntl_add_seals(&fd, REQUIRED_SEALS)?;
-    let map = Mapping::new(std::os::fd::AsFd::as_fd(&fd), len)?;
-    Ok((fd, map))
+/// The page size: `sysconf(_SC_PAGESIZE)`.
+pub(crate) fn page_size() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(4096)
 }
 
-/// Maps a region received from the peer, after checking it: `fstat` (a regular file of
-/// exactly `len` bytes) and `fcntl(F_GET_SEALS)` (sealed against shrinking, growing and
-/// further sealing), then `mmap(MAP_SHARED)`. Anything else is `InvalidData` and nothing is
-/// mapped.
-pub(crate) fn map_received(fd: BorrowedFd<'_>, len: usize) -> io::Result<Mapping> {
-    let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
-    let st = rustix::fs::fstat(fd)?;
-    let is_file =
-        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile;
-    if !is_file || u64::try_from(st.st_size).ok() != u64::try_from(len).ok() {
-        return Err(invalid(format!(
-            "shared memory from the peer: not a {len}-byte memory file (size {})",
-            st.st_size
-        )));
-    }
-    let seals = rustix::fs::fcntl_get_seals(fd).map_err(|e| {
-        invalid(format!(
-            "shared memory from the peer: not a sealable memfd ({e})"
-        ))
-    })?;
-    if !seals.contains(REQUIRED_SEALS) {
-        return Err(invalid(format!(
-            "shared memory from the peer: missing seals (has {seals:?}, needs {REQUIRED_SEALS:?})"
-        )));
-    }
-    Mapping::new(fd, len)
-}
+/// The wake objects of one ring. On Unix there are none to pass: both ends sleep on the
+/// shared index word itself (futex, `_umtx_op`, `__ulock_wait`), so [`handles`](Self::handles)
+/// is empty and [`from_received`](Self::from_received) wants no handle.
+#[derive(Debug, Default)]
+pub(crate) struct RingBells(());
 
-/// The ring [`Waiter`] across processes: `futex(FUTEX_WAIT)` with a relative timeout and
-/// `futex(FUTEX_WAKE)`, without `FUTEX_PRIVATE_FLAG` so that the kernel keys the wait on the
-/// shared page, not on this process's address space.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Futex;
+impl RingBells {
+    /// Nothing to create on Unix (no OS call).
+    pub(crate) fn create() -> io::Result<Self> {
+        Ok(RingBells(()))
+    }
 
-impl Waiter for Futex {
-    /// `futex(word, FUTEX_WAIT, expected, timeout)`; `EAGAIN` (the word changed), `ETIMEDOUT`
-    /// and `EINTR` are `Ok`: the caller re-checks.
-    fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> io::Result<()> {
-        let ts = timeout.map(|d| futex::Timespec {
-            tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            tv_nsec: d.subsec_nanos().into(),
-        });
-        match futex::wait(word, futex::Flags::empty(), expected, ts.as_ref()) {
-            Ok(()) => Ok(()),
-            Err(e)
-                if e == rustix::io::Errno::AGAIN
-                    || e == rustix::io::Errno::TIMEDOUT
-                    || e == rustix::io::Errno::INTR =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(e.into()),
+    /// The handles that travel to the peer in the handshake: none on Unix.
+    pub(crate) fn handles(&self) -> Vec<BorrowedHandle<'_>> {
+        Vec::new()
+    }
+
+    /// The bells of a ring from the handles the peer sent: none on Unix; any handle is
+    /// `InvalidData` (and is closed).
+    pub(crate) fn from_received(handles: Vec<OwnedHandle>) -> io::Result<Self> {
+        if handles.is_empty() {
+            Ok(RingBells(()))
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "shared memory handshake: the peer sent {} wake handles, expected none",
+                    handles.len()
+                ),
+            ))
         }
     }
 
-    /// `futex(word, FUTEX_WAKE, 1)`: one side sleeps on a word at a time.
-    fn wake(&self, word: &AtomicU32) {
-        // Nothing to do on failure: the sleeper's timeout bounds a missed wake.
-        let _ = futex::wake(word, futex::Flags::empty(), 1);
+    /// The waiter of the ring's producing end (sleeps on the consumer's index word, wakes
+    /// the consumer).
+    pub(crate) fn producer(&self) -> impl crate::shm::ring::Waiter + '_ {
+        Bell
+    }
+
+    /// The waiter of the ring's consuming end.
+    pub(crate) fn consumer(&self) -> impl crate::shm::ring::Waiter + '_ {
+        Bell
     }
 }
 
-#[cfg(test)]
+/// Whether the peer of a connected socket is gone: `recv(MSG_PEEK | MSG_DONTWAIT)` of one
+/// byte. End of file or `ECONNRESET` is gone; `EAGAIN` (nothing to read) or a byte waiting is
+/// alive (after the handshake an honest peer sends nothing more on the socket, so a byte
+/// there is the peer's noise, left unread). Never blocks, whatever the socket's mode.
+pub(crate) fn peer_gone(sock: &super::Stream) -> io::Result<bool> {
+    let mut byte = 0u8;
+    let fd = sock.as_fd().as_raw_fd();
+    // SAFETY: `byte` is valid for a one-byte write; `fd` is open for the call (borrowed
+    // from `sock`).
+    let n = unsafe {
+        libc::recv(
+            fd,
+            (&raw mut byte).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    if n == 0 {
+        return Ok(true);
+    }
+    if n > 0 {
+        return Ok(false);
+    }
+    let err = io::Error::last_os_error();
+    match err.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(false),
+        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => Ok(true),
+        _ => Err(err),
+    }
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
 mod tests;

@@ -1,12 +1,14 @@
 //! The memfd region, its checks, and the ring over it with the futex waiter: two threads, and
 //! a second process scribbling over the whole region.
 
+use super::memfd::REQUIRED_SEALS;
 use super::*;
 use crate::local_socket::{LocalSocketListener, LocalSocketStream};
 use crate::shm::ring::{self, Consumer, Producer, HEADER_LEN};
+use rustix::fs::{MemfdFlags, SealFlags};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A lost wake-up shows as a wait that lasts this long while the other side is busy.
 const LOST_WAKE: Duration = Duration::from_secs(3);
