@@ -71,7 +71,8 @@
 //!   `__ulock_wait`; Windows events). A wake-up system call is made only when the peer
 //!   sleeps. An idle blocked pair costs a few system calls every 25 ms.
 //!
-//! Platforms: Linux and Android (built and tested), macOS and FreeBSD (type-checked only).
+//! Platforms: Linux and Android (built and tested), Windows (built and tested under Wine),
+//! macOS and FreeBSD (type-checked only).
 
 mod grant;
 mod handshake;

@@ -50,7 +50,7 @@
 //!   only; `poll_read`/`poll_write`/`poll_write_vectored`/`poll_shutdown` on `&self`,
 //!   `connect`; `from_sync` on both, `Stream::into_sync` on Unix only: tokio never gives a
 //!   named pipe handle back, so the public conversion is `cfg(unix)`).
-//! - `shm` (shared-memory streams, `crate::shm`; Unix: Linux, Android, FreeBSD, macOS):
+//! - `shm` (shared-memory streams, `crate::shm`; Linux, Android, FreeBSD, macOS, Windows):
 //!   - `Mapping`: a read-write shared mapping; `as_ptr() -> *mut u8` (page-aligned),
 //!     `len() -> usize`; dropping it unmaps. `Send + Sync`.
 //!   - `create(len) -> io::Result<(OwnedHandle, Mapping)>`: a new anonymous, zeroed region of

@@ -36,8 +36,6 @@ pub(crate) mod name;
 mod overlapped;
 pub(crate) mod pipe;
 pub(crate) mod security;
-// Groundwork for issue 13; the public ShmStream is not built yet.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod shm;
 mod stream;
 #[cfg(feature = "tokio")]
