@@ -2,6 +2,8 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub(crate) mod handles;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) mod shm;
 use localipc::local_socket::NameTypeSupport;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
