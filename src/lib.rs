@@ -48,6 +48,7 @@
 //! | [`local_socket::message`] | [`MessageListener`](local_socket::message::MessageListener) / [`MessageStream`](local_socket::message::MessageStream): the same, keeping message boundaries | all |
 //! | `local_socket::tokio` (feature `tokio`) | the async twins of the listener and stream, with split halves | all |
 //! | [`unnamed_pipe`] | [`pipe`](unnamed_pipe::pipe): a one-way pipe, e.g. a child's stdin or stdout; `unnamed_pipe::tokio` (feature `tokio`) for the async ends | all |
+//! | `shm` | `ShmStream`: a byte stream through shared memory set up over a local socket (rings in an anonymous region, the socket kept as liveness channel), zero-copy grants | Linux, Android; macOS, FreeBSD type-checked |
 //! | [`handle`] | [`OwnedHandle`](handle::OwnedHandle) / [`BorrowedHandle`](handle::BorrowedHandle): a descriptor on Unix, a `HANDLE` on Windows | all |
 //! | `os::unix` | descriptor conversions, `fifo::create_fifo`, `credentials` (Linux: who sent these bytes) | Unix |
 //! | `os::windows` | handle conversions, `named_pipe` (byte and message mode, one-way or duplex, buffer size) | Windows |

@@ -193,6 +193,36 @@ fn a_blocked_reader_wakes_on_shutdown_of_the_writer() {
 }
 
 #[test]
+fn shutdown_never_waits_for_a_call_in_progress() {
+    bounded(LIMIT, || {
+        let (a, b) = shm_pair(&name("shm-shut-busy"), &small());
+        // The same thread holds a grant: shutdown does not wait for it, the commit breaks.
+        let mut g = a.reserve(8).unwrap();
+        g.write_at(0, b"grant!!!").unwrap();
+        a.shutdown(Shutdown::Write).unwrap();
+        assert_eq!(g.commit().unwrap_err().kind(), ErrorKind::BrokenPipe);
+        assert_eq!((&b).read(&mut [0; 8]).unwrap(), 0);
+        // A writer blocked on a full ring in another thread gets BrokenPipe.
+        let (c, _d) = shm_pair(&name("shm-shut-blocked"), &small());
+        std::thread::scope(|s| {
+            let writer = s.spawn(|| (&c).write_all(&[0; 10_000]).unwrap_err().kind());
+            std::thread::sleep(Duration::from_millis(50));
+            let t = Instant::now();
+            c.shutdown(Shutdown::Write).unwrap();
+            assert!(t.elapsed() < Duration::from_millis(20), "shutdown waited");
+            assert_eq!(writer.join().unwrap(), ErrorKind::BrokenPipe);
+        });
+    });
+}
+
+#[test]
+fn the_stream_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<ShmStream>();
+    check::<ShmOptions>();
+}
+
+#[test]
 fn timeouts_nonblocking_and_options() {
     bounded(LIMIT, || {
         let (a, b) = shm_pair(&name("shm-timeouts"), &small());
@@ -245,6 +275,17 @@ fn timeouts_nonblocking_and_options() {
             "{dbg}"
         );
         assert!(a.peer_creds().unwrap().pid().is_some());
+
+        // The joiner's own wait policy; the creator's capacities.
+        let (c, d) = socket_pair(&name("shm-joinwith"));
+        let mut never_spin = ShmOptions::new();
+        never_spin.spin(Duration::ZERO).capacity(1 << 20);
+        let j = std::thread::spawn(move || ShmStream::join_with(d, &never_spin).unwrap());
+        let c = ShmStream::create(c, &small()).unwrap();
+        let d = j.join().unwrap();
+        assert_eq!((d.read_capacity(), d.write_capacity()), (4096, 4096));
+        (&c).write_all(b"ok").unwrap();
+        (&d).read_exact(&mut [0; 2]).unwrap();
 
         // Capacity validation, before anything is sent.
         for bad in [0, 1000, 2048, 4095, 3 << 12, (1 << 30) + 1, 1 << 31] {

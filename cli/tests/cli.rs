@@ -543,6 +543,26 @@ fn bench_quick_prints_the_comparison_table() {
             assert!(line.contains('x'), "no ratio in {line:?}");
         }
     }
+    // Shared memory against the raw socket, where `localipc::shm` exists.
+    if cfg!(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_vendor = "apple"
+    )) {
+        for row in [
+            "round trip 64 B, median",
+            "round trip 64 B, p99",
+            "throughput",
+        ] {
+            let line = out
+                .stdout
+                .lines()
+                .find(|l| l.starts_with("shm  ") && l.contains(row))
+                .unwrap_or_else(|| panic!("no shm {row:?} row in {}", out.stdout));
+            assert!(line.contains('x'), "no ratio in {line:?}");
+        }
+    }
     // The bench's directory and socket files are gone.
     let left: Vec<_> = std::fs::read_dir(&tmp.0).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");

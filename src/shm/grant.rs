@@ -5,6 +5,7 @@
 use super::stream::{RxEnd, TxEnd};
 use crate::sys::shm::RingBells;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::MutexGuard;
 
 fn beyond(what: &str, offset: usize, n: usize, len: u32) -> io::Error {
@@ -34,6 +35,8 @@ fn within(what: &str, offset: usize, n: usize, len: u32) -> io::Result<u32> {
 #[derive(Debug)]
 pub struct WriteGrant<'a> {
     pub(super) tx: MutexGuard<'a, TxEnd>,
+    /// The stream's `shutdown(Write)` flag.
+    pub(super) shut: &'a AtomicBool,
     pub(super) bells: &'a RingBells,
     pub(super) len: u32,
 }
@@ -66,9 +69,16 @@ impl WriteGrant<'_> {
     }
 
     /// Sends the first `n` bytes of the grant only (as [`commit`](Self::commit)).
-    /// `InvalidInput` if `n` is over the grant's length.
+    /// `InvalidInput` if `n` is over the grant's length; `BrokenPipe` (nothing sent) if the
+    /// stream's writing side was shut down meanwhile.
     pub fn commit_first(mut self, n: usize) -> io::Result<()> {
         within("write grant", 0, n, self.len)?;
+        if self.shut.load(Ordering::SeqCst) {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "shared memory write grant: the stream's writing side was shut down",
+            ));
+        }
         let n = u32::try_from(n).map_err(|_| beyond("write grant", 0, n, self.len))?;
         let w = self.bells.producer();
         self.tx.ring.commit(n, &w)

@@ -13,7 +13,8 @@ pub(crate) const DEFAULT_SPIN: Duration = Duration::from_micros(50);
 
 /// Options for [`ShmStream::create`](super::ShmStream::create): the ring capacity of each
 /// direction and how long a blocked call spins before it sleeps. The joining side takes the
-/// capacities the creator chose, and its own default wait policy.
+/// capacities the creator chose, and its own wait policy
+/// ([`ShmStream::join_with`](super::ShmStream::join_with)).
 ///
 /// ```
 /// use localipc::shm::ShmOptions;

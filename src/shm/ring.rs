@@ -396,10 +396,18 @@ impl Producer {
 
     /// Marks the ring closed for writing (the consumer reads what was published, then end of
     /// file) and wakes a sleeping consumer.
+    #[cfg(test)]
     pub(crate) fn close(&mut self, waiter: &impl Waiter) {
-        self.r.word32(PRODUCER_CLOSED).store(1, Ordering::SeqCst);
-        if self.r.word64(CONSUMER_FLAG).load(Ordering::SeqCst) != 0 {
-            waiter.wake(self.r.word32(TAIL));
+        self.closer().close(waiter);
+    }
+
+    /// What closes this end, usable while another thread holds the end itself.
+    pub(crate) fn closer(&self) -> Closer {
+        Closer {
+            r: self.r,
+            closed: PRODUCER_CLOSED,
+            peer_flag: CONSUMER_FLAG,
+            my_word: TAIL,
         }
     }
 
@@ -553,10 +561,18 @@ impl Consumer {
 
     /// Marks the ring closed for reading (the producer's writes fail with `BrokenPipe`) and
     /// wakes a sleeping producer.
+    #[cfg(test)]
     pub(crate) fn close(&mut self, waiter: &impl Waiter) {
-        self.r.word32(CONSUMER_CLOSED).store(1, Ordering::SeqCst);
-        if self.r.word64(PRODUCER_FLAG).load(Ordering::SeqCst) != 0 {
-            waiter.wake(self.r.word32(HEAD));
+        self.closer().close(waiter);
+    }
+
+    /// What closes this end, usable while another thread holds the end itself.
+    pub(crate) fn closer(&self) -> Closer {
+        Closer {
+            r: self.r,
+            closed: CONSUMER_CLOSED,
+            peer_flag: PRODUCER_FLAG,
+            my_word: HEAD,
         }
     }
 
@@ -582,6 +598,36 @@ impl Consumer {
                     && r.word32(PRODUCER_CLOSED).load(Ordering::SeqCst) == 0)
             })?;
         Ok(self.refresh(Ordering::Acquire)? > 0)
+    }
+}
+
+/// The close of one end of a ring (see "Closing" in the module docs), separate from the end
+/// so that `shutdown` can close it while another thread holds the end (a blocked call, a
+/// grant). Valid as long as the end it came from may be used.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Closer {
+    r: Region,
+    /// Our closed word.
+    closed: usize,
+    /// The peer's wake flag.
+    peer_flag: usize,
+    /// The index word the peer sleeps on.
+    my_word: usize,
+}
+
+// SAFETY: only atomics of the region are touched, which is sound from any thread; the region
+// lives as long as the end the closer came from (the caller keeps both in one owner).
+unsafe impl Send for Closer {}
+// SAFETY: as above; `close` takes `&self` and only does atomic operations.
+unsafe impl Sync for Closer {}
+
+impl Closer {
+    /// Stores the closed word, then wakes the peer if its flag says it sleeps.
+    pub(crate) fn close(&self, waiter: &impl Waiter) {
+        self.r.word32(self.closed).store(1, Ordering::SeqCst);
+        if self.r.word64(self.peer_flag).load(Ordering::SeqCst) != 0 {
+            waiter.wake(self.r.word32(self.my_word));
+        }
     }
 }
 

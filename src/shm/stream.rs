@@ -3,7 +3,7 @@
 
 use super::grant::{ReadGrant, WriteGrant};
 use super::handshake::{self, Parts};
-use super::ring::{Consumer, Producer, Waiter};
+use super::ring::{Closer, Consumer, Producer, Waiter};
 use super::wait::{self, Spin, Step, Timeout, Woke};
 use super::ShmOptions;
 use crate::local_socket::{LocalSocketStream, PeerCreds};
@@ -43,6 +43,9 @@ pub struct ShmStream {
     rx: Mutex<RxEnd>,
     tx_shut: AtomicBool,
     rx_shut: AtomicBool,
+    /// Close the rings without their locks (`shutdown` while a call or grant holds them).
+    tx_closer: Closer,
+    rx_closer: Closer,
     nonblocking: AtomicBool,
     read_timeout: Timeout,
     write_timeout: Timeout,
@@ -73,11 +76,9 @@ fn timed_out(what: &str) -> io::Error {
     )
 }
 
+/// `WouldBlock` without a message: no allocation on a nonblocking caller's polling path.
 fn would_block() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::WouldBlock,
-        "shared memory stream: nonblocking and not ready",
-    )
+    io::ErrorKind::WouldBlock.into()
 }
 
 impl ShmStream {
@@ -110,14 +111,22 @@ impl ShmStream {
     /// sends anything else (wrong magic, version, sizes, page size, handle count, a region
     /// that is not a sealed memory file of the announced size) is `InvalidData`: the socket
     /// is closed, every received handle too, and nothing stays mapped. Uses the default wait
-    /// policy of [`ShmOptions::new`].
+    /// policy of [`ShmOptions::new`] (see [`join_with`](Self::join_with)).
     pub fn join(conn: LocalSocketStream) -> io::Result<ShmStream> {
+        Self::join_with(conn, &ShmOptions::new())
+    }
+
+    /// [`join`](Self::join) with this side's wait policy ([`ShmOptions::spin`]); the
+    /// capacities are the creator's, so `options.capacity` is not used.
+    pub fn join_with(conn: LocalSocketStream, options: &ShmOptions) -> io::Result<ShmStream> {
         let parts = handshake::join(&conn)?;
-        Ok(Self::from_parts(conn, parts, ShmOptions::new().spin))
+        Ok(Self::from_parts(conn, parts, options.spin))
     }
 
     fn from_parts(conn: LocalSocketStream, p: Parts, spin: Duration) -> ShmStream {
         ShmStream {
+            tx_closer: p.tx.closer(),
+            rx_closer: p.rx.closer(),
             tx: Mutex::new(TxEnd {
                 ring: p.tx,
                 spin: Spin::new(spin),
@@ -275,6 +284,7 @@ impl ShmStream {
         }
         Ok(WriteGrant {
             tx,
+            shut: &self.tx_shut,
             bells: &self.tx_bells,
             len: len32,
         })
@@ -310,16 +320,17 @@ impl ShmStream {
     /// Shuts down one or both directions (no OS call; a wake-up if the peer sleeps, as a
     /// write makes). `Write`: the peer reads what was written, then end of file; further
     /// writes here are `BrokenPipe`. `Read`: reads here return end of file at once, and the
-    /// peer's writes fail with `BrokenPipe`. A call blocked in the other thread on that
-    /// direction returns within one wait slice (25 ms). The socket stays open.
+    /// peer's writes fail with `BrokenPipe`. Never waits for a call in progress: one blocked
+    /// in another thread on that direction returns within one wait slice (25 ms), and a
+    /// [`WriteGrant`] committed afterwards is `BrokenPipe`. The socket stays open.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         if matches!(how, Shutdown::Write | Shutdown::Both) {
-            self.tx_shut.store(true, Ordering::Relaxed);
-            lock(&self.tx).ring.close(&self.tx_bells.producer());
+            self.tx_shut.store(true, Ordering::SeqCst);
+            self.tx_closer.close(&self.tx_bells.producer());
         }
         if matches!(how, Shutdown::Read | Shutdown::Both) {
-            self.rx_shut.store(true, Ordering::Relaxed);
-            lock(&self.rx).ring.close(&self.rx_bells.consumer());
+            self.rx_shut.store(true, Ordering::SeqCst);
+            self.rx_closer.close(&self.rx_bells.consumer());
         }
         Ok(())
     }
@@ -366,10 +377,8 @@ impl Drop for ShmStream {
     /// with `BrokenPipe`), waking it if it sleeps; then closes the socket and unmaps the
     /// region (`close`, `munmap`; Windows `CloseHandle`, `UnmapViewOfFile`).
     fn drop(&mut self) {
-        let tx = self.tx.get_mut().unwrap_or_else(PoisonError::into_inner);
-        tx.ring.close(&self.tx_bells.producer());
-        let rx = self.rx.get_mut().unwrap_or_else(PoisonError::into_inner);
-        rx.ring.close(&self.rx_bells.consumer());
+        self.tx_closer.close(&self.tx_bells.producer());
+        self.rx_closer.close(&self.rx_bells.consumer());
     }
 }
 

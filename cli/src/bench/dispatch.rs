@@ -30,7 +30,8 @@ pub(super) fn serve(
     let (group, work) = (job.group, &job.work);
     match (group, job.subject) {
         (Group::Sync, SubjectKind::Localipc) => cases::serve::<Localipc>(endpoint, work, ready),
-        (Group::Sync, SubjectKind::Raw) => cases::serve::<Raw>(endpoint, work, ready),
+        (Group::Sync | Group::Shm, SubjectKind::Raw) => cases::serve::<Raw>(endpoint, work, ready),
+        (Group::Shm, SubjectKind::Localipc) => shm::serve(endpoint, work, ready),
         (_, SubjectKind::Localipc) => {
             serve_async::<TokioLocalipc>(runtimes.get(group)?, endpoint, *work, ready)
         }
@@ -59,13 +60,70 @@ pub(super) fn measure(
         (Group::Sync, SubjectKind::Localipc) => {
             sync(cases::measure::<Localipc>(endpoint, work), done)
         }
-        (Group::Sync, SubjectKind::Raw) => sync(cases::measure::<Raw>(endpoint, work), done),
+        (Group::Sync | Group::Shm, SubjectKind::Raw) => {
+            sync(cases::measure::<Raw>(endpoint, work), done)
+        }
+        (Group::Shm, SubjectKind::Localipc) => sync(shm::measure(endpoint, work), done),
         (_, SubjectKind::Localipc) => {
             measure_async::<TokioLocalipc>(runtimes.get(group)?, endpoint, work, done)
         }
         (_, SubjectKind::Raw) => {
             measure_async::<TokioRaw>(runtimes.get(group)?, endpoint, work, done)
         }
+    }
+}
+
+/// The shm group's localipc subject, where `localipc::shm` exists.
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_vendor = "apple"
+))]
+mod shm {
+    use super::super::cases::{self, Work};
+    use super::super::subject::Shm;
+    use std::io;
+    use std::path::Path;
+
+    pub(super) fn serve(
+        endpoint: &Path,
+        work: &Work,
+        ready: impl FnOnce() -> io::Result<()>,
+    ) -> io::Result<()> {
+        cases::serve::<Shm>(endpoint, work, ready)
+    }
+
+    pub(super) fn measure(endpoint: &Path, work: &Work) -> io::Result<Vec<f64>> {
+        cases::measure::<Shm>(endpoint, work)
+    }
+}
+
+/// Where `localipc::shm` does not exist, the shm group is never planned (`Group::available`).
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_vendor = "apple"
+)))]
+mod shm {
+    use super::super::cases::Work;
+    use std::io;
+    use std::path::Path;
+
+    fn unsupported() -> io::Error {
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            "localipc::shm is not built for this platform",
+        )
+    }
+
+    pub(super) fn serve(_: &Path, _: &Work, _: impl FnOnce() -> io::Result<()>) -> io::Result<()> {
+        Err(unsupported())
+    }
+
+    pub(super) fn measure(_: &Path, _: &Work) -> io::Result<Vec<f64>> {
+        Err(unsupported())
     }
 }
 

@@ -8,6 +8,9 @@ use super::cases::Case;
 pub(super) enum Group {
     /// Blocking I/O: `localipc::local_socket` vs `std::os::unix::net` (Windows: Win32 pipes).
     Sync,
+    /// `localipc::shm::ShmStream` (set up over a local socket) vs the same raw stream as in
+    /// `Sync`: shared memory against the kernel's socket.
+    Shm,
     /// `localipc::local_socket::tokio` vs tokio's own type, on a current-thread runtime.
     TokioCurrentThread,
     /// The same on a multi-thread runtime, the measured code running in a spawned task.
@@ -16,13 +19,18 @@ pub(super) enum Group {
 
 impl Group {
     /// All groups, in the order they run and are shown.
-    pub(super) const ALL: [Self; 3] =
-        [Self::Sync, Self::TokioCurrentThread, Self::TokioMultiThread];
+    pub(super) const ALL: [Self; 4] = [
+        Self::Sync,
+        Self::Shm,
+        Self::TokioCurrentThread,
+        Self::TokioMultiThread,
+    ];
 
     /// The name used in the peer protocol and the progress line.
     pub(super) fn tag(self) -> &'static str {
         match self {
             Self::Sync => "sync",
+            Self::Shm => "shm",
             Self::TokioCurrentThread => "tokio-ct",
             Self::TokioMultiThread => "tokio-mt",
         }
@@ -37,6 +45,7 @@ impl Group {
     pub(super) fn label(self) -> &'static str {
         match self {
             Self::Sync => "sync",
+            Self::Shm => "shm",
             Self::TokioCurrentThread => "tokio current-thread",
             Self::TokioMultiThread => "tokio multi-thread",
         }
@@ -44,7 +53,16 @@ impl Group {
 
     /// The cases this group runs.
     pub(super) fn cases(self) -> &'static [Case] {
-        &Case::ALL
+        match self {
+            // Connection setup is the socket's plus a handshake: not what shm is for.
+            Self::Shm => &[Case::RoundTrip, Case::Throughput],
+            _ => &Case::ALL,
+        }
+    }
+
+    /// Whether this build can run the group (`localipc::shm` exists on this platform).
+    pub(super) fn available(self) -> bool {
+        self != Self::Shm || super::subject::SHM_AVAILABLE
     }
 }
 
@@ -53,6 +71,8 @@ impl Group {
 pub(super) enum Selection {
     /// Blocking I/O only.
     Sync,
+    /// Shared memory (`localipc::shm`) vs the raw socket.
+    Shm,
     /// tokio only, on both runtime flavours.
     Tokio,
     /// Every group.
@@ -65,9 +85,11 @@ impl Selection {
     pub(super) fn groups(self) -> Vec<Group> {
         Group::ALL
             .into_iter()
+            .filter(|group| group.available())
             .filter(|group| match self {
                 Self::Sync => *group == Group::Sync,
-                Self::Tokio => *group != Group::Sync,
+                Self::Shm => *group == Group::Shm,
+                Self::Tokio => matches!(group, Group::TokioCurrentThread | Group::TokioMultiThread),
                 Self::All => true,
             })
             .collect()

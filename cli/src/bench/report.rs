@@ -134,7 +134,16 @@ fn describe_groups(groups: &[Group]) -> Vec<String> {
             "sync: localipc = local_socket::LocalSocketListener/LocalSocketStream; raw = {RAW}"
         ));
     }
-    if groups.iter().any(|group| *group != Group::Sync) {
+    if groups.contains(&Group::Shm) {
+        lines.push(format!(
+            "shm: localipc = shm::ShmStream (create/join over a LocalSocketStream, default \
+             ShmOptions: 1 MiB rings, adaptive spin up to 50 µs); raw = {RAW}"
+        ));
+    }
+    if groups
+        .iter()
+        .any(|group| matches!(group, Group::TokioCurrentThread | Group::TokioMultiThread))
+    {
         lines.push(format!(
             "tokio: localipc = local_socket::tokio::LocalSocketListener/LocalSocketStream; \
              raw = {RAW_TOKIO}"

@@ -40,7 +40,9 @@ impl Runtimes {
                 builder.worker_threads(multi_thread_workers());
                 (&mut self.multi_thread, builder, true)
             }
-            Group::Sync => return Err(io::Error::other("the sync group has no runtime")),
+            Group::Sync | Group::Shm => {
+                return Err(io::Error::other("the sync groups have no runtime"))
+            }
         };
         let runtime =
             match slot {

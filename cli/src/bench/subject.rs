@@ -88,6 +88,50 @@ impl Subject for Localipc {
     }
 }
 
+/// Whether `localipc::shm` (and so [`Shm`]) exists on this platform.
+pub(super) const SHM_AVAILABLE: bool = cfg!(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_vendor = "apple"
+));
+
+/// This crate's shared-memory stream, set up as an application would: a local socket
+/// connection, then `ShmStream::create` on the connecting side and `join` on the accepting
+/// one, with the default options.
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_vendor = "apple"
+))]
+#[derive(Debug)]
+pub(super) struct Shm;
+
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_vendor = "apple"
+))]
+impl Subject for Shm {
+    type Listener = LocalSocketListener;
+    type Stream = localipc::shm::ShmStream;
+
+    fn bind(endpoint: &Path) -> io::Result<LocalSocketListener> {
+        LocalSocketListener::bind(name(endpoint))
+    }
+
+    fn accept(listener: &LocalSocketListener) -> io::Result<localipc::shm::ShmStream> {
+        localipc::shm::ShmStream::join(listener.accept()?)
+    }
+
+    fn connect(endpoint: &Path) -> io::Result<localipc::shm::ShmStream> {
+        let conn = LocalSocketStream::connect(name(endpoint))?;
+        localipc::shm::ShmStream::create(conn, &localipc::shm::ShmOptions::new())
+    }
+}
+
 /// The local socket name for `endpoint`: a socket file path on Unix.
 #[cfg(unix)]
 pub(super) fn name(endpoint: &Path) -> &Path {

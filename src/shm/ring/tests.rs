@@ -491,3 +491,71 @@ fn shared_copies_round_trip_at_every_alignment() {
         }
     }
 }
+
+#[test]
+fn close_words_end_the_stream_after_the_data() {
+    let cap = 64;
+    let r = TestRegion::new(cap);
+    let (mut p, mut c) = r.ends(cap);
+    let w = Counting::default();
+    assert!(!c.peer_closed() && !p.peer_closed());
+    assert_eq!(p.write(b"bye", &w).unwrap(), 3);
+    p.close(&w);
+    assert_eq!(w.wakes.get(), 0, "no wake when the consumer does not sleep");
+    assert!(c.peer_closed());
+    let mut buf = [0; 8];
+    assert_eq!(
+        c.read(&mut buf, &w).unwrap(),
+        3,
+        "the data before the close is read"
+    );
+    assert_eq!(c.read(&mut buf, &w).unwrap(), 0);
+    // A sleeping consumer's recheck sees the close: it does not wait.
+    let waits = w.waits.get();
+    assert!(!c.wait_readable(&w, None).unwrap());
+    assert_eq!(w.waits.get(), waits, "no wait after the close");
+    // The consumer closing: the producer sees it, and a flagged producer is woken.
+    r.poke64(PRODUCER_FLAG, 1 << 32 | 3);
+    c.close(&w);
+    assert!(p.peer_closed());
+    assert_eq!(w.wakes.get(), 1);
+    assert!(r.canary_intact());
+}
+
+#[test]
+fn staged_bytes_are_published_only_by_commit() {
+    let cap = 64;
+    let r = TestRegion::new(cap);
+    let (mut p, mut c) = r.ends(cap);
+    let w = Counting::default();
+    // Move both indices near the end so that the staged bytes wrap around.
+    assert_eq!(p.write(&[0; 60], &w).unwrap(), 60);
+    assert_eq!(c.read(&mut [0; 60], &w).unwrap(), 60);
+    assert_eq!(p.free().unwrap(), 64);
+    p.stage(0, b"abcd").unwrap();
+    p.stage(4, b"efgh").unwrap();
+    assert!(p.stage(60, b"xyzzy").is_err(), "beyond the free space");
+    assert!(p.stage(u32::MAX, b"x").is_err(), "offset overflow");
+    assert_eq!(c.available().unwrap(), 0, "nothing published yet");
+    assert!(p.commit(65, &w).is_err());
+    p.commit(8, &w).unwrap();
+    assert_eq!(c.available().unwrap(), 8);
+    let mut two = [0; 2];
+    c.peek(6, &mut two).unwrap();
+    assert_eq!(&two, b"gh");
+    assert!(c.peek(7, &mut two).is_err(), "beyond the available bytes");
+    assert!(c.consume(9, &w).is_err());
+    c.consume(4, &w).unwrap();
+    let mut rest = [0; 8];
+    assert_eq!(c.read(&mut rest, &w).unwrap(), 4);
+    assert_eq!(&rest[..4], b"efgh");
+    // wait_free waits for the amount asked for, not just any room.
+    assert_eq!(p.write(&[1; 64], &w).unwrap(), 64);
+    c.consume(0, &w).unwrap();
+    assert_eq!(c.read(&mut [0; 10], &w).unwrap(), 10);
+    let waits = w.waits.get();
+    assert!(!p.wait_free(11, &w, Some(Duration::ZERO)).unwrap());
+    assert_eq!(w.waits.get(), waits + 1, "10 free, 11 wanted: it sleeps");
+    assert!(p.wait_free(10, &w, None).unwrap());
+    assert!(r.canary_intact());
+}
