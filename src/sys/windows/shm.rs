@@ -18,10 +18,14 @@ use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, FromRawHandle,
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+use windows_sys::Wdk::Storage::FileSystem::{
+    FilePipeLocalInformation, NtQueryInformationFile, FILE_PIPE_CLOSING_STATE,
+    FILE_PIPE_LOCAL_INFORMATION,
+};
 use windows_sys::Win32::Foundation::{
-    GetLastError, ERROR_ACCESS_DENIED, ERROR_BROKEN_PIPE, ERROR_INVALID_HANDLE,
-    ERROR_INVALID_PARAMETER, ERROR_NO_DATA, ERROR_PIPE_NOT_CONNECTED, INVALID_HANDLE_VALUE,
-    WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT,
+    GetLastError, RtlNtStatusToDosError, ERROR_ACCESS_DENIED, ERROR_BROKEN_PIPE,
+    ERROR_INVALID_HANDLE, ERROR_INVALID_PARAMETER, ERROR_NO_DATA, ERROR_PIPE_NOT_CONNECTED,
+    INVALID_HANDLE_VALUE, WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT,
 };
 use windows_sys::Win32::System::Memory::{
     CreateFileMappingW, MapViewOfFile, UnmapViewOfFile, VirtualQuery, FILE_MAP_READ,
@@ -34,6 +38,7 @@ use windows_sys::Win32::System::SystemInformation::{GetSystemInfo, SYSTEM_INFO};
 use windows_sys::Win32::System::Threading::{
     CreateEventW, GetCurrentProcess, SetEvent, WaitForSingleObject, INFINITE,
 };
+use windows_sys::Win32::System::IO::IO_STATUS_BLOCK;
 
 /// A read-write view of a section, unmapped (`UnmapViewOfFile`) on drop.
 #[derive(Debug)]
@@ -368,9 +373,12 @@ impl Waiter for Bell<'_> {
 
 /// Whether the peer's end of the connection is gone (closed, or its process dead):
 /// `PeekNamedPipe` fails with `ERROR_BROKEN_PIPE`, `ERROR_PIPE_NOT_CONNECTED` or
-/// `ERROR_NO_DATA` (being closed). Does not block and reads nothing. Bytes still unread in
-/// the pipe keep the pipe "alive" until read (`PeekNamedPipe` succeeds while there is data);
-/// `shm` sends nothing on the socket after the handshake.
+/// `ERROR_NO_DATA` (being closed). `PeekNamedPipe` succeeds while unread bytes are in the
+/// pipe, even after the peer closed its end; `shm` sends nothing on the socket after the
+/// handshake, so such bytes are a hostile peer's noise, and then the pipe's state is asked
+/// (`NtQueryInformationFile(FilePipeLocalInformation)`: `FILE_PIPE_CLOSING_STATE` once the
+/// other end is closed), so that noise left behind cannot hide the peer's death. Does not
+/// block and reads nothing.
 pub(crate) fn peer_gone(stream: &super::Stream) -> io::Result<bool> {
     let mut avail = 0u32;
     // SAFETY: the handle is open (borrowed from `stream`); no buffer (0 bytes), `avail` is
@@ -386,13 +394,41 @@ pub(crate) fn peer_gone(stream: &super::Stream) -> io::Result<bool> {
         )
     };
     if ok != 0 {
-        return Ok(false);
+        return if avail == 0 {
+            Ok(false)
+        } else {
+            closing(stream.as_handle())
+        };
     }
     // SAFETY: no preconditions; read right after the failed call.
     match unsafe { GetLastError() } {
         ERROR_BROKEN_PIPE | ERROR_PIPE_NOT_CONNECTED | ERROR_NO_DATA => Ok(true),
         code => Err(super::os_error(code)),
     }
+}
+
+/// Whether the other end of the pipe `h` is closed:
+/// `NtQueryInformationFile(FilePipeLocalInformation)`, `NamedPipeState ==
+/// FILE_PIPE_CLOSING_STATE`.
+fn closing(h: BorrowedHandle<'_>) -> io::Result<bool> {
+    let mut iosb = IO_STATUS_BLOCK::default();
+    let mut info = FILE_PIPE_LOCAL_INFORMATION::default();
+    // SAFETY: `h` is open (borrowed); `iosb` and `info` are valid for writes of their sizes.
+    let status = unsafe {
+        NtQueryInformationFile(
+            h.as_raw_handle(),
+            &mut iosb,
+            (&raw mut info).cast(),
+            u32::try_from(std::mem::size_of::<FILE_PIPE_LOCAL_INFORMATION>()).unwrap_or(0),
+            FilePipeLocalInformation,
+        )
+    };
+    if status < 0 {
+        // SAFETY: no preconditions; converts an NTSTATUS to a Win32 error code.
+        let code = unsafe { RtlNtStatusToDosError(status) };
+        return Err(super::os_error(code));
+    }
+    Ok(info.NamedPipeState == FILE_PIPE_CLOSING_STATE)
 }
 
 #[cfg(test)]

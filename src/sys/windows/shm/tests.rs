@@ -285,6 +285,19 @@ fn received_bells_are_checked() {
         kind(RingBells::from_received(vec![wait_only, ev()])),
         io::ErrorKind::InvalidData
     );
+    // A manual-reset event passes (SetEvent and the wait succeed) and stays set after the
+    // check: the waits on it return at once, which the ring takes as spurious wake-ups.
+    // SAFETY: unnamed, manual-reset, default security; checked for NULL.
+    let raw = unsafe { CreateEventW(ptr::null(), 1, 0, ptr::null()) };
+    assert!(!raw.is_null());
+    // SAFETY: a fresh handle owned by nobody else.
+    let manual = unsafe { OwnedHandle::from_raw_handle(raw) };
+    let odd = RingBells::from_received(vec![manual, ev()]).unwrap();
+    let start = Instant::now();
+    odd.consumer()
+        .wait(&AtomicU32::new(0), 0, Some(LOST_WAKE))
+        .unwrap();
+    assert!(start.elapsed() < LOST_WAKE, "returns early, does not block");
     // The events of a ring, duplicated as a receiver gets them: valid, left unset, and
     // working across the two sets.
     let ours = RingBells::create().unwrap();
@@ -501,7 +514,8 @@ fn ring_across_processes() {
 }
 
 /// `peer_gone` within one process: false while the other end is open, true once it is
-/// closed, from either end.
+/// closed, from either end; bytes left unread in the pipe (a hostile peer's noise: `shm`
+/// sends nothing after the handshake) do not hide the close.
 #[test]
 fn peer_gone_when_other_end_closes() {
     let name = unique("gone");
@@ -516,4 +530,22 @@ fn peer_gone_when_other_end_closes() {
     let server2 = listener.accept().unwrap();
     drop(client2);
     assert!(peer_gone(&server2.inner).unwrap());
+    let client3 = LocalSocketStream::connect(name.as_str()).unwrap();
+    let server3 = listener.accept().unwrap();
+    std::io::Write::write_all(&mut &client3, b"noise").unwrap();
+    assert!(!peer_gone(&server3.inner).unwrap(), "alive, with noise");
+    drop(client3);
+    assert!(
+        peer_gone(&server3.inner).unwrap(),
+        "gone, noise left behind"
+    );
+    let client4 = LocalSocketStream::connect(name.as_str()).unwrap();
+    let server4 = listener.accept().unwrap();
+    std::io::Write::write_all(&mut &server4, b"noise").unwrap();
+    assert!(!peer_gone(&client4.inner).unwrap(), "alive, with noise");
+    drop(server4);
+    assert!(
+        peer_gone(&client4.inner).unwrap(),
+        "gone, noise left behind"
+    );
 }
