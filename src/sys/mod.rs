@@ -72,8 +72,10 @@
 //!     waits on its own and sets the other's).
 //!   - `peer_gone(&Stream) -> io::Result<bool>`: whether the socket's peer is gone, without
 //!     blocking and without consuming anything (Unix: `recv(MSG_PEEK | MSG_DONTWAIT)`;
-//!     Windows: `PeekNamedPipe`). The portable layer keeps the socket as the liveness channel
-//!     and calls this between the slices (at most 50 ms) of every wait.
+//!     Windows: `PeekNamedPipe`, and the pipe's state from `NtQueryInformationFile` when
+//!     bytes wait, so that a dead peer's leftover bytes cannot hide its death). The portable
+//!     layer keeps the socket as the liveness channel and calls this between the slices (at
+//!     most 50 ms) of every wait.
 //!
 //! Both backends provide every item, except where noted.
 //!
