@@ -115,7 +115,8 @@ pub mod os;
     target_os = "linux",
     target_os = "android",
     target_os = "freebsd",
-    target_vendor = "apple"
+    target_vendor = "apple",
+    windows
 ))]
 pub mod shm;
 // The ring alone elsewhere, for its tests (and Miri).
@@ -125,7 +126,8 @@ pub mod shm;
         target_os = "linux",
         target_os = "android",
         target_os = "freebsd",
-        target_vendor = "apple"
+        target_vendor = "apple",
+        windows
     ))
 ))]
 mod shm {

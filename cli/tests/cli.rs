@@ -569,7 +569,8 @@ fn bench_quick_prints_the_comparison_table() {
         target_os = "linux",
         target_os = "android",
         target_os = "freebsd",
-        target_vendor = "apple"
+        target_vendor = "apple",
+        windows
     )) {
         for row in [
             "round trip 64 B, median",

@@ -55,7 +55,7 @@
 //!   only; `poll_read`/`poll_write`/`poll_write_vectored`/`poll_shutdown` on `&self`,
 //!   `connect`; `from_sync` on both, `Stream::into_sync` on Unix only: tokio never gives a
 //!   named pipe handle back, so the public conversion is `cfg(unix)`).
-//! - `shm` (shared-memory streams, `crate::shm`; Unix: Linux, Android, FreeBSD, macOS):
+//! - `shm` (shared-memory streams, `crate::shm`; Linux, Android, FreeBSD, macOS, Windows):
 //!   - `Mapping`: a read-write shared mapping; `as_ptr() -> *mut u8` (page-aligned),
 //!     `len() -> usize`; dropping it unmaps. `Send + Sync`.
 //!   - `create(len) -> io::Result<(OwnedHandle, Mapping)>`: a new anonymous, zeroed region of
@@ -77,8 +77,10 @@
 //!     waits on its own and sets the other's).
 //!   - `peer_gone(&Stream) -> io::Result<bool>`: whether the socket's peer is gone, without
 //!     blocking and without consuming anything (Unix: `recv(MSG_PEEK | MSG_DONTWAIT)`;
-//!     Windows: `PeekNamedPipe`). The portable layer keeps the socket as the liveness channel
-//!     and calls this between the slices (at most 50 ms) of every wait.
+//!     Windows: `PeekNamedPipe`, and the pipe's state from `NtQueryInformationFile` when
+//!     bytes wait, so that a dead peer's leftover bytes cannot hide its death). The portable
+//!     layer keeps the socket as the liveness channel and calls this between the slices (at
+//!     most 50 ms) of every wait.
 //!
 //! Both backends provide every item, except where noted.
 //!

@@ -21,6 +21,8 @@
 //!   (their values sent in a framed record, `sys::record`), re-exported as `ancillary`, the
 //!   name the backend contract and the Unix backend use; `handoff`: moving those handles
 //!   from the sender's process to the receiver's.
+//! - `shm`: shared memory for `crate::shm`: an unnamed paging-file section and its views,
+//!   the events a ring side sleeps on, the peer's liveness on the pipe.
 
 pub(crate) mod acceptor;
 pub(crate) mod conn;
@@ -35,6 +37,7 @@ pub(crate) mod name;
 mod overlapped;
 pub(crate) mod pipe;
 pub(crate) mod security;
+pub(crate) mod shm;
 mod stop;
 mod stream;
 #[cfg(feature = "tokio")]
