@@ -85,7 +85,7 @@ wine_step "test $TARGET (wine)" "${LOCALIPC_TEST_TIMEOUT:-600}" \
 # The examples (examples/*.rs): each one's `demo` mode runs to the end by itself, under Wine
 # (the runner); `cargo test` built them. tokio_server needs the `tokio` feature.
 if [ $# -eq 0 ] && [ "${LOCALIPC_SKIP_EXAMPLES:-0}" != 1 ]; then
-    for example in daemon single_instance supervisor tokio_server; do
+    for example in daemon single_instance supervisor tokio_server socket_activation handoff_child graceful_restart; do
         features=()
         [ "$example" = tokio_server ] && features=(--features tokio)
         wine_step "example $example demo (wine)" 300 \

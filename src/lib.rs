@@ -108,13 +108,15 @@
 
 mod forward;
 pub mod handle;
+pub mod identity;
 pub mod local_socket;
 pub mod os;
 #[cfg(any(
     target_os = "linux",
     target_os = "android",
     target_os = "freebsd",
-    target_vendor = "apple"
+    target_vendor = "apple",
+    windows
 ))]
 pub mod shm;
 // The ring alone elsewhere, for its tests (and Miri).
@@ -124,7 +126,8 @@ pub mod shm;
         target_os = "linux",
         target_os = "android",
         target_os = "freebsd",
-        target_vendor = "apple"
+        target_vendor = "apple",
+        windows
     ))
 ))]
 mod shm {

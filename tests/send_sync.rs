@@ -126,6 +126,7 @@ mod portable {
     assert_auto!(LocalSocketListener: Send & Sync & Unpin);
     assert_auto!(Incoming<'static>: Send & Sync & Unpin);
     assert_auto!(ListenerOptions: Send & Sync & Unpin);
+    assert_auto!(AcceptStopper: Send & Sync & Unpin);
     assert_auto!(LocalSocketStream: Send & Sync & Unpin);
     assert_auto!(ConnectOptions: Send & Sync & Unpin);
     assert_auto!(PeerCreds: Send & Sync & Unpin);

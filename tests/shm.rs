@@ -3,7 +3,10 @@
 //! scribbling over the region, handshake nonsense, and no leak over 10,000 create/join cycles.
 //! Leak counts run in a child process of their own (the other tests of this binary run on
 //! threads of one process and would move the counts).
-#![cfg(any(target_os = "linux", target_os = "android"))]
+//!
+//! Linux and Android, and Windows (under Wine in CI): the handshake's handles differ (a
+//! sealed memfd; a paging-file section and two events per ring), see `region` and `bells`.
+#![cfg(any(target_os = "linux", target_os = "android", windows))]
 
 mod util;
 
@@ -11,14 +14,17 @@ use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
 use localipc::shm::{ShmOptions, ShmStream};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::Shutdown;
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+#[cfg(unix)]
+use std::os::fd::{FromRawFd, OwnedFd};
+#[cfg(windows)]
+use std::os::windows::io::{FromRawHandle, OwnedHandle as OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use util::shm::{fd_count, fnv, shm_map_count, shm_pair, socket_pair, Rng, FNV0};
 use util::{bounded, namespaced, peer_role, Peer, LIMIT};
 
 fn name(tag: &str) -> String {
-    namespaced(tag).expect("Linux has the abstract namespace")
+    namespaced(tag).expect("Linux and Windows have namespaced names")
 }
 
 fn small() -> ShmOptions {
@@ -353,18 +359,16 @@ fn a_blocked_pair_is_idle() {
     bounded(LIMIT, || {
         let (_a, b) = shm_pair(&name("shm-idle"), &ShmOptions::new());
         b.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-        let cpu = || {
-            let mut ts = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            // SAFETY: `ts` is valid for writes.
-            unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-            Duration::new(
-                u64::try_from(ts.tv_sec).unwrap(),
-                u32::try_from(ts.tv_nsec).unwrap(),
-            )
-        };
+        let cpu = plat::thread_cpu;
+        // The clock moves for this thread (else the check below would pass vacuously).
+        let (t0, spin) = (cpu(), Instant::now());
+        while spin.elapsed() < Duration::from_millis(50) {
+            std::hint::spin_loop();
+        }
+        assert!(
+            cpu() > t0,
+            "thread CPU time did not move over 50 ms of spinning"
+        );
         let before = cpu();
         assert_eq!(
             (&b).read(&mut [0; 1]).unwrap_err().kind(),
@@ -460,6 +464,7 @@ fn hello(magic: &[u8; 8], version: u32, caps: (u32, u32), region: u64, per_ring:
 }
 
 /// A memfd named like ours, `len` bytes, sealed against resizing (or not).
+#[cfg(unix)]
 fn memfd(len: usize, sealed: bool) -> OwnedFd {
     // SAFETY: a valid C string; the result is checked.
     let fd = unsafe {
@@ -504,75 +509,110 @@ fn nonsense() {
     let region = 2 * ring;
     assert_eq!(page_size(), 4096, "the handshake below assumes 4 KiB pages");
     let good_caps = (4096, 4096);
-    let file = std::fs::File::open("/proc/self/exe").unwrap();
+    // Warm up: lazily made handles (on Windows, this thread's event for overlapped I/O).
+    let (c, d) = socket_pair(&name("shm-nonsense-warm"));
+    (&c).write_all(b"w").unwrap();
+    (&d).read_exact(&mut [0]).unwrap();
+    drop((c, d));
+    let file = std::fs::File::open(std::env::current_exe().unwrap()).unwrap();
+    let per_ring = plat::PER_RING;
+    // The region's handle and the wake handles of both rings, as `create` sends them.
+    let with_bells = |region: OwnedFd| {
+        let mut v = vec![region];
+        v.extend(plat::bells());
+        v
+    };
     type Case = (&'static str, Vec<u8>, Vec<OwnedFd>);
     let cases: Vec<Case> = vec![
         (
             "wrong magic",
-            hello(b"lipc-shX", 1, good_caps, region as u64, 0),
-            vec![memfd(region, true)],
+            hello(b"lipc-shX", 1, good_caps, region as u64, per_ring),
+            with_bells(plat::region(region)),
         ),
         (
             "wrong version",
-            hello(b"lipc-shm", 2, good_caps, region as u64, 0),
-            vec![memfd(region, true)],
+            hello(b"lipc-shm", 2, good_caps, region as u64, per_ring),
+            with_bells(plat::region(region)),
         ),
         (
             "no handle",
-            hello(b"lipc-shm", 1, good_caps, region as u64, 0),
+            hello(b"lipc-shm", 1, good_caps, region as u64, per_ring),
             vec![],
         ),
         (
             "two handles",
-            hello(b"lipc-shm", 1, good_caps, region as u64, 0),
-            vec![memfd(region, true), memfd(region, true)],
+            hello(b"lipc-shm", 1, good_caps, region as u64, per_ring),
+            {
+                let mut v = with_bells(plat::region(region));
+                v.push(plat::region(region));
+                v
+            },
         ),
         (
-            "wake handles on Unix",
-            hello(b"lipc-shm", 1, good_caps, region as u64, 1),
-            vec![memfd(region, true), memfd(4096, true), memfd(4096, true)],
+            "a wrong number of wake handles per ring",
+            hello(b"lipc-shm", 1, good_caps, region as u64, per_ring + 1),
+            {
+                let mut v = with_bells(plat::region(region));
+                v.push(plat::other_handle());
+                v.push(plat::other_handle());
+                v
+            },
         ),
         (
             "too-small region",
-            hello(b"lipc-shm", 1, good_caps, region as u64, 0),
-            vec![memfd(region - 4096, true)],
+            hello(b"lipc-shm", 1, good_caps, region as u64, per_ring),
+            with_bells(plat::region(region - 4096)),
         ),
         (
-            "unsealed region",
-            hello(b"lipc-shm", 1, good_caps, region as u64, 0),
-            vec![memfd(region, false)],
+            plat::ODD_REGION,
+            hello(b"lipc-shm", 1, good_caps, region as u64, per_ring),
+            with_bells(plat::odd_region(region)),
         ),
         (
-            "not a memfd",
-            hello(b"lipc-shm", 1, good_caps, region as u64, 0),
-            vec![OwnedFd::from(file)],
+            "not a region",
+            hello(b"lipc-shm", 1, good_caps, region as u64, per_ring),
+            with_bells(OwnedFd::from(file)),
         ),
         (
             "inconsistent length",
-            hello(b"lipc-shm", 1, good_caps, (region + 4096) as u64, 0),
-            vec![memfd(region + 4096, true)],
+            hello(b"lipc-shm", 1, good_caps, (region + 4096) as u64, per_ring),
+            with_bells(plat::region(region + 4096)),
         ),
         (
             "capacity not a power of two",
-            hello(b"lipc-shm", 1, (5000, 4096), region as u64, 0),
-            vec![memfd(region, true)],
+            hello(b"lipc-shm", 1, (5000, 4096), region as u64, per_ring),
+            with_bells(plat::region(region)),
         ),
         (
             "capacity too large",
-            hello(b"lipc-shm", 1, (1 << 31, 4096), region as u64, 0),
-            vec![memfd(region, true)],
+            hello(b"lipc-shm", 1, (1 << 31, 4096), region as u64, per_ring),
+            with_bells(plat::region(region)),
         ),
         (
             "cut short",
-            hello(b"lipc-shm", 1, good_caps, region as u64, 0)[..20].to_vec(),
-            vec![memfd(region, true)],
+            hello(b"lipc-shm", 1, good_caps, region as u64, per_ring)[..20].to_vec(),
+            with_bells(plat::region(region)),
         ),
     ];
+    #[cfg(windows)]
+    let cases = {
+        let mut cases = cases;
+        cases.push((
+            "a section for a wake event",
+            hello(b"lipc-shm", 1, good_caps, region as u64, per_ring),
+            {
+                let mut v = with_bells(plat::region(region));
+                v[2] = plat::region(4096);
+                v
+            },
+        ));
+        cases
+    };
     for (i, (what, bytes, fds)) in cases.into_iter().enumerate() {
         // The case's own descriptors are closed below: they do not count.
         let (fds_before, maps_before) = (fd_count() - fds.len(), shm_map_count());
         let (client, server) = socket_pair(&name(&format!("shm-nonsense-{i}")));
-        let borrowed: Vec<_> = fds.iter().map(|f| f.as_fd()).collect();
+        let borrowed: Vec<_> = fds.iter().map(plat::borrow).collect();
         client.send_with_handles(&bytes, &borrowed).unwrap();
         drop(borrowed);
         drop(fds);
@@ -599,9 +639,9 @@ fn nonsense() {
     let (client, server) = socket_pair(&name("shm-nonsense-ack"));
     let fake = std::thread::spawn(move || {
         let mut buf = [0; 40];
-        let mut fds = Vec::with_capacity(4);
+        let mut fds = Vec::with_capacity(8);
         let n = server.recv_with_handles(&mut buf, &mut fds).unwrap();
-        assert_eq!((n, fds.len()), (40, 1));
+        assert_eq!((n, fds.len()), (40, 1 + 2 * plat::PER_RING as usize));
         (&server).write_all(b"lipc-ack\x02\0\0\0\0\0\0\0").unwrap(); // version 2
         let _ = (&server).read(&mut [0; 1]); // until the creator closes
     });
@@ -617,10 +657,7 @@ fn nonsense() {
     println!("RESULT ok");
 }
 
-fn page_size() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap()
-}
+use plat::page_size;
 
 #[test]
 fn handshake_nonsense_is_invalid_data_and_leaves_nothing() {
@@ -636,20 +673,33 @@ fn handshake_nonsense_is_invalid_data_and_leaves_nothing() {
     peer.wait();
 }
 
-/// Child role: 10,000 create/join cycles leave the descriptor and mapping counts where they
+/// Create/join cycles of the leak test: 10,000; fewer under Windows, where a cycle under
+/// Wine takes 2 to 6 ms (every call goes through wineserver) and the peer has
+/// `PEER_LIMIT` (10 s) to answer.
+const CYCLES: usize = if cfg!(windows) { 500 } else { 10_000 };
+
+/// Child role: `CYCLES` create/join cycles leave the descriptor and mapping counts where they
 /// were.
 fn leaks() {
     let n = name("shm-leaks");
     // Shared with the joining thread, so that it stays open until after the counts.
     let listener = std::sync::Arc::new(LocalSocketListener::bind(n.as_str()).unwrap());
     let l = std::sync::Arc::clone(&listener);
+    // Told when the joiner has dropped its end of a cycle (the creator's cycle may return
+    // before that), so that the counts do not include it; the joiner thread lives until
+    // after the last count (on Windows a thread holds handles: its own, its I/O event).
+    let (dropped, was_dropped) = std::sync::mpsc::channel();
+    let (done, is_done) = std::sync::mpsc::channel::<()>();
     let joiner = std::thread::spawn(move || {
-        for _ in 0..10_001 {
+        for _ in 0..=CYCLES {
             let s = ShmStream::join(l.accept().unwrap()).unwrap();
             let mut b = [0];
             (&s).read_exact(&mut b).unwrap();
             (&s).write_all(&b).unwrap();
+            drop(s);
+            let _ = dropped.send(());
         }
+        let _ = is_done.recv();
     });
     let cycle = || {
         let s =
@@ -658,12 +708,19 @@ fn leaks() {
         (&s).read_exact(&mut [0]).unwrap();
     };
     cycle(); // warm up (lazy allocations)
+    was_dropped.recv().unwrap();
     let (fds, maps) = (fd_count(), util::shm::map_count());
-    for _ in 0..10_000 {
+    let t = Instant::now();
+    for _ in 0..CYCLES {
         cycle();
     }
-    joiner.join().unwrap();
+    eprintln!("{CYCLES} create/join cycles took {:?}", t.elapsed());
+    for _ in 0..CYCLES {
+        was_dropped.recv().unwrap();
+    }
     let (fds_after, maps_after) = (fd_count(), util::shm::map_count());
+    drop(done);
+    joiner.join().unwrap();
     println!(
         "RESULT fds {fds}->{fds_after} maps {maps}->{maps_after} shm {}",
         shm_map_count()
@@ -698,22 +755,11 @@ fn scribbler(name: &str) {
     for round in 0..ROUNDS {
         let conn = LocalSocketStream::connect(name).unwrap();
         let mut hello = [0u8; 40];
-        let mut fds = Vec::with_capacity(4);
+        let mut fds = Vec::with_capacity(8);
         let n = conn.recv_with_handles(&mut hello, &mut fds).unwrap();
         (&conn).read_exact(&mut hello[n..]).unwrap();
         let len = usize::try_from(u64::from_le_bytes(hello[24..32].try_into().unwrap())).unwrap();
-        // SAFETY: a fresh shared mapping of the received descriptor; checked for failure.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                std::os::fd::AsRawFd::as_raw_fd(&fds[0]),
-                0,
-            )
-        };
-        assert_ne!(ptr, libc::MAP_FAILED);
+        let ptr = plat::map(&fds[0], len);
         (&conn).write_all(b"lipc-ack\x01\0\0\0\0\0\0\0").unwrap();
         let mut rng = Rng(u64::from(std::process::id()) << 8 | round as u64 | 1);
         let words = len / 8;
@@ -732,8 +778,7 @@ fn scribbler(name: &str) {
             }
             std::thread::yield_now();
         }
-        // SAFETY: the mapping made above, unmapped once.
-        unsafe { libc::munmap(ptr, len) };
+        plat::unmap(ptr, len);
     }
     println!("RESULT done");
 }
@@ -813,4 +858,186 @@ fn hostile_scribbler_gives_only_errors_never_panics_or_hangs() {
         peer.wait();
         assert!(seen.contains_key("InvalidData"), "{seen:?}");
     });
+}
+
+/// What differs between the platforms in these tests: thread CPU time, the handles of a
+/// hand-made handshake, and mapping a region by hand.
+#[cfg(unix)]
+mod plat {
+    use super::{memfd, Duration, OwnedFd};
+    use std::os::fd::AsFd;
+
+    /// Wake handles per ring in the handshake: none (both ends sleep on the index word).
+    pub(super) const PER_RING: u32 = 0;
+    /// The kind of region `odd_region` makes, as a case name.
+    pub(super) const ODD_REGION: &str = "unsealed region";
+
+    /// This thread's CPU time: `clock_gettime(CLOCK_THREAD_CPUTIME_ID)`.
+    pub(super) fn thread_cpu() -> Duration {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is valid for writes.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        Duration::new(
+            u64::try_from(ts.tv_sec).unwrap(),
+            u32::try_from(ts.tv_nsec).unwrap(),
+        )
+    }
+
+    /// A region as `create` makes it: a sealed memfd.
+    pub(super) fn region(len: usize) -> OwnedFd {
+        memfd(len, true)
+    }
+
+    /// A region `create` would not make: an unsealed memfd.
+    pub(super) fn odd_region(len: usize) -> OwnedFd {
+        memfd(len, false)
+    }
+
+    /// The wake handles of both rings: none.
+    pub(super) fn bells() -> Vec<OwnedFd> {
+        Vec::new()
+    }
+
+    /// A handle where a wake handle would go.
+    pub(super) fn other_handle() -> OwnedFd {
+        memfd(4096, true)
+    }
+
+    pub(super) fn borrow(fd: &OwnedFd) -> std::os::fd::BorrowedFd<'_> {
+        fd.as_fd()
+    }
+
+    pub(super) fn page_size() -> usize {
+        // SAFETY: sysconf has no preconditions.
+        usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap()
+    }
+
+    /// `mmap(MAP_SHARED)` of the whole region.
+    pub(super) fn map(fd: &OwnedFd, len: usize) -> *mut u8 {
+        // SAFETY: a fresh shared mapping of the received descriptor; checked for failure.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                std::os::fd::AsRawFd::as_raw_fd(fd),
+                0,
+            )
+        };
+        assert_ne!(ptr, libc::MAP_FAILED);
+        ptr.cast()
+    }
+
+    pub(super) fn unmap(ptr: *mut u8, len: usize) {
+        // SAFETY: a mapping made by `map`, unmapped once.
+        unsafe { libc::munmap(ptr.cast(), len) };
+    }
+}
+
+#[cfg(windows)]
+mod plat {
+    use super::{Duration, FromRawHandle, OwnedFd};
+    use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle};
+    use windows_sys::Win32::Foundation::{FILETIME, INVALID_HANDLE_VALUE};
+    use windows_sys::Win32::System::Memory::{
+        CreateFileMappingW, MapViewOfFile, UnmapViewOfFile, FILE_MAP_READ, FILE_MAP_WRITE,
+        MEMORY_MAPPED_VIEW_ADDRESS, PAGE_READWRITE, SEC_RESERVE,
+    };
+    use windows_sys::Win32::System::SystemInformation::{GetSystemInfo, SYSTEM_INFO};
+    use windows_sys::Win32::System::Threading::{CreateEventW, GetCurrentThread, GetThreadTimes};
+
+    /// Wake handles per ring in the handshake: two auto-reset events.
+    pub(super) const PER_RING: u32 = 2;
+    /// The kind of region `odd_region` makes, as a case name.
+    pub(super) const ODD_REGION: &str = "uncommitted (SEC_RESERVE) section";
+
+    /// This thread's CPU time (kernel + user): `GetThreadTimes`.
+    pub(super) fn thread_cpu() -> Duration {
+        let z = FILETIME {
+            dwLowDateTime: 0,
+            dwHighDateTime: 0,
+        };
+        let (mut c, mut e, mut k, mut u) = (z, z, z, z);
+        // SAFETY: the pseudo-handle of this thread; all four outputs are valid for writes.
+        let ok = unsafe { GetThreadTimes(GetCurrentThread(), &mut c, &mut e, &mut k, &mut u) };
+        assert_ne!(ok, 0, "GetThreadTimes: {}", std::io::Error::last_os_error());
+        let t100ns = |f: FILETIME| u64::from(f.dwHighDateTime) << 32 | u64::from(f.dwLowDateTime);
+        Duration::from_nanos((t100ns(k) + t100ns(u)) * 100)
+    }
+
+    /// `CreateFileMappingW` of the paging file, unnamed, with `flags`.
+    fn section(len: usize, flags: u32) -> OwnedFd {
+        // SAFETY: unnamed, default security; checked for NULL.
+        let h = unsafe {
+            CreateFileMappingW(
+                INVALID_HANDLE_VALUE,
+                std::ptr::null(),
+                PAGE_READWRITE | flags,
+                0,
+                u32::try_from(len).unwrap(),
+                std::ptr::null(),
+            )
+        };
+        assert!(!h.is_null());
+        // SAFETY: a fresh handle owned by nobody else.
+        unsafe { OwnedFd::from_raw_handle(h) }
+    }
+
+    /// A region as `create` makes it: a committed paging-file section.
+    pub(super) fn region(len: usize) -> OwnedFd {
+        section(len, 0)
+    }
+
+    /// A region `create` would not make: a reserved, uncommitted section.
+    pub(super) fn odd_region(len: usize) -> OwnedFd {
+        section(len, SEC_RESERVE)
+    }
+
+    /// An unnamed auto-reset event.
+    fn event() -> OwnedFd {
+        // SAFETY: unnamed, default security; checked for NULL.
+        let h = unsafe { CreateEventW(std::ptr::null(), 0, 0, std::ptr::null()) };
+        assert!(!h.is_null());
+        // SAFETY: a fresh handle owned by nobody else.
+        unsafe { OwnedFd::from_raw_handle(h) }
+    }
+
+    /// The wake handles of both rings: four events.
+    pub(super) fn bells() -> Vec<OwnedFd> {
+        (0..4).map(|_| event()).collect()
+    }
+
+    /// A handle where a wake handle would go.
+    pub(super) fn other_handle() -> OwnedFd {
+        event()
+    }
+
+    pub(super) fn borrow(h: &OwnedFd) -> BorrowedHandle<'_> {
+        h.as_handle()
+    }
+
+    pub(super) fn page_size() -> usize {
+        let mut info = SYSTEM_INFO::default();
+        // SAFETY: `info` is valid for writes.
+        unsafe { GetSystemInfo(&mut info) };
+        usize::try_from(info.dwPageSize).unwrap()
+    }
+
+    /// `MapViewOfFile` of `len` bytes of the section, read-write.
+    pub(super) fn map(h: &OwnedFd, len: usize) -> *mut u8 {
+        // SAFETY: a fresh view of the received section; checked for NULL.
+        let view =
+            unsafe { MapViewOfFile(h.as_raw_handle(), FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, len) };
+        assert!(!view.Value.is_null());
+        view.Value.cast()
+    }
+
+    pub(super) fn unmap(ptr: *mut u8, _len: usize) {
+        // SAFETY: a view made by `map`, unmapped once.
+        unsafe { UnmapViewOfFile(MEMORY_MAPPED_VIEW_ADDRESS { Value: ptr.cast() }) };
+    }
 }

@@ -19,6 +19,10 @@ pub(crate) struct Args {
     /// Keep trying for up to SECS while the server is not up yet or busy.
     #[arg(long, value_name = "SECS", value_parser = crate::parse::seconds)]
     timeout: Option<Duration>,
+    /// Whom the server must be (repeatable); any other server is refused before a byte is
+    /// sent (exit status 1, "permission denied").
+    #[arg(long, value_name = "WHO", long_help = crate::access::WHO_HELP)]
+    expect_server: Vec<String>,
 }
 
 /// Connects, then relays stdin → socket (shutting down the write half at end of input) and
@@ -28,11 +32,14 @@ pub(crate) fn run(args: Args, verbose: bool) -> io::Result<()> {
     if let Some(timeout) = args.timeout {
         opts.timeout(timeout);
     }
+    if let Some(policy) = crate::access::policy(&args.expect_server, "--expect-server")? {
+        opts.expect_server(policy);
+    }
     let stream =
         Arc::new(LocalSocketStream::connect_with(args.name.as_os_str(), &opts).map_err(hint)?);
     if verbose {
-        let pid = stream.peer_pid().map_or("?".into(), |p| p.to_string());
-        error::log(&format!("connected (server pid {pid})"));
+        let who = crate::access::describe(stream.peer_creds());
+        error::log(&format!("connected (server {who})"));
     }
     let upstream = std::thread::spawn({
         let stream = Arc::clone(&stream);

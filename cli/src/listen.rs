@@ -10,7 +10,7 @@
 
 use crate::error::{self, Context};
 use localipc::local_socket::{
-    ListenerOptions, LocalSocketListener, LocalSocketName, LocalSocketStream,
+    AcceptStopper, ListenerOptions, LocalSocketListener, LocalSocketStream,
 };
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
@@ -42,33 +42,37 @@ pub(crate) struct Args {
     /// Exit once the first connection has ended.
     #[arg(long)]
     once: bool,
+    /// Who may connect (repeatable); others are refused (Unix: closed at accept and logged;
+    /// Windows: by the pipe's DACL).
+    #[arg(long, value_name = "WHO", long_help = crate::access::WHO_HELP)]
+    allow: Vec<String>,
 }
 
 /// Binds the name and serves clients until `--once` is met or a fatal error occurs.
 pub(crate) fn run(args: Args, verbose: bool) -> io::Result<()> {
     // Before any thread starts, so that only the signal thread takes SIGINT/SIGTERM.
     let blocked = crate::signals::block();
-    #[allow(unused_mut)] // only Unix sets options
     let mut opts = ListenerOptions::new();
+    if let Some(policy) = crate::access::policy(&args.allow, "--allow")? {
+        opts.access(policy).on_refused(crate::access::log_refused);
+    }
     #[cfg(unix)]
     if let Some(mode) = args.mode {
         opts.mode(mode);
     }
     let listener = LocalSocketListener::bind_with(args.name.as_os_str(), &opts)?;
     let server = Arc::new(Server {
-        name: listener.local_name().into_owned(),
+        stopper: listener.stopper(),
         verbose,
         once: args.once,
         stopping: AtomicBool::new(false),
-        backing_off: AtomicBool::new(false),
         signal: AtomicI32::new(0),
         failure: Mutex::new(None),
-        waker: Mutex::new(None),
         clients: Mutex::new(Clients::default()),
         client_added: Condvar::new(),
     });
     if verbose {
-        error::log(&format!("listening on {}", server.name));
+        error::log(&format!("listening on {}", listener.local_name()));
     }
     {
         let server = Arc::clone(&server);
@@ -90,17 +94,18 @@ pub(crate) fn run(args: Args, verbose: bool) -> io::Result<()> {
         }
         let stream = match accepted {
             Ok(stream) => stream,
+            Err(e) if AcceptStopper::is_stop_error(&e) => break,
             Err(e) if transient(&e) => continue,
             Err(e) => {
-                backoff.pause(&server, &e);
+                backoff.pause(&e);
                 continue;
             }
         };
         next_id += 1;
         let id = next_id;
         if verbose {
-            let pid = stream.peer_pid().map_or("?".into(), |p| p.to_string());
-            error::log(&format!("client {id} connected (pid {pid})"));
+            let who = crate::access::describe(stream.peer_creds());
+            error::log(&format!("client {id} connected ({who})"));
         }
         let server = Arc::clone(&server);
         if args.echo {
@@ -139,7 +144,7 @@ struct Backoff {
 }
 
 impl Backoff {
-    fn pause(&mut self, server: &Server, err: &io::Error) {
+    fn pause(&mut self, err: &io::Error) {
         if self
             .logged
             .is_none_or(|at| at.elapsed() >= BACKOFF_LOG_EVERY)
@@ -157,9 +162,7 @@ impl Backoff {
         } else {
             self.unreported += 1;
         }
-        server.backing_off.store(true, Ordering::SeqCst);
         std::thread::sleep(BACKOFF);
-        server.backing_off.store(false, Ordering::SeqCst);
     }
 }
 
@@ -219,23 +222,18 @@ fn to_stdout(stream: &LocalSocketStream) -> Result<u64, ConnError> {
 
 /// State shared by the accept loop, the connection threads and the stdin thread.
 struct Server {
-    /// The bound name, for the connection that wakes the accept loop.
-    name: LocalSocketName<'static>,
+    /// Ends a blocked `accept` of the accept loop.
+    stopper: AcceptStopper,
     /// Log connects and disconnects.
     verbose: bool,
     /// Stop after the first connection ends.
     once: bool,
     /// Set once the accept loop should end.
     stopping: AtomicBool,
-    /// Set while the accept loop sleeps after an error: it checks `stopping` before it
-    /// accepts again, so [`stop`](Self::stop) need not wake it.
-    backing_off: AtomicBool,
     /// The signal (SIGINT/SIGTERM) that stopped the server, or 0.
     signal: AtomicI32,
     /// The error to exit with, if any.
     failure: Mutex<Option<io::Error>>,
-    /// The connection that woke the accept loop, kept open until exit.
-    waker: Mutex<Option<LocalSocketStream>>,
     /// Clients that stdin may go to.
     clients: Mutex<Clients>,
     /// Signalled when a client is added.
@@ -274,7 +272,8 @@ impl Server {
     }
 
     /// Ends the accept loop (with `failure` as the exit error, if given) by setting the flag
-    /// and connecting to ourselves so that a blocked `accept` returns.
+    /// and stopping the listener ([`AcceptStopper::stop`]), which makes a blocked `accept`
+    /// return.
     fn stop(&self, failure: Option<io::Error>) {
         if let Some(e) = failure {
             lock(&self.failure).get_or_insert(e);
@@ -282,19 +281,7 @@ impl Server {
         if self.stopping.swap(true, Ordering::SeqCst) {
             return;
         }
-        match LocalSocketStream::connect(&self.name) {
-            Ok(waker) => *lock(&self.waker) = Some(waker),
-            // Out of descriptors, say: the loop is backing off and will see the flag.
-            Err(_) if self.backing_off.load(Ordering::SeqCst) => {}
-            Err(e) => {
-                // The accept loop cannot be woken: exit from here.
-                if let Some(failure) = lock(&self.failure).take() {
-                    error::report(&failure);
-                }
-                error::log(&format!("could not stop the server cleanly: {e}"));
-                std::process::exit(1);
-            }
-        }
+        self.stopper.stop();
     }
 
     /// Makes `stream` the newest client for stdin (shutting its write half at once if stdin

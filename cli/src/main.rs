@@ -4,9 +4,11 @@
 //! Every failure ends as one line, `localipc: <message>`, on stderr and a non-zero exit
 //! status: 2 for a bad command line, 1 for anything else.
 
+mod access;
 mod bench;
 mod connect;
 mod error;
+mod list;
 mod listen;
 mod parse;
 mod probe;
@@ -49,6 +51,8 @@ enum Command {
     Connect(connect::Args),
     /// Show the platform and what its local sockets support.
     Probe,
+    /// Show the local sockets listening on this machine (Linux, Windows).
+    List(list::Args),
     /// Measure localipc against the raw OS primitive, sync and tokio: latency, throughput,
     /// connections/s.
     Bench(bench::Args),
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         Command::Listen(args) => listen::run(args, cli.verbose),
         Command::Connect(args) => connect::run(args, cli.verbose),
         Command::Probe => probe::run(),
+        Command::List(args) => list::run(&args),
         Command::Bench(args) => bench::run(args, cli.verbose),
         Command::BenchPeer(args) => bench::peer::run(args),
         Command::Soak(args) => soak::run(args),

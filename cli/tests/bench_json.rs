@@ -50,7 +50,8 @@ fn bench_json_is_one_document_with_every_group_and_positive_ratios() {
         target_os = "linux",
         target_os = "android",
         target_os = "freebsd",
-        target_vendor = "apple"
+        target_vendor = "apple",
+        windows
     ));
     let want: &[&str] = if shm {
         &["sync", "shm", "tokio-ct", "tokio-mt"]

@@ -254,6 +254,27 @@ fn path_name_with_mode_is_removed_after_exit() {
     assert!(!path.exists(), "the socket file was left behind");
 }
 
+/// Issue 16.2: `listen --once` ends its accept loop with an `AcceptStopper`, not by
+/// connecting to itself: it exits cleanly even when its socket file was removed meanwhile
+/// (the old self-connection then failed: "could not stop the server cleanly", exit 1).
+#[cfg(unix)]
+#[test]
+fn listen_once_exits_cleanly_after_its_socket_file_is_removed() {
+    let dir = TempDir(unique_dir("once-gone"));
+    let path = dir.0.join("s.sock");
+    let path_str = path.to_str().unwrap();
+    let listener = Running::start(&["listen", path_str, "--echo", "--once"]);
+    wait_for_file(&path);
+    let mut client = Running::start(&["connect", path_str, "--timeout", "5"]);
+    client.send(b"a\n");
+    client.wait_for_stdout("a\n");
+    std::fs::remove_file(&path).unwrap();
+    let client = client.finish();
+    assert!(client.status.success(), "{}", client.stderr);
+    let listener = listener.finish();
+    assert!(listener.status.success(), "{}", listener.stderr);
+}
+
 /// Waits (bounded) until `path` exists: `listen` puts its socket there once it listens.
 #[cfg(unix)]
 fn wait_for_file(path: &Path) {
@@ -548,7 +569,8 @@ fn bench_quick_prints_the_comparison_table() {
         target_os = "linux",
         target_os = "android",
         target_os = "freebsd",
-        target_vendor = "apple"
+        target_vendor = "apple",
+        windows
     )) {
         for row in [
             "round trip 64 B, median",
@@ -661,4 +683,59 @@ fn soak_sync_on_a_path_leaves_nothing_behind() {
     short_soak(&["--api", "sync", "--name", sock.to_str().unwrap()], &tmp.0);
     let left: Vec<_> = std::fs::read_dir(&tmp.0).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// Issue 16.5: `localipc list` shows listeners this test made: on Linux a namespaced one and
+/// a socket file (found at its public path although localipc bound it in a private
+/// directory), each with this process's pid and user; on Windows the pipe name. `--json`
+/// and the table agree.
+#[cfg(any(target_os = "linux", windows))]
+#[test]
+fn list_shows_listeners_made_by_this_test() {
+    use localipc::local_socket::LocalSocketListener;
+    let ns = unique_name("list");
+    let mut names = vec![ns.clone()];
+    let dir = TempDir(unique_dir("list"));
+    if cfg!(unix) {
+        names.push(dir.0.join("l.sock").display().to_string());
+    }
+    let _listeners: Vec<LocalSocketListener> = names
+        .iter()
+        .map(|n| LocalSocketListener::bind(n.as_str()).unwrap())
+        .collect();
+    let out = run(&["list", "--json"], b"");
+    if cfg!(windows) && out.stderr.contains("not supported under Wine") {
+        // Wine has no directory queries on the pipe file system; real Windows has. The
+        // message comes only where ntdll exports wine_get_version.
+        return;
+    }
+    assert!(out.status.success(), "{}", out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let entries = doc.as_array().unwrap();
+    for name in &names {
+        let e = entries
+            .iter()
+            .find(|e| e["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("{name} not listed: {}", out.stdout));
+        if cfg!(windows) {
+            assert_eq!(e["type"], "pipe");
+            assert!(e["instances"].as_u64().unwrap() >= 1, "{e}");
+        } else {
+            assert_eq!(e["type"], "stream");
+            let pids = e["pids"].as_array().unwrap();
+            assert!(pids.contains(&std::process::id().into()), "{e}");
+            #[cfg(unix)]
+            // SAFETY: geteuid cannot fail.
+            assert_eq!(e["uid"], unsafe { libc::geteuid() });
+        }
+    }
+    let table = run(&["list"], b"");
+    assert!(table.status.success(), "{}", table.stderr);
+    for name in &names {
+        assert!(
+            table.stdout.lines().any(|l| l.ends_with(name.as_str())),
+            "{}",
+            table.stdout
+        );
+    }
 }

@@ -129,6 +129,9 @@ impl LocalSocketListener {
     /// a client that connected and left before `accept` is skipped (its instance replaced).
     ///
     /// Unix: errors name the listener (except `WouldBlock`, passed on as the OS gave it).
+    /// After [`AcceptStopper::stop`](super::AcceptStopper::stop) (see
+    /// [`stopper`](Self::stopper)), blocked and later calls fail with the stop error
+    /// ([`AcceptStopper::is_stop_error`](super::AcceptStopper::is_stop_error)).
     /// `ConnectionAborted` and `Interrupted` concern one client: accept again at once. Any
     /// other error, notably running out of descriptors (`EMFILE`/`ENFILE`) or of memory
     /// (`ENOBUFS`/`ENOMEM`), comes back at once on every call until something is freed, while
@@ -140,8 +143,9 @@ impl LocalSocketListener {
         })
     }
 
-    /// An endless iterator of [`accept`](Self::accept) results (the same as
-    /// `Incoming::from(&listener)`). An error does not end it: back off as
+    /// An iterator of [`accept`](Self::accept) results (the same as
+    /// `Incoming::from(&listener)`), ending only when the listener is stopped
+    /// ([`stopper`](Self::stopper)). An error does not end it: back off as
     /// [`accept`](Self::accept) describes before taking the next item.
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming::from(self)
@@ -199,10 +203,10 @@ impl<'a> IntoIterator for &'a LocalSocketListener {
     }
 }
 
-/// An endless iterator over the connections coming in to a [`LocalSocketListener`].
+/// An iterator over the connections coming in to a [`LocalSocketListener`].
 ///
-/// Each item is the result of one [`accept`](LocalSocketListener::accept); it never returns
-/// `None`.
+/// Each item is the result of one [`accept`](LocalSocketListener::accept); it ends (`None`)
+/// only once the listener is stopped with an [`AcceptStopper`](super::AcceptStopper).
 #[derive(Debug)]
 pub struct Incoming<'a> {
     listener: &'a LocalSocketListener,
@@ -210,11 +214,16 @@ pub struct Incoming<'a> {
 
 impl Iterator for Incoming<'_> {
     type Item = io::Result<LocalSocketStream>;
+    /// The next [`accept`](LocalSocketListener::accept) result; `None` once the listener is stopped
+    /// ([`AcceptStopper`](super::AcceptStopper)), and from then on.
     fn next(&mut self) -> Option<Self::Item> {
-        Some(self.listener.accept())
+        match self.listener.accept() {
+            Err(e) if super::AcceptStopper::is_stop_error(&e) => None,
+            r => Some(r),
+        }
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (usize::MAX, None)
+        (0, None)
     }
 }
 
@@ -249,6 +258,8 @@ impl<'a> From<&'a LocalSocketListener> for Incoming<'a> {
 /// | [`reclaim`](Self::reclaim) | socket files: stale file replaced, own file removed on drop | no effect: a pipe name vanishes with its last handle |
 /// | `mode` | socket files: the file's permission bits; `InvalidInput` with a namespaced name | — (not compiled) |
 /// | `security_descriptor` | — (not compiled) | every pipe instance's security descriptor |
+/// | [`access`](Self::access) | the socket file's mode (unless `mode` is set) **and** a check of every accepted peer | every pipe instance's DACL (not with `security_descriptor`: `InvalidInput`) |
+/// | [`on_refused`](Self::on_refused) | called for each peer `access` refused | — (Windows refuses in the OS; never called) |
 ///
 /// ```
 /// use localipc::local_socket::{ListenerOptions, LocalSocketListener};
@@ -270,6 +281,8 @@ impl<'a> From<&'a LocalSocketListener> for Incoming<'a> {
 #[derive(Clone, Debug)]
 pub struct ListenerOptions {
     pub(crate) reclaim: bool,
+    /// Who may connect and who hears of refusals: see `access.rs`.
+    pub(crate) access: super::access::Access,
     #[cfg(unix)]
     pub(crate) mode: Option<u32>,
     #[cfg(windows)]
@@ -280,6 +293,7 @@ impl Default for ListenerOptions {
     fn default() -> Self {
         Self {
             reclaim: true,
+            access: super::access::Access::NONE,
             #[cfg(unix)]
             mode: None,
             #[cfg(windows)]
@@ -290,7 +304,9 @@ impl Default for ListenerOptions {
 
 impl ListenerOptions {
     /// Default options: reclaim on, the socket file's mode from the umask (Unix), the
-    /// default security descriptor (Windows).
+    /// default security descriptor (Windows), no [`access`](Self::access) policy (anyone
+    /// the file mode or the default DACL lets in, and on Linux's abstract namespace anyone
+    /// at all, is accepted).
     pub fn new() -> Self {
         Self::default()
     }
@@ -339,6 +355,9 @@ impl ListenerOptions {
     /// The private directory is named `.lipc-XXXXXX` (random) and removed before `bind`
     /// returns. The socket's own address (`getsockname`, or a client's `getpeername`) is the
     /// path it was bound at in there (on Linux `/proc/self/fd/<n>/s`), not the public path.
+    ///
+    /// With an [`access`](Self::access) policy too, this mode wins for the permission bits
+    /// (the policy still checks every peer at accept).
     ///
     /// ```
     /// use localipc::local_socket::{ListenerOptions, LocalSocketListener};

@@ -174,7 +174,8 @@ impl MessageListener {
         })
     }
 
-    /// An endless iterator of [`accept`](Self::accept) results (the same as
+    /// An iterator of [`accept`](Self::accept) results, ending once the listener is stopped
+    /// ([`stopper`](Self::stopper)) (the same as
     /// `Incoming::from(&listener)`), as
     /// [`LocalSocketListener::incoming`](super::LocalSocketListener::incoming). An error does
     /// not end it: back off as that method describes before taking the next item.
@@ -240,10 +241,10 @@ impl<'a> IntoIterator for &'a MessageListener {
     }
 }
 
-/// An endless iterator over the connections coming in to a [`MessageListener`].
+/// An iterator over the connections coming in to a [`MessageListener`].
 ///
-/// Each item is the result of one [`accept`](MessageListener::accept); it never returns
-/// `None`.
+/// Each item is the result of one [`accept`](MessageListener::accept); it ends (`None`)
+/// only once the listener is stopped with an [`AcceptStopper`](super::AcceptStopper).
 #[derive(Debug)]
 pub struct Incoming<'a> {
     listener: &'a MessageListener,
@@ -251,11 +252,16 @@ pub struct Incoming<'a> {
 
 impl Iterator for Incoming<'_> {
     type Item = io::Result<MessageStream>;
+    /// The next [`accept`](MessageListener::accept) result; `None` once the listener is stopped
+    /// ([`AcceptStopper`](super::AcceptStopper)), and from then on.
     fn next(&mut self) -> Option<Self::Item> {
-        Some(self.listener.accept())
+        match self.listener.accept() {
+            Err(e) if super::AcceptStopper::is_stop_error(&e) => None,
+            r => Some(r),
+        }
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (usize::MAX, None)
+        (0, None)
     }
 }
 
@@ -344,9 +350,10 @@ impl MessageStream {
         options: &ConnectOptions,
     ) -> io::Result<Self> {
         let name = name.to_local_socket_name()?;
-        Ok(Self {
-            inner: sys::MessageStream::connect(&name, options)?,
-        })
+        super::access::check_expectation(options, &name)?;
+        let inner = sys::MessageStream::connect(&name, options)?;
+        super::access::check_server(options, &name, || inner.peer_creds())?;
+        Ok(Self { inner })
     }
 
     /// Sends `msg` as one message, whole or not at all (with framing: once any of it is

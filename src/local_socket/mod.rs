@@ -26,6 +26,11 @@
 //! ```
 //!
 //! # Who can connect
+//! [`ListenerOptions::access`] with an [`AccessPolicy`](crate::identity::AccessPolicy) says it
+//! portably (file mode and a check at accept on Unix, a DACL on Windows), and
+//! [`ConnectOptions::expect_server`] lets a client refuse a server of the wrong user. Without
+//! a policy (the default):
+//!
 //! - **Socket files** (paths) obey file permissions: connecting needs write permission on the
 //!   file and search permission on its directories. `ListenerOptions::mode` sets the mode
 //!   before anyone can connect (e.g. `0o600`: only this user).
@@ -59,19 +64,34 @@
 //!
 #![doc = include_str!("porting.md")]
 
+pub(crate) mod access;
+#[cfg(unix)]
+mod activation;
+#[cfg(unix)]
+mod child_handoff;
 mod handle_passing;
 mod listener;
 pub mod message;
 mod name;
+mod peer_creds;
+pub(crate) mod stopper;
 mod stream;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub use activation::SystemdSockets;
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub use child_handoff::ChildHandoff;
 pub use handle_passing::MAX_HANDLES;
 pub use listener::{Incoming, ListenerOptions, LocalSocketListener};
 pub use name::{LocalSocketName, NameTypeSupport, ToLocalSocketName};
-pub use stream::{ConnectOptions, LocalSocketStream, PeerCreds};
+pub use peer_creds::PeerCreds;
+pub use stopper::AcceptStopper;
+pub use stream::{ConnectOptions, LocalSocketStream};
 
 /// Limits of this platform's local sockets, as `(what, value)` pairs for display.
 pub fn platform_limits() -> Vec<(&'static str, String)> {

@@ -1,6 +1,6 @@
-//! [`LocalSocketStream`], [`ConnectOptions`] and [`PeerCreds`].
+//! [`LocalSocketStream`] and [`ConnectOptions`].
 
-use super::ToLocalSocketName;
+use super::{PeerCreds, ToLocalSocketName};
 use crate::sys;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::Shutdown;
@@ -110,9 +110,10 @@ impl LocalSocketStream {
         options: &ConnectOptions,
     ) -> io::Result<Self> {
         let name = name.to_local_socket_name()?;
-        Ok(Self {
-            inner: sys::Stream::connect(&name, options)?,
-        })
+        super::access::check_expectation(options, &name)?;
+        let inner = sys::Stream::connect(&name, options)?;
+        super::access::check_server(options, &name, || inner.peer_creds())?;
+        Ok(Self { inner })
     }
 
     /// The process id of the peer.
@@ -126,9 +127,11 @@ impl LocalSocketStream {
 
     /// The credentials of the peer, as the OS recorded them when the connection was made.
     ///
-    /// Linux: `getsockopt(SO_PEERCRED)` (pid, uid, gid). macOS: `getpeereid` (uid, gid) and
-    /// `getsockopt(LOCAL_PEERPID)` (pid). Other BSDs: `getpeereid` (uid, gid).
-    /// Windows: the peer's process id only.
+    /// Linux: `getsockopt(SO_PEERCRED)` (pid, uid, gid), `SO_PEERGROUPS`, `SO_PEERSEC`,
+    /// `SO_PEERPIDFD`. macOS: `getpeereid` (uid, gid) and `getsockopt(LOCAL_PEERPID)` (pid).
+    /// FreeBSD: `getpeereid` and `getsockopt(LOCAL_PEERCRED)` (pid). Other BSDs:
+    /// `getpeereid` (uid, gid). Windows: the pid, session id, and the user SID and integrity
+    /// level of the peer's token. The table on [`PeerCreds`] says what each platform gives.
     ///
     /// ```
     /// use localipc::local_socket::{LocalSocketListener, LocalSocketStream};
@@ -368,10 +371,13 @@ crate::forward::write_via_ref!(LocalSocketStream);
 #[derive(Clone, Debug, Default)]
 pub struct ConnectOptions {
     pub(crate) timeout: Option<Duration>,
+    /// Whom the server must be: see `access.rs`.
+    pub(crate) expect_server: Option<crate::identity::AccessPolicy>,
 }
 
 impl ConnectOptions {
-    /// Default options: one attempt, no timeout.
+    /// Default options: one attempt, no timeout, any server
+    /// ([`expect_server`](Self::expect_server) unset).
     pub fn new() -> Self {
         Self::default()
     }
@@ -384,50 +390,5 @@ impl ConnectOptions {
     pub fn timeout(&mut self, timeout: Duration) -> &mut Self {
         self.timeout = Some(timeout);
         self
-    }
-}
-
-/// Who is on the other end of a [`LocalSocketStream`], as far as the OS says.
-///
-/// Fields the platform does not provide are `None`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct PeerCreds {
-    pub(crate) pid: Option<u32>,
-    pub(crate) uid: Option<u32>,
-    pub(crate) gid: Option<u32>,
-}
-
-impl PeerCreds {
-    #[cfg_attr(windows, allow(dead_code))]
-    pub(crate) fn new(pid: Option<u32>, uid: Option<u32>, gid: Option<u32>) -> Self {
-        Self { pid, uid, gid }
-    }
-
-    /// The pid, or `Unsupported` where the OS does not say it: what every `peer_pid` returns.
-    pub(crate) fn pid_or_unsupported(self) -> io::Result<u32> {
-        self.pid.ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::Unsupported,
-                format!(
-                    "the peer's process id is not available on {}",
-                    std::env::consts::OS
-                ),
-            )
-        })
-    }
-
-    /// The peer's process id.
-    pub fn pid(&self) -> Option<u32> {
-        self.pid
-    }
-
-    /// The peer's effective user id (Unix).
-    pub fn uid(&self) -> Option<u32> {
-        self.uid
-    }
-
-    /// The peer's effective group id (Unix).
-    pub fn gid(&self) -> Option<u32> {
-        self.gid
     }
 }

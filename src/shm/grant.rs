@@ -61,7 +61,8 @@ impl WriteGrant<'_> {
 
     /// Sends the whole grant: publishes its `len()` bytes (bytes never written hold whatever
     /// the ring held there) and wakes the peer if it sleeps (Linux `futex(FUTEX_WAKE)`,
-    /// FreeBSD `_umtx_op(UMTX_OP_WAKE)`, macOS `__ulock_wake`, only when the peer sleeps).
+    /// FreeBSD `_umtx_op(UMTX_OP_WAKE)`, macOS `__ulock_wake`, Windows `SetEvent`, only when
+    /// the peer sleeps).
     pub fn commit(self) -> io::Result<()> {
         let n = self.len;
         self.commit_first(usize::try_from(n).unwrap_or(usize::MAX))

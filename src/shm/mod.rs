@@ -57,7 +57,12 @@
 //!   atomics (no Rust reference to shared memory is ever formed, and the grants copy in and
 //!   out): garbage is [`InvalidData`](std::io::ErrorKind::InvalidData) or end of file, never
 //!   undefined behaviour, a panic or an out-of-bounds access; waits are bounded by the wait
-//!   slices and the timeouts.
+//!   slices and the timeouts. On Windows the joiner pulls the handles from the creator's
+//!   process (see [`recv_with_handles`](crate::local_socket::LocalSocketStream::recv_with_handles)),
+//!   so it needs `PROCESS_DUP_HANDLE` on the creator, which is full power over it: there
+//!   the guarantees protect the joiner from a hostile creator, while a joiner that can join
+//!   could harm the creator by other means anyway. A manual-reset event sent in place of an
+//!   auto-reset one only makes the joiner's waits return early (CPU, not correctness).
 //! - **Handshake.** Magic, version, both capacities, page size, region length and handle
 //!   count are checked; the region must be what `create` makes. A peer that sends nonsense
 //!   gets `InvalidData`, the socket is closed, nothing stays mapped.
@@ -71,7 +76,8 @@
 //!   `__ulock_wait`; Windows events). A wake-up system call is made only when the peer
 //!   sleeps. An idle blocked pair costs a few system calls every 25 ms.
 //!
-//! Platforms: Linux and Android (built and tested), macOS and FreeBSD (type-checked only).
+//! Platforms: Linux and Android (built and tested), Windows (built and tested under Wine),
+//! macOS and FreeBSD (type-checked only).
 
 mod bell;
 mod grant;

@@ -89,8 +89,11 @@ impl ShmStream {
     /// Sets up shared memory over `conn` (consumed) for the peer, which calls
     /// [`join`](Self::join) on its end. Makes the region (Linux, Android, FreeBSD:
     /// `memfd_create(MFD_CLOEXEC | MFD_ALLOW_SEALING)`, `ftruncate`, `fcntl(F_ADD_SEALS)`;
-    /// macOS: `shm_open` + `shm_unlink` + `ftruncate`; then `mmap(MAP_SHARED)`), sends the
-    /// handshake with the region's descriptor (`sendmsg` with `SCM_RIGHTS`), and waits for the
+    /// macOS: `shm_open` + `shm_unlink` + `ftruncate`; then `mmap(MAP_SHARED)`; Windows: an
+    /// unnamed paging-file section, `CreateFileMappingW` + `MapViewOfFile`, and two unnamed
+    /// auto-reset events per ring, `CreateEventW`), sends the handshake with the region's
+    /// descriptor (`sendmsg` with `SCM_RIGHTS`; Windows: the section and events with
+    /// [`LocalSocketStream::send_with_handles`], for the peer to pull), and waits for the
     /// peer's acknowledgement (`read`, under `conn`'s read timeout, if any). The options are
     /// checked first (`InvalidInput`); a peer answering anything but an acknowledgement is
     /// `InvalidData`. On any error the socket is closed and nothing stays mapped.
@@ -103,7 +106,12 @@ impl ShmStream {
     /// Joins the shared memory the peer set up with [`create`](Self::create) on its end of
     /// `conn` (consumed): receives the handshake (`recvmsg` with `SCM_RIGHTS`, under `conn`'s
     /// read timeout), checks every field and the region (`fstat`, `fcntl(F_GET_SEALS)` where
-    /// there are seals), maps it (`mmap(MAP_SHARED)`) and acknowledges (`send`). A peer that
+    /// there are seals), maps it (`mmap(MAP_SHARED)`) and acknowledges (`send`). Windows:
+    /// receives with [`LocalSocketStream::recv_with_handles`] (which pulls the handles from
+    /// the peer process with `DuplicateHandle`, so this process needs `PROCESS_DUP_HANDLE`
+    /// on the creator's), checks the events (`SetEvent`, `WaitForSingleObject`), maps the
+    /// section (`MapViewOfFile`) and checks the view (`VirtualQuery`: committed, read-write,
+    /// the announced size; `K32GetMappedFileNameW`: not a file). A peer that
     /// sends anything else (wrong magic, version, sizes, page size, handle count, a region
     /// that is not a sealed memory file of the announced size) is `InvalidData`: the socket
     /// is closed, every received handle too, and nothing stays mapped. Uses the default wait
@@ -455,7 +463,7 @@ impl ShmStream {
 impl Drop for ShmStream {
     /// Closes both rings (the peer reads what was sent, then end of file; its writes fail
     /// with `BrokenPipe`), waking it if it sleeps; then closes the socket and unmaps the
-    /// region (`close`, `munmap`).
+    /// region (`close`, `munmap`; Windows `CloseHandle`, `UnmapViewOfFile`).
     fn drop(&mut self) {
         self.tx_closer.close(&self.tx_waiter());
         self.rx_closer.close(&self.rx_waiter());
@@ -477,11 +485,12 @@ impl fmt::Debug for ShmStream {
 
 /// Reads copy out of the incoming ring (relaxed atomic loads; no OS call while bytes are
 /// waiting). Blocked: spins for the adaptive budget, then sleeps in slices of at most 25 ms
-/// (Linux `futex(FUTEX_WAIT)`, FreeBSD `_umtx_op(UMTX_OP_WAIT_UINT)`, macOS `__ulock_wait`),
-/// checking the socket between slices (`recv(MSG_PEEK | MSG_DONTWAIT)`). End of file once the
+/// (Linux `futex(FUTEX_WAIT)`, FreeBSD `_umtx_op(UMTX_OP_WAIT_UINT)`, macOS `__ulock_wait`,
+/// Windows `WaitForSingleObject` on the ring's event), checking the socket between slices
+/// (`recv(MSG_PEEK | MSG_DONTWAIT)`; Windows `PeekNamedPipe`). End of file once the
 /// peer shut down its writing side, dropped the stream or died, after everything it
 /// published was read. A corrupt ring is `InvalidData`. Consuming wakes a writer that waits
-/// for room (`futex(FUTEX_WAKE)`, only when it sleeps).
+/// for room (`futex(FUTEX_WAKE)`; Windows `SetEvent`; only when it sleeps).
 impl Read for &ShmStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.read_impl(buf)
@@ -497,7 +506,7 @@ impl Read for ShmStream {
 
 /// Writes copy into the outgoing ring (as much as fits; relaxed atomic stores) and wake a
 /// sleeping reader (Linux `futex(FUTEX_WAKE)`, FreeBSD `_umtx_op(UMTX_OP_WAKE)`, macOS
-/// `__ulock_wake`, only when it sleeps). A full ring blocks as a read does. `BrokenPipe` once
+/// `__ulock_wake`, Windows `SetEvent`, only when it sleeps). A full ring blocks as a read does. `BrokenPipe` once
 /// the peer shut down its reading side, dropped the stream or died (noticed when the ring is
 /// full). Nothing to flush.
 impl Write for &ShmStream {

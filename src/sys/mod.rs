@@ -12,12 +12,17 @@
 //! - `name::limits() -> Vec<(&str, String)>`: human-readable limits, for `localipc probe`.
 //! - `Listener`: `bind(&LocalSocketName, &ListenerOptions)`, `accept() -> Stream`,
 //!   `set_nonblocking(bool)`, `name() -> &LocalSocketName<'static>`; dropping it releases the
-//!   name (and with `reclaim`, removes a socket file it created).
+//!   name (and with `reclaim`, removes a socket file it created). An access policy
+//!   (`ListenerOptions::access`) is enforced by every listener type: Unix checks each
+//!   accepted peer's credentials and closes refused ones inside `accept` (which then goes on
+//!   to the next, or gives `WouldBlock`); Windows puts the DACL it builds on every instance.
+//! - `identity`: `current_uid`/`uid_by_name`/`gid_by_name` (Unix), `current_user_sid`/
+//!   `sid_by_name`/`canonical_sid` and `peer_creds(handle, peer end)` (Windows).
 //! - `Stream`: `connect(&LocalSocketName, &ConnectOptions)`, `read`/`read_vectored`/`write`/
 //!   `write_vectored` on `&self` (nothing to flush: a write has reached the OS when it
 //!   returns), `try_clone`, `shutdown(Shutdown)`,
 //!   `set_nonblocking(bool)`, `set_read_timeout`/`set_write_timeout` and their getters,
-//!   `peer_creds() -> PeerCreds`. Writing to a vanished peer yields `BrokenPipe`, never a
+//!   `peer_creds() -> PeerCreds` (every field the OS gives, see the table on `PeerCreds`). Writing to a vanished peer yields `BrokenPipe`, never a
 //!   signal.
 //! - `Stream::{send_with_handles, recv_with_handles}` and `ancillary::MAX_HANDLES` (253 on
 //!   both): passing open files/sockets along with bytes, with the semantics documented on
@@ -50,7 +55,7 @@
 //!   only; `poll_read`/`poll_write`/`poll_write_vectored`/`poll_shutdown` on `&self`,
 //!   `connect`; `from_sync` on both, `Stream::into_sync` on Unix only: tokio never gives a
 //!   named pipe handle back, so the public conversion is `cfg(unix)`).
-//! - `shm` (shared-memory streams, `crate::shm`; Unix: Linux, Android, FreeBSD, macOS):
+//! - `shm` (shared-memory streams, `crate::shm`; Linux, Android, FreeBSD, macOS, Windows):
 //!   - `Mapping`: a read-write shared mapping; `as_ptr() -> *mut u8` (page-aligned),
 //!     `len() -> usize`; dropping it unmaps. `Send + Sync`.
 //!   - `create(len) -> io::Result<(OwnedHandle, Mapping)>`: a new anonymous, zeroed region of
@@ -72,8 +77,10 @@
 //!     waits on its own and sets the other's).
 //!   - `peer_gone(&Stream) -> io::Result<bool>`: whether the socket's peer is gone, without
 //!     blocking and without consuming anything (Unix: `recv(MSG_PEEK | MSG_DONTWAIT)`;
-//!     Windows: `PeekNamedPipe`). The portable layer keeps the socket as the liveness channel
-//!     and calls this between the slices (at most 50 ms) of every wait.
+//!     Windows: `PeekNamedPipe`, and the pipe's state from `NtQueryInformationFile` when
+//!     bytes wait, so that a dead peer's leftover bytes cannot hide its death). The portable
+//!     layer keeps the socket as the liveness channel and calls this between the slices (at
+//!     most 50 ms) of every wait.
 //!
 //! Both backends provide every item, except where noted.
 //!

@@ -2,7 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub(crate) mod handles;
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(any(target_os = "linux", target_os = "android", windows))]
 pub(crate) mod shm;
 use localipc::local_socket::NameTypeSupport;
 use std::path::{Path, PathBuf};

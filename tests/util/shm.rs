@@ -58,6 +58,66 @@ pub(crate) fn fd_count() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
+/// Open handles of this process (see `open_handles`).
+#[cfg(windows)]
+pub(crate) fn fd_count() -> usize {
+    super::handles::open_handles()
+}
+
+/// The views (`MEM_MAPPED` allocations) of this process, walked with `VirtualQuery`, each
+/// with whether it is backed by a file (`K32GetMappedFileNameW` succeeds).
+#[cfg(windows)]
+fn views() -> Vec<bool> {
+    use windows_sys::Win32::System::Memory::{VirtualQuery, MEMORY_BASIC_INFORMATION, MEM_MAPPED};
+    use windows_sys::Win32::System::ProcessStatus::K32GetMappedFileNameW;
+    use windows_sys::Win32::System::SystemInformation::{GetSystemInfo, SYSTEM_INFO};
+    use windows_sys::Win32::System::Threading::GetCurrentProcess;
+    let mut info = SYSTEM_INFO::default();
+    // SAFETY: `info` is valid for writes.
+    unsafe { GetSystemInfo(&mut info) };
+    let (mut addr, end) = (
+        info.lpMinimumApplicationAddress as usize,
+        info.lpMaximumApplicationAddress as usize,
+    );
+    let mut views = Vec::new();
+    while addr < end {
+        let mut m = MEMORY_BASIC_INFORMATION::default();
+        // SAFETY: any address may be queried; `m` is valid for writes of its size.
+        let got = unsafe {
+            VirtualQuery(
+                addr as *const std::ffi::c_void,
+                &mut m,
+                std::mem::size_of::<MEMORY_BASIC_INFORMATION>(),
+            )
+        };
+        if got == 0 || m.RegionSize == 0 {
+            break;
+        }
+        if m.Type == MEM_MAPPED && m.BaseAddress == m.AllocationBase {
+            let mut name = [0u16; 260];
+            // SAFETY: a mapped address of this process; `name` is valid for 260 writes.
+            let named = unsafe {
+                K32GetMappedFileNameW(GetCurrentProcess(), m.BaseAddress, name.as_mut_ptr(), 260)
+            };
+            views.push(named != 0);
+        }
+        addr = m.BaseAddress as usize + m.RegionSize;
+    }
+    views
+}
+
+/// Views mapped into this process (`VirtualQuery`).
+#[cfg(windows)]
+pub(crate) fn map_count() -> usize {
+    views().len()
+}
+
+/// Views of paging-file sections (what `ShmStream` maps) in this process.
+#[cfg(windows)]
+pub(crate) fn shm_map_count() -> usize {
+    views().iter().filter(|&&file| !file).count()
+}
+
 /// Mappings of this process (lines of `/proc/self/maps`).
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn map_count() -> usize {

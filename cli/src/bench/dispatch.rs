@@ -78,7 +78,8 @@ pub(super) fn measure(
     target_os = "linux",
     target_os = "android",
     target_os = "freebsd",
-    target_vendor = "apple"
+    target_vendor = "apple",
+    windows
 ))]
 mod shm {
     use super::super::cases::{self, Work};
@@ -104,7 +105,8 @@ mod shm {
     target_os = "linux",
     target_os = "android",
     target_os = "freebsd",
-    target_vendor = "apple"
+    target_vendor = "apple",
+    windows
 )))]
 mod shm {
     use super::super::cases::Work;

@@ -93,7 +93,8 @@ pub(super) const SHM_AVAILABLE: bool = cfg!(any(
     target_os = "linux",
     target_os = "android",
     target_os = "freebsd",
-    target_vendor = "apple"
+    target_vendor = "apple",
+    windows
 ));
 
 /// This crate's shared-memory stream, set up as an application would: a local socket
@@ -103,7 +104,8 @@ pub(super) const SHM_AVAILABLE: bool = cfg!(any(
     target_os = "linux",
     target_os = "android",
     target_os = "freebsd",
-    target_vendor = "apple"
+    target_vendor = "apple",
+    windows
 ))]
 #[derive(Debug)]
 pub(super) struct Shm;
@@ -112,7 +114,8 @@ pub(super) struct Shm;
     target_os = "linux",
     target_os = "android",
     target_os = "freebsd",
-    target_vendor = "apple"
+    target_vendor = "apple",
+    windows
 ))]
 impl Subject for Shm {
     type Listener = LocalSocketListener;

@@ -120,9 +120,10 @@ impl LocalSocketStream {
         options: &ConnectOptions,
     ) -> io::Result<Self> {
         let name = name.to_local_socket_name()?;
-        Ok(Self {
-            inner: sys::tokio::Stream::connect(&name, options).await?,
-        })
+        sync::access::check_expectation(options, &name)?;
+        let inner = sys::tokio::Stream::connect(&name, options).await?;
+        sync::access::check_server(options, &name, || inner.peer_creds())?;
+        Ok(Self { inner })
     }
 
     /// The process id of the peer; see the sync

@@ -100,15 +100,17 @@ fd_conversions!(From LocalSocketListener, sys::Listener::from_fd,
     expects: "a listening `AF_UNIX` `SOCK_STREAM` socket",
     takes: "Its name ([`local_name`](LocalSocketListener::local_name)) is read with \
         `getsockname`. Reclaim does not apply: dropping the listener leaves its socket file, \
-        if any, in place.",
+        if any, in place. Unchecked (and infallible, for `FromRawFd`, which `interprocess` \
+        1.x code uses): [`LocalSocketListener::try_from_fd`] checks the descriptor first.",
     gives: "No OS call; the socket file, if any, stays in place (reclaim ends with the \
         listener).");
 
 fd_conversions!(TryFrom MessageListener, sys::MessageListener::from_fd,
     expects: "a listening `AF_UNIX` socket of the message socket type (`SOCK_SEQPACKET` on \
         Linux and Android, `SOCK_STREAM` with framing elsewhere)",
-    takes: "`getsockopt(SO_TYPE)` checks the type (`InvalidInput` if it is not a socket of \
-        that type: fallible because a socket of the other type would lose message \
+    takes: "`fstat`, `getsockname`, `getsockopt(SO_TYPE, SO_ACCEPTCONN)` check that it is \
+        a listening `AF_UNIX` socket of that type (`InvalidInput` naming what it is \
+        otherwise: fallible because a socket of the other type would lose message \
         boundaries silently, not fail); its name is read with `getsockname`. Its \
         connections get the default `max_message_size`. Reclaim does not apply, as for \
         `LocalSocketListener`.",
@@ -164,9 +166,10 @@ mod tokio_conv {
 
     fd_conversions!(TryFrom LocalSocketListener, sys::tokio::Listener::from_fd,
         expects: "a listening `AF_UNIX` `SOCK_STREAM` socket",
-        takes: "`getsockname` for its name, `ioctl(FIONBIO)` and registration \
-            with the current tokio runtime: fallible because that is an error outside a \
-            runtime. Reclaim does not apply: its socket file, if any, stays in place.",
+        takes: "`fstat`, `getsockname`, `getsockopt(SO_TYPE, SO_ACCEPTCONN)` to check it \
+            (`InvalidInput` naming what it is otherwise), `ioctl(FIONBIO)` and registration \
+            with the current tokio runtime: fallible for both reasons. Reclaim does not \
+            apply: its socket file, if any, stays in place.",
         gives: "Deregisters it from tokio (`epoll_ctl`/`kevent`); it stays in nonblocking \
             mode, and the socket file, if any, in place.");
 

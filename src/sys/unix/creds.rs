@@ -41,7 +41,8 @@ fn overflow_ids() -> (u32, u32) {
 }
 
 /// `getsockopt(SOL_SOCKET, SO_PEERCRED)`: pid, uid and gid of the peer at `connect`/`listen`
-/// (unknown ones `None`, see [`from_kernel`]).
+/// (unknown ones `None`, see [`from_kernel`]); then `SO_PEERGROUPS`, `SO_PEERSEC` and
+/// `SO_PEERPIDFD`, each `None` where the kernel does not give it.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn peer_creds(fd: BorrowedFd<'_>) -> io::Result<PeerCreds> {
     let mut cred = libc::ucred {
@@ -61,10 +62,102 @@ pub(crate) fn peer_creds(fd: BorrowedFd<'_>) -> io::Result<PeerCreds> {
         )
     };
     super::cvt(ret)?;
-    Ok(from_kernel(cred.pid, cred.uid, cred.gid))
+    let mut creds = from_kernel(cred.pid, cred.uid, cred.gid);
+    if creds.uid.is_some() {
+        creds.groups = peer_groups(fd);
+        creds.label = peer_label(fd);
+        creds.pidfd = peer_pidfd(fd).map(std::sync::Arc::new);
+    }
+    Ok(creds)
 }
 
-/// `getpeereid` for uid and gid; on macOS also `getsockopt(SOL_LOCAL, LOCAL_PEERPID)`.
+/// `getsockopt(SO_PEERGROUPS)` (Linux 4.13+): the peer's supplementary groups; `None` where
+/// the kernel does not report them.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn peer_groups(fd: BorrowedFd<'_>) -> Option<Vec<u32>> {
+    let mut groups = vec![0 as libc::gid_t; 64];
+    for _ in 0..4 {
+        let mut len = libc::socklen_t::try_from(std::mem::size_of_val(groups.as_slice())).ok()?;
+        // SAFETY: `groups` is valid for writes of `len` bytes; `len` is valid for writes.
+        let ret = unsafe {
+            libc::getsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PEERGROUPS,
+                groups.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        let n = len as usize / std::mem::size_of::<libc::gid_t>();
+        if ret == 0 {
+            groups.truncate(n);
+            return Some(groups);
+        }
+        if io::Error::last_os_error().raw_os_error() != Some(libc::ERANGE) || n <= groups.len() {
+            return None;
+        }
+        groups.resize(n, 0); // the kernel said how many there are
+    }
+    None
+}
+
+/// `getsockopt(SO_PEERSEC)`: the peer's LSM security label; `None` if it has none
+/// (`ENOPROTOOPT`) or it cannot be read.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn peer_label(fd: BorrowedFd<'_>) -> Option<String> {
+    let mut buf = vec![0u8; 256];
+    for _ in 0..4 {
+        let mut len = libc::socklen_t::try_from(buf.len()).ok()?;
+        // SAFETY: `buf` is valid for writes of `len` bytes; `len` is valid for writes.
+        let ret = unsafe {
+            libc::getsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PEERSEC,
+                buf.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        if ret == 0 {
+            buf.truncate(len as usize);
+            while buf.last() == Some(&0) {
+                buf.pop();
+            }
+            return (!buf.is_empty()).then(|| String::from_utf8_lossy(&buf).into_owned());
+        }
+        if io::Error::last_os_error().raw_os_error() != Some(libc::ERANGE)
+            || len as usize <= buf.len()
+        {
+            return None;
+        }
+        buf.resize(len as usize, 0);
+    }
+    None
+}
+
+/// `getsockopt(SO_PEERPIDFD)` (Linux 6.5+): a pidfd (close-on-exec) of the peer process;
+/// `None` on older kernels or if the kernel refuses (e.g. the peer is gone).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn peer_pidfd(fd: BorrowedFd<'_>) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let mut pidfd: libc::c_int = -1;
+    let mut len = super::socklen_of::<libc::c_int>();
+    // SAFETY: `pidfd` and `len` are valid for writes and `len` holds the size of `pidfd`.
+    let ret = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERPIDFD,
+            (&mut pidfd as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    // SAFETY: on success the kernel installed `pidfd` as a new descriptor owned by nobody else.
+    (ret == 0 && pidfd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(pidfd) })
+}
+
+/// `getpeereid` for uid and gid; on macOS also `getsockopt(SOL_LOCAL, LOCAL_PEERPID)`, on
+/// FreeBSD `getsockopt(LOCAL_PEERCRED)` for the pid.
 #[cfg(any(
     target_vendor = "apple",
     target_os = "freebsd",
@@ -99,15 +192,32 @@ fn peer_pid(fd: BorrowedFd<'_>) -> Option<u32> {
         .filter(|&p| p != 0)
 }
 
-#[cfg(all(
-    not(target_vendor = "apple"),
-    any(
-        target_os = "freebsd",
-        target_os = "openbsd",
-        target_os = "netbsd",
-        target_os = "dragonfly"
-    )
-))]
+/// `getsockopt(0 /* SOL_LOCAL */, LOCAL_PEERCRED)`: `cr_pid` of the `xucred` (FreeBSD 13+;
+/// older kernels leave it zero, which is `None`).
+#[cfg(target_os = "freebsd")]
+fn peer_pid(fd: BorrowedFd<'_>) -> Option<u32> {
+    // SAFETY: an all-zero xucred is a valid value of this plain C struct.
+    let mut cred: libc::xucred = unsafe { std::mem::zeroed() };
+    let mut len = super::socklen_of::<libc::xucred>();
+    // SAFETY: `cred` and `len` are valid for writes and `len` holds the size of `cred`.
+    let ret = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            0,
+            libc::LOCAL_PEERCRED,
+            (&mut cred as *mut libc::xucred).cast(),
+            &mut len,
+        )
+    };
+    if ret != 0 || cred.cr_version != libc::XUCRED_VERSION {
+        return None;
+    }
+    // SAFETY: the kernel wrote the pid member of the union (FreeBSD 13+) or zeroed it.
+    let pid = unsafe { cred.cr_pid__c_anonymous_union.cr_pid };
+    u32::try_from(pid).ok().filter(|&p| p != 0)
+}
+
+#[cfg(any(target_os = "openbsd", target_os = "netbsd", target_os = "dragonfly"))]
 fn peer_pid(_fd: BorrowedFd<'_>) -> Option<u32> {
     None
 }

@@ -2,13 +2,16 @@
 
 use super::addr::SockAddr;
 use super::sockfile::{self, SocketFile};
+use super::stop::{StopState, Stopper};
 use super::{cvt, SocketType, Stream};
+use crate::local_socket::access::Access;
 use crate::local_socket::{ListenerOptions, LocalSocketName};
 use crate::sys::err_with_name;
 use std::io;
 use std::ops::Deref;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixListener;
+use std::sync::Arc;
 
 /// A listening socket and, for a path name, the socket file it published.
 #[derive(Debug)]
@@ -18,6 +21,10 @@ pub(crate) struct Listener {
     file: Option<SocketFile>,
     sock: UnixListener,
     name: LocalSocketName<'static>,
+    /// Who may connect: peers it refuses are closed in `accept`.
+    access: Access,
+    /// `AcceptStopper`'s state and the caller's blocking mode: see [`super::stop`].
+    stop: Arc<StopState>,
 }
 
 impl Listener {
@@ -71,15 +78,25 @@ impl Listener {
             file,
             sock: UnixListener::from(fd),
             name: name.clone().into_owned(),
+            access: opts.access.clone(),
+            stop: StopState::new(),
         })
     }
 
-    /// `accept4(SOCK_CLOEXEC)` (plain `accept` + `fcntl` where unavailable), via std.
+    /// `accept4(SOCK_CLOEXEC)` (plain `accept` + `fcntl` where unavailable), via std; a
+    /// blocking accept waits in `poll` with the stopper's wake-up pair (see [`super::stop`]).
+    /// With an access policy, the peer's credentials (`creds::peer_creds`) are checked and a
+    /// refused peer closed before accepting again.
     pub(crate) fn accept(&self) -> io::Result<Stream> {
-        let (sock, _) = self
-            .sock
-            .accept()
-            .map_err(|e| accept_error(e, &self.name))?;
+        let sock = loop {
+            let (sock, _) = self
+                .stop
+                .accept(&self.sock)
+                .map_err(|e| accept_error(e, &self.name))?;
+            if self.access.admit(|| super::creds::peer_creds(sock.as_fd())) {
+                break sock;
+            }
+        };
         // BSDs hand out accepted sockets with the listener's O_NONBLOCK; Linux never does.
         // Accepted streams always start blocking.
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
@@ -91,20 +108,45 @@ impl Listener {
         &self.name
     }
 
+    /// A handle that stops this listener's accepts. No OS call.
+    pub(crate) fn stopper(&self) -> Stopper {
+        self.stop.stopper()
+    }
+
+    /// `fcntl(F_SETFL, O_NONBLOCK)`, unless a stopper's wake-up pair keeps the socket
+    /// nonblocking already (the mode is then emulated): see [`super::stop`].
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.stop.set_nonblocking(&self.sock, nonblocking)
+    }
+
     /// The parts, for the async listener: the socket, its name, and the file to remove when
     /// the async listener drops.
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    pub(crate) fn into_parts(self) -> (UnixListener, LocalSocketName<'static>, Option<SocketFile>) {
-        (self.sock, self.name, self.file)
+    pub(crate) fn into_parts(self) -> Parts {
+        (self.sock, self.name, self.file, self.access)
     }
 
     /// Gives up the descriptor; the socket file then stays in place.
+    /// Blocking mode is restored (`fcntl`) if the stopper's pair had changed it.
     pub(crate) fn into_fd(self) -> OwnedFd {
+        self.stop.restore_mode(&self.sock);
         let Self { sock, file, .. } = self;
         if let Some(file) = file {
             file.keep();
         }
         OwnedFd::from(sock)
+    }
+
+    /// [`from_fd`](Self::from_fd) after checking that `fd` is a listening `AF_UNIX`
+    /// `SOCK_STREAM` socket (`InvalidInput` naming what it is otherwise): see
+    /// [`check_listening`](super::activation::check_listening).
+    pub(crate) fn from_fd_checked(fd: OwnedFd) -> io::Result<Self> {
+        super::activation::check_listening(
+            fd.as_fd(),
+            SocketType::Stream,
+            "a local socket listener",
+        )?;
+        Ok(Self::from_fd(fd))
     }
 
     /// Takes over a listening socket made elsewhere; its name is what `getsockname` says.
@@ -116,11 +158,13 @@ impl Listener {
             sock,
             name,
             file: None,
+            access: Access::NONE,
+            stop: StopState::new(),
         }
     }
 }
 
-/// The std socket, for `set_nonblocking` (`fcntl(F_SETFL, O_NONBLOCK)`) as std makes it.
+/// The std socket (`set_nonblocking` is this type's own, see above).
 impl Deref for Listener {
     type Target = UnixListener;
     #[inline]
@@ -134,6 +178,14 @@ impl AsFd for Listener {
         self.sock.as_fd()
     }
 }
+
+/// What [`Listener::into_parts`] gives the async listener.
+pub(crate) type Parts = (
+    UnixListener,
+    LocalSocketName<'static>,
+    Option<SocketFile>,
+    Access,
+);
 
 /// `bind(2)`.
 fn bind_addr(fd: &OwnedFd, addr: &SockAddr) -> io::Result<()> {
@@ -161,6 +213,9 @@ fn bind_error(e: io::Error, name: &LocalSocketName<'_>) -> io::Error {
 pub(crate) fn accept_error(e: io::Error, name: &LocalSocketName<'_>) -> io::Error {
     if e.kind() == io::ErrorKind::WouldBlock {
         return e;
+    }
+    if crate::local_socket::AcceptStopper::is_stop_error(&e) {
+        return crate::local_socket::stopper::stopped_error(name);
     }
     err_with_name(e, "accepting a connection on", name)
 }

@@ -56,12 +56,13 @@ impl MessageListener {
         self.max.store(max, Ordering::Relaxed);
     }
 
-    /// Takes over a listening socket made elsewhere, after `getsockopt(SO_TYPE)` has shown it
-    /// is of the message socket type (else `InvalidInput`); then as
+    /// Takes over a listening socket made elsewhere, after `fstat`, `getsockname` and
+    /// `getsockopt(SO_TYPE, SO_ACCEPTCONN)` have shown it is a listening `AF_UNIX` socket of
+    /// the message socket type (else `InvalidInput` naming what it is); then as
     /// [`Listener::from_fd`](super::Listener::from_fd). Its connections get the default
     /// `max_message_size`.
     pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<Self> {
-        check_type(&fd, "listener")?;
+        super::activation::check_listening(fd.as_fd(), SOCK_TYPE, "a message listener")?;
         Ok(Self {
             inner: Listener::from_fd(fd),
             max: AtomicUsize::new(DEFAULT_MAX_MESSAGE_SIZE),

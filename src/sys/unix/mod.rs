@@ -14,6 +14,7 @@
 //! pointer arithmetic, and `ioctl(FIONBIO)` (`pipe::tokio`). A new call follows the same
 //! rule: libc, unless rustix has a safe form of exactly that call.
 
+pub(crate) mod activation;
 pub(crate) mod addr;
 pub(crate) mod ancillary;
 mod connect;
@@ -21,6 +22,8 @@ mod creds;
 mod fd_io;
 pub(crate) mod fifo;
 mod framing;
+pub(crate) mod identity;
+pub(crate) mod inherit;
 pub(crate) mod listener;
 mod message;
 pub(crate) mod name;
@@ -38,6 +41,7 @@ mod seqpacket;
 ))]
 pub(crate) mod shm;
 mod sockfile;
+mod stop;
 mod stream;
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio;
@@ -46,6 +50,7 @@ pub(crate) use listener::Listener;
 pub(crate) use message::{MessageListener, MessageStream};
 #[cfg(feature = "tokio")]
 pub(crate) use sockfile::SocketFile;
+pub(crate) use stop::Stopper;
 pub(crate) use stream::Stream;
 
 use std::io;

@@ -342,7 +342,9 @@ pub(crate) fn bind_path(
     listen: impl FnOnce() -> io::Result<()>,
 ) -> io::Result<SocketFile> {
     let public = SockAddr::new(name)?; // the path fits in sun_path (else InvalidInput)
-    let mode = opts.mode.map(super::mode_t).transpose(); // fits mode_t (else InvalidInput)
+                                       // An explicit mode wins over the one the access policy implies.
+    let mode = opts.mode.or_else(|| opts.access.file_mode());
+    let mode = mode.map(super::mode_t).transpose(); // fits mode_t (else InvalidInput)
     let mode = mode.map_err(|e| err_with_name(e, "binding", name))?;
     let parent = Parent::open(name.inner(), DirErrors::Fail)
         .map_err(|e| err_with_name(e, "binding", name))?;
@@ -356,6 +358,17 @@ pub(crate) fn bind_path(
             AtFlags::empty(),
         )
         .map_err(|e| err_with_name(e.into(), "setting the mode of", name))?;
+    }
+    if let Some(gid) = opts.access.file_group() {
+        // The group of an access policy: `fchownat` inside the private directory, like the mode.
+        rfs::chownat(
+            &private.fd,
+            "s",
+            None,
+            Some(rustix::fs::Gid::from_raw(gid)),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .map_err(|e| err_with_name(e.into(), &format!("giving group {gid} to"), name))?;
     }
     let st = rfs::statat(&private.fd, "s", AtFlags::SYMLINK_NOFOLLOW)
         .map_err(|e| err_with_name(e.into(), "binding", name))?;

@@ -9,6 +9,7 @@
 use super::addr::SockAddr;
 use super::connect::{start_connect, Connecting, Retry};
 use super::{cvt, fd_io, SocketFile, SocketType};
+use crate::local_socket::access::Access;
 use crate::local_socket::{ConnectOptions, ListenerOptions, LocalSocketName, PeerCreds};
 use crate::sys::err_with_name;
 use crate::sys::in_runtime;
@@ -38,6 +39,8 @@ pub(crate) struct Listener {
     _file: Option<SocketFile>,
     sock: AsyncFd<UnixListener>,
     name: LocalSocketName<'static>,
+    /// Who may connect: peers it refuses are closed before `accept` returns.
+    access: Access,
     /// The runtime the listener was registered with: accepted streams join it too, even when
     /// `accept` is polled from another executor.
     runtime: Handle,
@@ -52,12 +55,13 @@ impl Listener {
 
     pub(crate) fn from_sync(l: super::Listener) -> io::Result<Self> {
         let runtime = in_runtime("converting to a tokio local socket listener")?;
-        let (sock, name, file) = l.into_parts();
+        let (sock, name, file, access) = l.into_parts();
         sock.set_nonblocking(true)?;
         Ok(Self {
             _file: file,
             sock: register(sock, Interest::READABLE)?,
             name,
+            access,
             runtime,
         })
     }
@@ -68,8 +72,19 @@ impl Listener {
     pub(crate) async fn accept(&self) -> io::Result<Stream> {
         loop {
             let mut guard = self.sock.readable().await?;
-            if let Ok(r) = guard.try_io(|l| accept_nonblocking(l.get_ref())) {
+            if let Ok(r) = guard.try_io(|l| self.accept_admitted(l.get_ref())) {
                 return self.accepted(r);
+            }
+        }
+    }
+
+    /// [`accept_nonblocking`] until a peer the access policy admits (refused ones closed),
+    /// or `WouldBlock`.
+    fn accept_admitted(&self, l: &UnixListener) -> io::Result<UnixStream> {
+        loop {
+            let sock = accept_nonblocking(l)?;
+            if self.access.admit(|| super::creds::peer_creds(sock.as_fd())) {
+                return Ok(sock);
             }
         }
     }
@@ -79,7 +94,7 @@ impl Listener {
     pub(crate) fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<Stream>> {
         loop {
             let mut guard = ready!(self.sock.poll_read_ready(cx))?;
-            if let Ok(r) = guard.try_io(|l| accept_nonblocking(l.get_ref())) {
+            if let Ok(r) = guard.try_io(|l| self.accept_admitted(l.get_ref())) {
                 return Poll::Ready(self.accepted(r));
             }
         }
@@ -97,11 +112,12 @@ impl Listener {
         &self.name
     }
 
-    /// The sync [`Listener::from_fd`](super::Listener::from_fd), then as
-    /// [`from_sync`](Self::from_sync).
+    /// The sync [`Listener::from_fd_checked`](super::Listener::from_fd_checked) (`fstat`,
+    /// `getsockname`, `getsockopt(SO_TYPE, SO_ACCEPTCONN)`: `InvalidInput` unless a
+    /// listening `AF_UNIX` stream socket), then as [`from_sync`](Self::from_sync).
     pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<Self> {
         in_runtime("converting to a tokio local socket listener")?;
-        Self::from_sync(super::Listener::from_fd(fd))
+        Self::from_sync(super::Listener::from_fd_checked(fd)?)
     }
 
     /// Deregisters (`epoll_ctl`/`kevent`) and gives up the descriptor, still nonblocking;

@@ -8,11 +8,12 @@
 
 use super::instance::{create_instance, Instance, PipeSpec};
 use super::overlapped::{self, in_flight};
+use super::stop::{self, StopState, Stopper};
 use std::fmt;
 use std::io;
 use std::os::windows::io::{AsRawHandle, OwnedHandle};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use windows_sys::Win32::Foundation::{
     GetLastError, ERROR_IO_PENDING, ERROR_NO_DATA, ERROR_PIPE_CONNECTED,
 };
@@ -26,6 +27,8 @@ pub(crate) struct Acceptor {
     spec: PipeSpec,
     nonblocking: AtomicBool,
     state: Mutex<State>,
+    /// `AcceptStopper`'s state: see [`stop`].
+    stop: Arc<StopState>,
 }
 
 /// The instance clients connect to next, and the `ConnectNamedPipe` call on it.
@@ -67,10 +70,12 @@ enum Step {
 impl Acceptor {
     /// Creates the first instance (`CreateNamedPipeW` with `FILE_FLAG_FIRST_PIPE_INSTANCE`:
     /// `AddrInUse` if the name is taken) and the event for `ConnectNamedPipe`
-    /// (`CreateEventW`). Clients can connect from this moment on.
+    /// (`CreateEventW`), and the stop event (`CreateEventW`). Clients can connect from this
+    /// moment on.
     pub(crate) fn bind(path: Vec<u16>, spec: PipeSpec) -> io::Result<Self> {
         let instance = create_instance(&path, &spec, Instance::First)?;
         let event = overlapped::new_event()?;
+        let stop = StopState::new()?;
         let ov = Box::new(OVERLAPPED {
             hEvent: overlapped::tagged(event.as_raw_handle()),
             ..OVERLAPPED::default()
@@ -86,6 +91,7 @@ impl Acceptor {
                 _event: event,
                 listening: false,
             }),
+            stop,
         })
     }
 
@@ -95,6 +101,11 @@ impl Acceptor {
 
     pub(crate) fn spec(&self) -> &PipeSpec {
         &self.spec
+    }
+
+    /// A handle that stops this acceptor. No OS call.
+    pub(crate) fn stopper(&self) -> Stopper {
+        self.stop.stopper()
     }
 
     /// No OS call: a nonblocking accept leaves its `ConnectNamedPipe` in flight and checks
@@ -127,9 +138,23 @@ impl Acceptor {
     /// handed out. If that fails, this call returns that error (naming the pipe) and keeps
     /// the connected instance, so the listener is never without one; the next call creates
     /// the next instance first and, if that works, returns the client kept.
+    ///
+    /// Once stopped ([`Stopper::stop`]), the bare stop error: a blocking wait (on the
+    /// connect's event and the stop event, `WaitForMultipleObjects`) returns it, leaving
+    /// `ConnectNamedPipe` in flight, and so does every later call, clients waiting or not.
     pub(crate) fn accept(&self) -> io::Result<OwnedHandle> {
         let nonblocking = self.nonblocking.load(Ordering::Relaxed);
+        if self.stop.is_stopped() {
+            // Also before the lock: a nonblocking call must not see `WouldBlock` from a
+            // blocked call that is about to return the stop error.
+            return Err(stop::stopped());
+        }
         let mut st = self.lock(nonblocking)?;
+        // Checked under the lock: threads queued behind a blocked accept see it when the
+        // stopped one lets go.
+        if self.stop.is_stopped() {
+            return Err(stop::stopped());
+        }
         while !st.connected {
             match self.step(&mut st, nonblocking)? {
                 Step::Pending => return Err(io::ErrorKind::WouldBlock.into()),
@@ -192,8 +217,8 @@ impl Acceptor {
             if in_flight(&st.ov) {
                 return Ok(Step::Pending);
             }
-        } else {
-            overlapped::wait_done(&st.ov, None);
+        } else if !self.stop.wait_done(&st.ov) {
+            return Err(stop::stopped()); // left in flight, `listening`; Drop cancels it
         }
         st.listening = false;
         let done = overlapped::result(h, &st.ov);

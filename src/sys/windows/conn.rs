@@ -2,7 +2,7 @@
 //! writes through `&self` that run concurrently (see `overlapped.rs`), timeouts, nonblocking
 //! mode, half-close (with the end-of-file marker of `ends`).
 
-use super::ends::{duplicate, opener_pid, query_end, End, EofMarker};
+use super::ends::{duplicate, query_end, End, EofMarker};
 use super::instance::Direction;
 use super::overlapped::{self, Wait, EXPIRED};
 use crate::local_socket::PeerCreds;
@@ -395,11 +395,10 @@ impl Conn {
         ))
     }
 
-    /// `GetNamedPipeClientProcessId` on a server end, `GetNamedPipeServerProcessId` on a
-    /// client end: the peer's pid only.
+    /// See [`identity::peer_creds`](super::identity::peer_creds): the pid, session id, user
+    /// SID and integrity level of the peer.
     pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
-        let pid = opener_pid(self.handle.as_handle(), self.end()?.other())?;
-        Ok(PeerCreds::new(Some(pid), None, None))
+        super::identity::peer_creds(self.handle.as_handle(), self.end()?.other())
     }
 
     /// Gives up the handle; this end's shared state goes with the last `Conn`.

@@ -23,14 +23,28 @@ pub(crate) struct Listener {
 /// `shutdown(Write)`), the server's handles reading in `read_mode` (messages for the
 /// message sockets; bytes for the streams, as the client is from `CreateFileW`, so no extra
 /// call per connection), remote clients rejected, and the security descriptor of
-/// `opts` (`ConvertStringSecurityDescriptorToSecurityDescriptorW`), if any.
+/// `opts` (`ConvertStringSecurityDescriptorToSecurityDescriptorW`), if any: the one its
+/// access policy builds (the current user's SID from `OpenProcessToken`), or the SDDL given.
 pub(super) fn local_socket_spec(
     name: &LocalSocketName<'_>,
     opts: &ListenerOptions,
     read_mode: ReadMode,
 ) -> io::Result<PipeSpec> {
     let mut spec = PipeSpec::new(Direction::Duplex, PipeType::Message, read_mode);
-    if let Some(sddl) = &opts.security_descriptor {
+    let policy = opts
+        .access
+        .sddl()
+        .map_err(|e| err_with_name(e, "binding", name))?;
+    if policy.is_some() && opts.security_descriptor.is_some() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "cannot bind local socket \"{name}\": both an access policy and a security \
+                 descriptor were given; use AccessPolicy::from_sddl for a raw descriptor"
+            ),
+        ));
+    }
+    if let Some(sddl) = policy.as_ref().or(opts.security_descriptor.as_ref()) {
         let sd =
             SecurityDescriptor::from_sddl(sddl).map_err(|e| err_with_name(e, "binding", name))?;
         spec.security = Some(Arc::new(sd));
@@ -57,6 +71,11 @@ impl Listener {
             .accept()
             .map_err(|e| accept_error(e, &self.name))?;
         Ok(Stream::from_handle(h, Some(End::Server)))
+    }
+
+    /// A handle that stops this listener's accepts. No OS call.
+    pub(crate) fn stopper(&self) -> super::Stopper {
+        self.acceptor.stopper()
     }
 
     /// No OS call.
@@ -93,6 +112,9 @@ pub(super) fn bind_acceptor(
 pub(super) fn accept_error(e: io::Error, name: &LocalSocketName<'_>) -> io::Error {
     if e.kind() == io::ErrorKind::WouldBlock {
         return e;
+    }
+    if crate::local_socket::AcceptStopper::is_stop_error(&e) {
+        return crate::local_socket::stopper::stopped_error(name);
     }
     io::Error::new(e.kind(), format!("local socket \"{name}\": {e}"))
 }

@@ -94,6 +94,11 @@ impl MessageListener {
         self.max.store(max, Ordering::Relaxed);
     }
 
+    /// A handle that stops this listener's accepts. No OS call.
+    pub(crate) fn stopper(&self) -> super::Stopper {
+        self.acceptor.stopper()
+    }
+
     /// No OS call.
     pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.acceptor.set_nonblocking(nonblocking);

@@ -21,12 +21,15 @@
 //!   (their values sent in a framed record, `sys::record`), re-exported as `ancillary`, the
 //!   name the backend contract and the Unix backend use; `handoff`: moving those handles
 //!   from the sender's process to the receiver's.
+//! - `shm`: shared memory for `crate::shm`: an unnamed paging-file section and its views,
+//!   the events a ring side sleeps on, the peer's liveness on the pipe.
 
 pub(crate) mod acceptor;
 pub(crate) mod conn;
 pub(crate) mod ends;
 pub(crate) mod handle_records;
 mod handoff;
+pub(crate) mod identity;
 pub(crate) mod instance;
 mod listener;
 mod message;
@@ -34,6 +37,8 @@ pub(crate) mod name;
 mod overlapped;
 pub(crate) mod pipe;
 pub(crate) mod security;
+pub(crate) mod shm;
+mod stop;
 mod stream;
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio;
@@ -41,6 +46,7 @@ pub(crate) mod tokio;
 pub(crate) use handle_records as ancillary;
 pub(crate) use listener::Listener;
 pub(crate) use message::{MessageListener, MessageStream};
+pub(crate) use stop::Stopper;
 pub(crate) use stream::Stream;
 
 use std::io;

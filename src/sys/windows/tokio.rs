@@ -7,7 +7,7 @@
 //! end-of-file marker ([`EofMarker`]: a zero-length message once the peer has read
 //! everything), so sync and async ends talk to each other.
 
-use super::ends::{opener_pid, End, EofMarker, ReadMode};
+use super::ends::{End, EofMarker, ReadMode};
 use super::instance::{create_instance, open_client, Direction, Instance, PipeSpec};
 use super::listener::{bind_error, local_socket_spec};
 use super::name::pipe_path;
@@ -292,10 +292,9 @@ impl Stream {
         Ok(())
     }
 
-    /// `GetNamedPipeClientProcessId` / `GetNamedPipeServerProcessId`.
+    /// As the sync stream's: [`identity::peer_creds`](super::identity::peer_creds).
     pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
-        let pid = opener_pid(self.as_handle(), self.end.other())?;
-        Ok(PeerCreds::new(Some(pid), None, None))
+        super::identity::peer_creds(self.as_handle(), self.end.other())
     }
 
     pub(crate) fn from_sync(s: super::Stream) -> io::Result<Self> {
