@@ -24,6 +24,7 @@ pub(crate) struct TxEnd {
     /// The peer's death was seen on the socket.
     gone: bool,
     /// An async task armed the ring's flag (`ring`, "Async sleepers").
+    #[cfg_attr(not(all(unix, feature = "tokio")), allow(dead_code))]
     armed: bool,
 }
 
@@ -33,6 +34,7 @@ pub(crate) struct RxEnd {
     pub(super) ring: Consumer,
     spin: Spin,
     gone: bool,
+    #[cfg_attr(not(all(unix, feature = "tokio")), allow(dead_code))]
     armed: bool,
 }
 

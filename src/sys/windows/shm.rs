@@ -371,6 +371,12 @@ impl Waiter for Bell<'_> {
     }
 }
 
+/// Rings the doorbell of a peer task that waits on the socket (see `shm::ring`, "Async
+/// sleepers"): nothing to do on Windows, where no stream waits that way (the async twin,
+/// `shm::tokio`, is Unix-only), so only a peer that lies in its wake flag asks for one. It
+/// gains nothing: its own waits are bounded by their slices.
+pub(crate) fn ring_doorbell(_stream: &super::Stream) {}
+
 /// Whether the peer's end of the connection is gone (closed, or its process dead):
 /// `PeekNamedPipe` fails with `ERROR_BROKEN_PIPE`, `ERROR_PIPE_NOT_CONNECTED` or
 /// `ERROR_NO_DATA` (being closed). `PeekNamedPipe` succeeds while unread bytes are in the
