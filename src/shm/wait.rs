@@ -36,18 +36,21 @@ pub(crate) struct Spin {
     max: Duration,
     cur: Duration,
     idle: u32,
+    /// Only one CPU to run on: "spinning" yields the CPU (`sched_yield`) instead, so that a
+    /// runnable peer gets it at once and neither side pays a futex wake.
+    yields: bool,
 }
 
 impl Spin {
-    /// A budget of at most `max`; none at all with a single CPU (`available_parallelism`:
-    /// `sched_getaffinity` on Linux).
+    /// A budget of at most `max`. With a single CPU (`available_parallelism`:
+    /// `sched_getaffinity` on Linux) the budget is spent yielding the CPU rather than spinning.
     pub(crate) fn new(max: Duration) -> Spin {
-        let one_cpu = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
-        let max = if one_cpu { Duration::ZERO } else { max };
+        let yields = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
         Spin {
             max,
             cur: max,
             idle: 0,
+            yields,
         }
     }
 
@@ -128,7 +131,11 @@ pub(crate) fn block(
             if Instant::now() >= until {
                 break;
             }
-            std::hint::spin_loop();
+            if spin.yields {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
         }
         spin.failed();
     }
