@@ -48,7 +48,8 @@
 //! | [`local_socket::message`] | [`MessageListener`](local_socket::message::MessageListener) / [`MessageStream`](local_socket::message::MessageStream): the same, keeping message boundaries | all |
 //! | `local_socket::tokio` (feature `tokio`) | the async twins of the listener and stream, with split halves | all |
 //! | [`unnamed_pipe`] | [`pipe`](unnamed_pipe::pipe): a one-way pipe, e.g. a child's stdin or stdout; `unnamed_pipe::tokio` (feature `tokio`) for the async ends | all |
-//! | `shm` | `ShmStream`: a byte stream through shared memory set up over a local socket (rings in an anonymous region, the socket kept as liveness channel), zero-copy grants | Linux, Android; macOS, FreeBSD type-checked |
+//! | `shm` | `ShmStream`: a byte stream through shared memory set up over a local socket (rings in an anonymous region, the socket kept as liveness channel), zero-copy grants; `shm::tokio::ShmStream` (feature `tokio`, Unix) its async twin | Linux, Android, Windows; macOS, FreeBSD type-checked |
+//! | [`identity`] | [`UserId`](identity::UserId), [`GroupId`](identity::GroupId), [`AccessPolicy`](identity::AccessPolicy): who may connect ([`ListenerOptions::access`](local_socket::ListenerOptions::access)) and which server a client accepts ([`ConnectOptions::expect_server`](local_socket::ConnectOptions::expect_server)) | all |
 //! | [`handle`] | [`OwnedHandle`](handle::OwnedHandle) / [`BorrowedHandle`](handle::BorrowedHandle): a descriptor on Unix, a `HANDLE` on Windows | all |
 //! | `os::unix` | descriptor conversions, `fifo::create_fifo`, `credentials` (Linux: who sent these bytes) | Unix |
 //! | `os::windows` | handle conversions, `named_pipe` (byte and message mode, one-way or duplex, buffer size) | Windows |
@@ -61,7 +62,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | (none, the default) | everything above except the async types; no dependency but the OS bindings (`libc` and `rustix` on Unix, `windows-sys` on Windows) |
-//! | `tokio` | `local_socket::tokio` and `unnamed_pipe::tokio`, on tokio's reactor (tokio with `net`, `rt`, `sync`, `time`) |
+//! | `tokio` | `local_socket::tokio`, `unnamed_pipe::tokio` and `shm::tokio` (Unix), on tokio's reactor (tokio with `net`, `rt`, `sync`, `time`) |
 //! | `futures-io` | `futures_io::AsyncRead`/`AsyncWrite` on the async streams and their halves, for tasks on other executors (smol, async-std); implies `tokio`, whose runtime must run somewhere for the reactor |
 //! | `tokio_support` | `interprocess` 1.x's name for the same: `tokio` + `futures-io` |
 //!

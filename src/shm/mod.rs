@@ -74,7 +74,14 @@
 //! - **Waiting.** A blocked call first spins (adaptively, up to [`ShmOptions::spin`]),
 //!   then sleeps on the ring's index word (Linux futex, FreeBSD `_umtx_op`, macOS
 //!   `__ulock_wait`; Windows events). A wake-up system call is made only when the peer
-//!   sleeps. An idle blocked pair costs a few system calls every 25 ms.
+//!   sleeps. With only one CPU to run on (the process's affinity), the spin budget is spent
+//!   yielding the CPU (`sched_yield`) instead, so a runnable peer runs at once. An idle
+//!   blocked pair costs a few system calls every 25 ms.
+//! - **Async.** `shm::tokio::ShmStream` (feature `tokio`, Unix) is the async twin: where a
+//!   thread would sleep, a task marks the ring's wake flag "async" and waits on the socket;
+//!   the peer, sync or async, then sends a one-byte doorbell there instead of a futex wake.
+//!   Sync and async ends mix freely. The peer's death is seen at once (end of file on the
+//!   socket). Reads and writes are cancel-safe.
 //!
 //! Platforms: Linux and Android (built and tested), Windows (built and tested under Wine),
 //! macOS and FreeBSD (type-checked only).
