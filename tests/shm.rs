@@ -822,7 +822,7 @@ fn hostile_scribbler_gives_only_errors_never_panics_or_hangs() {
                 let r: io::Result<usize> = match rng.below(4) {
                     0 => (&s).write(&buf[..len]),
                     1 => (&s).read(&mut buf[..len]),
-                    2 => s.reserve(len.min(4096)).and_then(|mut g| {
+                    2 => s.reserve(len.clamp(16, 4096)).and_then(|mut g| {
                         g.write_at(0, &[1; 16])?;
                         g.commit().map(|()| len)
                     }),
