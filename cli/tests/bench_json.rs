@@ -100,3 +100,27 @@ fn bench_json_is_one_document_with_every_group_and_positive_ratios() {
     let left: Vec<_> = std::fs::read_dir(&tmp.0).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// `--split` puts the peer on another CPU than this process (Linux, with two CPUs or more)
+/// and says which in the document.
+#[cfg(target_os = "linux")]
+#[test]
+fn split_pins_the_peer_to_another_cpu() {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        eprintln!("SKIPPED: --split needs two CPUs, this machine offers one");
+        return;
+    }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_localipc"));
+    cmd.args([
+        "bench", "--json", "--quick", "--split", "--group", "shm", "--rounds", "2",
+    ])
+    .args(["--iters", "50", "--bytes", "256K"]);
+    let bench = LineChild::spawn("localipc bench --split", cmd).unwrap();
+    let (status, lines) = bench.output(LIMIT).unwrap();
+    let stdout = lines.join("\n");
+    assert!(status.success(), "{status}: {stdout}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    let (mine, peer) = (&doc["pinned_cpu"], &doc["peer_cpu"]);
+    assert!(mine.is_u64() && peer.is_u64(), "{doc}");
+    assert_ne!(mine, peer, "{doc}");
+}

@@ -130,18 +130,20 @@ impl ShmStream {
     }
 
     fn from_parts(conn: LocalSocketStream, p: Parts, spin: Duration) -> ShmStream {
+        // Only to choose between spinning and yielding; an unknown peer is fine.
+        let peer_pid = conn.peer_creds().ok().and_then(|c| c.pid());
         ShmStream {
             tx_closer: p.tx.closer(),
             rx_closer: p.rx.closer(),
             tx: Mutex::new(TxEnd {
                 ring: p.tx,
-                spin: Spin::new(spin),
+                spin: Spin::new(spin, peer_pid),
                 gone: false,
                 armed: false,
             }),
             rx: Mutex::new(RxEnd {
                 ring: p.rx,
-                spin: Spin::new(spin),
+                spin: Spin::new(spin, peer_pid),
                 gone: false,
                 armed: false,
             }),

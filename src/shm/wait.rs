@@ -42,10 +42,18 @@ pub(crate) struct Spin {
 }
 
 impl Spin {
-    /// A budget of at most `max`. With a single CPU (`available_parallelism`:
-    /// `sched_getaffinity` on Linux) the budget is spent yielding the CPU rather than spinning.
-    pub(crate) fn new(max: Duration) -> Spin {
-        let yields = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    /// A budget of at most `max`, spent yielding the CPU rather than spinning when this
+    /// thread may run on one CPU only and the peer process is not known to run elsewhere
+    /// (`sys::shm::cpus`: `sched_getaffinity` of both on Linux): then the two share it, and
+    /// spinning would only keep the peer from running. Pinned to two different CPUs, it spins.
+    pub(crate) fn new(max: Duration, peer_pid: Option<u32>) -> Spin {
+        let yields = match sys::shm::cpus(None) {
+            Some(mine) if mine.len() == 1 => {
+                sys::shm::cpus(peer_pid).is_none_or(|theirs| theirs == mine)
+            }
+            Some(_) => false,
+            None => std::thread::available_parallelism().is_ok_and(|n| n.get() == 1),
+        };
         Spin {
             max,
             cur: max,

@@ -59,6 +59,7 @@ fn document(run: &Outcome<'_>, figures: &[Figure]) -> Value {
         "arch": std::env::consts::ARCH,
         "rounds": config.rounds,
         "pinned_cpu": run.cpu,
+        "peer_cpu": run.peer_cpu,
         "elapsed_s": run.elapsed.as_secs_f64(),
         "endpoints": run.endpoints.to_string_lossy(),
         "work": {

@@ -62,14 +62,23 @@ pub(crate) fn run(args: Args, verbose: bool) -> io::Result<()> {
     let config = Config::new(&args);
     let started = Instant::now();
     // Before any thread or process is started, so that all of them inherit it.
-    let cpu = if config.pin {
-        affinity::pin(config.cpu)
-            .map_err(|e| io::Error::new(e.kind(), format!("pinning the bench to one CPU: {e}")))?
+    let (cpu, peer_cpu) = if config.split {
+        let (mine, theirs) = affinity::pin_split()?;
+        (Some(mine), Some(theirs))
+    } else if config.pin {
+        let cpu = affinity::pin(config.cpu)
+            .map_err(|e| io::Error::new(e.kind(), format!("pinning the bench to one CPU: {e}")))?;
+        (cpu, None)
     } else {
-        None
+        (None, None)
     };
     let dir = workdir::WorkDir::create()?;
     let mut peer = PeerProcess::spawn(dir.path())?;
+    if let Some(theirs) = peer_cpu {
+        // Before the first job: the peer's threads start per job and inherit this.
+        affinity::pin_process(peer.id(), theirs)
+            .map_err(|e| io::Error::new(e.kind(), format!("pinning the bench peer: {e}")))?;
+    }
     let results = measure_all(&mut peer, dir.path(), &config)?;
     peer.finish()?;
     let endpoints = workdir::endpoint(dir.path(), "*.sock");
@@ -78,6 +87,7 @@ pub(crate) fn run(args: Args, verbose: bool) -> io::Result<()> {
         config: &config,
         results,
         cpu,
+        peer_cpu,
         endpoints,
         elapsed: started.elapsed(),
     };

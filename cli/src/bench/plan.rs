@@ -40,6 +40,10 @@ pub(crate) struct Args {
     /// Let the scheduler place the two processes (noisier: cross-CPU wake-ups dominate).
     #[arg(long)]
     no_pin: bool,
+    /// Pin the two processes to two different CPUs (Linux: this one on the highest, the peer
+    /// on the lowest): the placement where spinning on shared memory pays off.
+    #[arg(long, conflicts_with_all = ["no_pin", "cpu"])]
+    split: bool,
     /// Print one JSON document on stdout instead of the report: the same figures, with
     /// units and every round's values (for machines; -v adds nothing to it).
     #[arg(long)]
@@ -59,6 +63,8 @@ pub(super) struct Config {
     pub pin: bool,
     /// The CPU to pin to, if chosen by the user.
     pub cpu: Option<usize>,
+    /// Whether to pin the two processes to two different CPUs instead.
+    pub split: bool,
 }
 
 impl Config {
@@ -88,8 +94,9 @@ impl Config {
                     count: pick(args.conns, 1_000, 200),
                 },
             ],
-            pin: !args.no_pin,
+            pin: !args.no_pin && !args.split,
             cpu: args.cpu,
+            split: args.split,
         }
     }
 
@@ -130,8 +137,10 @@ pub(super) struct Outcome<'a> {
     pub config: &'a Config,
     /// What it measured, case by case.
     pub results: Vec<CaseResult>,
-    /// The CPU both processes ran on, if pinned.
+    /// The CPU both processes ran on, if pinned (with `--split`: this process's CPU).
     pub cpu: Option<usize>,
+    /// With `--split`: the peer's CPU.
+    pub peer_cpu: Option<usize>,
     /// Where the endpoints were, as a pattern (`…/*.sock`).
     pub endpoints: PathBuf,
     /// How long it took.

@@ -26,6 +26,11 @@ impl PeerProcess {
         LineChild::spawn(WHAT, command).map(Self)
     }
 
+    /// The peer's process id.
+    pub(super) fn id(&self) -> u32 {
+        self.0.id()
+    }
+
     /// Runs one round: sends `job`, waits for the peer to be ready, runs `measure`, waits for
     /// the peer to be done. If it all takes longer than `deadline`, the peer is killed, which
     /// ends every blocked wait on either side, and the round fails.

@@ -44,10 +44,18 @@ pub(super) fn print(run: &Outcome<'_>) -> io::Result<()> {
     for line in describe_groups(&config.groups) {
         writeln!(out, "  {line}")?;
     }
-    match run.cpu {
-        Some(cpu) => writeln!(out, "  both processes pinned to CPU {cpu}")?,
-        None if config.pin => writeln!(out, "  not pinned to a CPU (not supported on this OS)")?,
-        None => writeln!(out, "  not pinned to a CPU (--no-pin)")?,
+    match (run.cpu, run.peer_cpu) {
+        (Some(cpu), Some(peer)) => {
+            writeln!(
+                out,
+                "  this process pinned to CPU {cpu}, the peer to CPU {peer} (--split)"
+            )?;
+        }
+        (Some(cpu), None) => writeln!(out, "  both processes pinned to CPU {cpu}")?,
+        (None, _) if config.pin => {
+            writeln!(out, "  not pinned to a CPU (not supported on this OS)")?;
+        }
+        (None, _) => writeln!(out, "  not pinned to a CPU (--no-pin)")?,
     }
     writeln!(out, "  endpoints: {}", run.endpoints.display())?;
     writeln!(out)?;

@@ -203,6 +203,36 @@ pub(crate) fn recv_doorbells(fd: BorrowedFd<'_>, scratch: &mut [u8]) -> io::Resu
     }
 }
 
+/// The CPUs process `pid` (`None`: this thread) may run on: `sched_getaffinity` (Linux,
+/// Android). `None` where unknown: another OS, or the call failed (e.g. the pid is gone).
+pub(crate) fn cpus(pid: Option<u32>) -> Option<Vec<usize>> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let pid = match pid {
+            None => 0,
+            Some(p) => libc::pid_t::try_from(p).ok()?,
+        };
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        // SAFETY: cpu_set_t is plain old data; all-zero is the empty set.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `set` is valid for writes of `size` bytes.
+        if unsafe { libc::sched_getaffinity(pid, size, &mut set) } != 0 {
+            return None;
+        }
+        // SAFETY: every index is below the set's capacity in bits.
+        Some(
+            (0..8 * size)
+                .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+                .collect(),
+        )
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = pid;
+        None
+    }
+}
+
 /// Rings the doorbell of a peer task that waits on the socket (see `shm::ring`, "Async
 /// sleepers"): `send` of one byte with `MSG_DONTWAIT` (and `MSG_NOSIGNAL`; Apple sockets
 /// carry `SO_NOSIGPIPE`). Failures are ignored: `EAGAIN` means the peer has unread

@@ -371,6 +371,12 @@ impl Waiter for Bell<'_> {
     }
 }
 
+/// The CPUs process `pid` (`None`: this thread) may run on: not asked on Windows (`None`:
+/// the caller falls back to `available_parallelism`).
+pub(crate) fn cpus(_pid: Option<u32>) -> Option<Vec<usize>> {
+    None
+}
+
 /// Rings the doorbell of a peer task that waits on the socket (see `shm::ring`, "Async
 /// sleepers"): nothing to do on Windows, where no stream waits that way (the async twin,
 /// `shm::tokio`, is Unix-only), so only a peer that lies in its wake flag asks for one. It
