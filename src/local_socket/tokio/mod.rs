@@ -57,6 +57,8 @@
 
 #[cfg(feature = "futures-io")]
 mod futures_io;
+#[cfg(unix)]
+mod handle_passing;
 mod listener;
 mod split;
 mod stream;

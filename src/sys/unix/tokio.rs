@@ -22,6 +22,8 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::{Interest, ReadBuf};
 use tokio::runtime::Handle;
 
+mod handles;
+
 /// Registers `sock` (a nonblocking socket or pipe end) with the current runtime's reactor (an
 /// error, not tokio's panic, outside a runtime).
 pub(crate) fn register<T: AsRawFd>(sock: T, interest: Interest) -> io::Result<AsyncFd<T>> {
