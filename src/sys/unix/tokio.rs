@@ -23,6 +23,7 @@ use tokio::io::{Interest, ReadBuf};
 use tokio::runtime::Handle;
 
 mod handles;
+pub(crate) mod message;
 
 /// Registers `sock` (a nonblocking socket or pipe end) with the current runtime's reactor (an
 /// error, not tokio's panic, outside a runtime).
