@@ -10,11 +10,16 @@
 //! | macOS, FreeBSD, other Unix | length-prefixed frames over `SOCK_STREAM`, as the sync type (tested on Linux with `--cfg localipc_framed_messages`) |
 //! | Windows | not yet: see below |
 //!
-//! Unix only for now. Windows message-mode pipes need a read that returns one whole message
-//! and tells truncation apart (`ERROR_MORE_DATA`); tokio's `NamedPipeServer`/`Client` keep
-//! one overlapped read of their own in flight into their own buffer, and what they make of
-//! `ERROR_MORE_DATA` there decides whether message boundaries survive. That needs its own
-//! overlapped reads on tokio's completion port, which is not done yet.
+//! Unix only for now. On Windows a message read must say where a message ends (a read
+//! into a buffer too small fails with `ERROR_MORE_DATA`) and tell an empty message (a
+//! 0-byte read) from end of file (`ERROR_BROKEN_PIPE`). tokio's `NamedPipeServer`/
+//! `NamedPipeClient` cannot: mio keeps one overlapped `ReadFile` of its own in flight,
+//! sized from the previous caller's buffer (4 KiB at first), and hands its bytes out as a
+//! byte stream. It treats `ERROR_MORE_DATA` as success (the first part of a longer message
+//! reads like a whole one, its rest like the next message), and it reports
+//! `ERROR_BROKEN_PIPE` as a 0-byte read, the same as an empty message. Async message pipes
+//! on Windows therefore need overlapped reads of their own (an `OVERLAPPED` that outlives a
+//! dropped future, its completion waited on outside mio), not done yet.
 //!
 //! # Cancel safety
 //! Every method's doc says whether it is cancel-safe, as tokio's docs do: `accept`, `recv`
