@@ -8,25 +8,30 @@
 //! |---|---|
 //! | Linux, Android | `SOCK_SEQPACKET` Unix domain sockets in nonblocking mode, on tokio's reactor (`AsyncFd`) |
 //! | macOS, FreeBSD, other Unix | length-prefixed frames over `SOCK_STREAM`, as the sync type (tested on Linux with `--cfg localipc_framed_messages`) |
-//! | Windows | not yet: see below |
+//! | Windows | the sync message pipes (`PIPE_TYPE_MESSAGE`, read in message mode), their blocking calls on tokio's blocking pool (tested under Wine) |
 //!
-//! Unix only for now. On Windows a message read must say where a message ends (a read
-//! into a buffer too small fails with `ERROR_MORE_DATA`) and tell an empty message (a
-//! 0-byte read) from end of file (`ERROR_BROKEN_PIPE`). tokio's `NamedPipeServer`/
-//! `NamedPipeClient` cannot: mio keeps one overlapped `ReadFile` of its own in flight,
-//! sized from the previous caller's buffer (4 KiB at first), and hands its bytes out as a
-//! byte stream. It treats `ERROR_MORE_DATA` as success (the first part of a longer message
-//! reads like a whole one, its rest like the next message), and it reports
-//! `ERROR_BROKEN_PIPE` as a 0-byte read, the same as an empty message. Async message pipes
-//! on Windows therefore need overlapped reads of their own (an `OVERLAPPED` that outlives a
-//! dropped future, its completion waited on outside mio), not done yet.
+//! On Windows a message read must say where a message ends (a read into a buffer too small
+//! fails with `ERROR_MORE_DATA`) and tell an empty message (a 0-byte read) from end of file
+//! (`ERROR_BROKEN_PIPE`). tokio's `NamedPipeServer`/`NamedPipeClient` cannot: mio (1.2.5)
+//! keeps one overlapped `ReadFile` of its own in flight, sized from the previous caller's
+//! buffer (4 KiB at first), and hands its bytes out as a byte stream; it takes
+//! `ERROR_MORE_DATA` as success (the first part of a longer message reads like a whole one,
+//! its rest like the next message) and `ERROR_BROKEN_PIPE` as a 0-byte read, the same as
+//! an empty message. So the Windows types run the sync pipes' calls on tokio's blocking
+//! pool instead: each `accept`, `connect`, `send` and `recv` is a hop to a pool thread (and
+//! a receive that waits holds one such thread, which looks every 100 ms whether its stream
+//! was dropped: a dropped stream closes its pipe within that time). A call whose future is
+//! dropped goes on; its message or client is handed to the next call of its kind. (A
+//! runtime being dropped waits for its pool threads: drop the streams first, or it waits
+//! for a receive in flight to get a message.)
 //!
 //! # Cancel safety
 //! Every method's doc says whether it is cancel-safe, as tokio's docs do: `accept`, `recv`
 //! and `recv_vec` are, everywhere; `send` is on Linux and Android (`SOCK_SEQPACKET`: a
 //! dropped send sent nothing). With framing a `send` dropped after part of its frame went
 //! out has sent its message: the rest goes out ahead of the next `send` (the frames never
-//! break), so a caller that retries it sends it twice.
+//! break), so a caller that retries it sends it twice. On Windows a dropped `send` whose
+//! write has started on the pool still sends its message, whole, before the next `send`.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -74,7 +79,8 @@ impl MessageListener {
     ///
     /// Linux: `socket(AF_UNIX, SOCK_SEQPACKET)`, `bind`, `listen`; elsewhere on Unix the same
     /// with `SOCK_STREAM`; then `fcntl(F_SETFL, O_NONBLOCK)` and registration with tokio's
-    /// reactor (`epoll_ctl`/`kevent`). Errors as for the sync
+    /// reactor (`epoll_ctl`/`kevent`). Windows: the sync bind,
+    /// `CreateNamedPipeW(PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | …)`. Errors as for the sync
     /// [`MessageListener::bind`](sync::MessageListener::bind).
     pub fn bind<'a>(name: impl ToLocalSocketName<'a>) -> io::Result<Self> {
         Self::bind_with(name, &ListenerOptions::new())
@@ -97,10 +103,14 @@ impl MessageListener {
     /// [`max_message_size`](Self::max_message_size)). Any number of tasks may wait at once.
     ///
     /// `accept4(SOCK_CLOEXEC | SOCK_NONBLOCK)` when tokio reports readiness; Linux also
-    /// `setsockopt(SO_PASSCRED)` on the new socket. Errors name the listener.
+    /// `setsockopt(SO_PASSCRED)` on the new socket. Windows: `ConnectNamedPipe`, then
+    /// `CreateNamedPipeW` for the next instance, on tokio's blocking pool. Errors name the
+    /// listener.
     ///
     /// # Cancel safety
-    /// Cancel-safe: a dropped `accept` loses no client (it stays in the backlog).
+    /// Cancel-safe: a dropped `accept` loses no client (Unix: it stays in the backlog;
+    /// Windows: the accept goes on, and the next `accept` returns its client). Tested: 10,000
+    /// accepts raced against a zero timer, each client accepted once.
     pub async fn accept(&self) -> io::Result<MessageStream> {
         Ok(MessageStream {
             inner: self.inner.accept().await?,
@@ -129,7 +139,7 @@ impl MessageListener {
 impl TryFrom<sync::MessageListener> for MessageListener {
     type Error = io::Error;
     /// Registers a sync message listener with tokio's reactor (`fcntl(F_SETFL, O_NONBLOCK)`,
-    /// `epoll_ctl`/`kevent`), keeping its name, socket file and `max_message_size`. Within a
+    /// `epoll_ctl`/`kevent`; Windows: no OS call, back to blocking mode), keeping its name, socket file and `max_message_size`. Within a
     /// runtime; an error outside.
     fn try_from(l: sync::MessageListener) -> io::Result<Self> {
         Ok(Self {
@@ -151,7 +161,8 @@ impl MessageStream {
     ///
     /// Linux: nonblocking `socket(AF_UNIX, SOCK_SEQPACKET)` + `connect` (waiting for
     /// writability if in progress) + `setsockopt(SO_PASSCRED)`; elsewhere on Unix
-    /// `SOCK_STREAM`.
+    /// `SOCK_STREAM`. Windows: `CreateFileW` (`WaitNamedPipeW` while every instance is busy),
+    /// `SetNamedPipeHandleState(PIPE_READMODE_MESSAGE)`, on tokio's blocking pool.
     ///
     /// # Cancel safety
     /// Not cancel-safe in the sense of the other methods: a dropped `connect` may have made
@@ -184,7 +195,8 @@ impl MessageStream {
     ///
     /// Linux: `send(MSG_NOSIGNAL)` when tokio reports writability. Framed:
     /// `sendmsg(MSG_NOSIGNAL)` of length + message, then `send`s for the rest of the frame if
-    /// only part of it went. A vanished peer gives `BrokenPipe`, never `SIGPIPE`; a message
+    /// only part of it went. Windows: one overlapped `WriteFile`, waited for on tokio's
+    /// blocking pool (the message copied there). A vanished peer gives `BrokenPipe`, never `SIGPIPE`; a message
     /// over [`max_message_size`](Self::max_message_size) gives `InvalidInput` (Linux: so does
     /// one larger than the send buffer, `SO_SNDBUF`, allows).
     ///
@@ -198,6 +210,9 @@ impl MessageStream {
     /// after that has sent its message: the rest of its frame is kept and goes out first at
     /// the next `send` (so no frame is ever cut or interleaved), but if the stream is dropped
     /// before another `send` completes, the peer sees a frame cut short (`UnexpectedEof`).
+    ///
+    /// Windows: not cancel-safe. A dropped future's `WriteFile` goes on on the pool thread,
+    /// so its message is sent (whole), before the message of the next `send`.
     pub async fn send(&self, msg: &[u8]) -> io::Result<()> {
         self.inner.send(msg).await
     }
@@ -208,14 +223,16 @@ impl MessageStream {
     ///
     /// Linux: `recvmsg(MSG_TRUNC)` when tokio reports readability (`SO_PASSCRED` tells an
     /// empty message from end of file, as in the sync
-    /// [`recv`](sync::MessageStream::recv)). Framed: `read(2)` until the frame is in. A
+    /// [`recv`](sync::MessageStream::recv)). Framed: `read(2)` until the frame is in.
+    /// Windows: as [`recv_vec`](Self::recv_vec), then cut to `buf`. A
     /// message over [`max_message_size`](Self::max_message_size) is `InvalidData` (with
     /// framing, so is every receive after it).
     ///
     /// # Cancel safety
     /// Cancel-safe: a dropped future has taken no message. (Linux: the `recvmsg` is made in
     /// the poll that returns `Ready`. Framed: the bytes of a frame read so far stay with the
-    /// stream and the next receive goes on from there.) Tested: 10,000 receives raced against
+    /// stream and the next receive goes on from there. Windows: the read goes on on the pool
+    /// thread, and the next receive returns its message.) Tested: 10,000 receives raced against
     /// a zero timeout, every message received exactly once, whole, in order.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Option<RecvResult>> {
         let got = self.inner.recv(buf).await?;
@@ -226,7 +243,8 @@ impl MessageStream {
     ///
     /// Linux: `recvmsg(MSG_PEEK | MSG_TRUNC)` for the size, then `recvmsg`, both in one poll
     /// once tokio reports readability. Framed: `read(2)` until the frame is in, the buffer
-    /// growing as the bytes arrive. Errors as for [`recv`](Self::recv); a failed allocation
+    /// growing as the bytes arrive. Windows: `ReadFile` (`PeekNamedPipe` and one more
+    /// `ReadFile` for a message over 4 KiB) on tokio's blocking pool. Errors as for [`recv`](Self::recv); a failed allocation
     /// is `OutOfMemory`.
     ///
     /// # Cancel safety
@@ -237,7 +255,8 @@ impl MessageStream {
 
     /// The credentials of the peer; see the sync
     /// [`peer_creds`](sync::MessageStream::peer_creds). Linux:
-    /// `getsockopt(SO_PEERCRED)`; BSDs: `getpeereid` (+ `LOCAL_PEERPID` on Apple).
+    /// `getsockopt(SO_PEERCRED)`; BSDs: `getpeereid` (+ `LOCAL_PEERPID` on Apple); Windows:
+    /// `GetNamedPipeClientProcessId`/`GetNamedPipeServerProcessId`.
     pub fn peer_creds(&self) -> io::Result<PeerCreds> {
         self.inner.peer_creds()
     }
@@ -258,7 +277,8 @@ impl MessageStream {
 impl TryFrom<sync::MessageStream> for MessageStream {
     type Error = io::Error;
     /// Registers a sync message stream with tokio's reactor (`fcntl(F_SETFL, O_NONBLOCK)`,
-    /// `epoll_ctl`/`kevent`), keeping its `max_message_size` (and, with framing, a frame
+    /// `epoll_ctl`/`kevent`; Windows: no OS call, blocking mode with a 100 ms read timeout
+    /// that the receives wait in), keeping its `max_message_size` (and, with framing, a frame
     /// partly received). Within a runtime; an error outside. Sync clones
     /// ([`try_clone`](sync::MessageStream::try_clone)) made before share the descriptor, which
     /// is now nonblocking.

@@ -60,8 +60,6 @@ mod futures_io;
 #[cfg(unix)]
 mod handle_passing;
 mod listener;
-#[cfg(unix)]
-#[cfg_attr(docsrs, doc(cfg(unix)))]
 pub mod message;
 mod split;
 mod stream;
