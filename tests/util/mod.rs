@@ -2,6 +2,8 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub(crate) mod handles;
+#[cfg(feature = "tokio")]
+pub(crate) mod race;
 #[cfg(any(target_os = "linux", target_os = "android", windows))]
 pub(crate) mod shm;
 use localipc::local_socket::NameTypeSupport;

@@ -57,7 +57,10 @@
 
 #[cfg(feature = "futures-io")]
 mod futures_io;
+#[cfg(unix)]
+mod handle_passing;
 mod listener;
+pub mod message;
 mod split;
 mod stream;
 

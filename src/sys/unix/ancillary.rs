@@ -96,80 +96,113 @@ impl Stream {
         data: &[u8],
         fds: &[BorrowedFd<'_>],
     ) -> io::Result<usize> {
-        if fds.is_empty() {
-            return super::fd_io::send(self.as_fd(), data);
-        }
-        if fds.len() > MAX_HANDLES {
-            return Err(invalid(format!(
-                "cannot send {} handles in one call: the limit is {MAX_HANDLES}",
-                fds.len()
-            )));
-        }
-        if data.is_empty() {
-            return Err(invalid(format!(
-                "cannot send {} handles without data: on a stream socket handles travel with \
-                 at least one byte",
-                fds.len()
-            )));
-        }
-        let mut space = vec![MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(fds.len()))];
-        let mut cmsg = SendAncillaryBuffer::new(&mut space);
-        let pushed = cmsg.push(SendAncillaryMessage::ScmRights(fds));
-        debug_assert!(pushed, "control buffer sized with cmsg_space");
-        sendmsg_retry(self.as_fd(), data, &mut cmsg)
+        check_send(data, fds)?;
+        send_fds(self.as_fd(), data, fds)
     }
 
-    /// `recvmsg(MSG_CMSG_CLOEXEC)` with room for as many descriptors as `fds` has spare
-    /// capacity (at most [`MAX_HANDLES`]), and on Linux for the `SCM_CREDENTIALS` that
-    /// `SO_PASSCRED` adds (ignored here); `fcntl(F_SETFD, FD_CLOEXEC)` on each where there is
-    /// no `MSG_CMSG_CLOEXEC`. More descriptors than that room (`MSG_CTRUNC`, or the kernel
-    /// using alignment padding for extra ones) is an error, and every descriptor that did
-    /// arrive is closed.
+    /// See [`recv_fds`].
     pub(crate) fn recv_with_handles(
         &self,
         buf: &mut [u8],
         fds: &mut Vec<OwnedFd>,
     ) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Err(invalid(
-                "cannot receive into an empty buffer: handles travel with at least one byte".into(),
-            ));
-        }
-        let room = (fds.capacity() - fds.len()).min(MAX_HANDLES);
-        let len = if room == 0 {
-            0
-        } else {
-            rustix::cmsg_space!(ScmRights(room))
-        } + CREDS_SPACE;
-        let mut space = vec![MaybeUninit::uninit(); len];
-        let mut cmsg = RecvAncillaryBuffer::new(&mut space);
-        let (n, flags) = recvmsg_retry(self.as_fd(), buf, &mut cmsg, RECV_FLAGS)?;
-        let mut received = Vec::new();
-        for msg in cmsg.drain() {
-            if let RecvAncillaryMessage::ScmRights(it) = msg {
-                received.extend(it);
-            }
-        }
-        if flags.contains(ReturnFlags::CTRUNC) || received.len() > room {
-            let got = received.len();
-            drop(received); // closes them: nothing leaks
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "received {n} bytes with more handles than the {room} the handles vector had \
-                     spare capacity for ({got} arrived, the rest were dropped by the OS); all \
-                     were closed. Reserve capacity (Vec::with_capacity) for the handles expected"
-                ),
-            ));
-        }
-        if !HAS_CMSG_CLOEXEC {
-            for fd in &received {
-                set_cloexec(fd.as_fd())?;
-            }
-        }
-        fds.extend(received);
-        Ok(n)
+        check_recv(buf)?;
+        recv_fds(self.as_fd(), buf, fds)
     }
+}
+
+/// The argument checks of [`send_fds`], made before any OS call (and, for the async
+/// stream, before waiting): more than [`MAX_HANDLES`], or handles without data, is
+/// `InvalidInput`.
+pub(crate) fn check_send(data: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+    if fds.len() > MAX_HANDLES {
+        return Err(invalid(format!(
+            "cannot send {} handles in one call: the limit is {MAX_HANDLES}",
+            fds.len()
+        )));
+    }
+    if data.is_empty() && !fds.is_empty() {
+        return Err(invalid(format!(
+            "cannot send {} handles without data: on a stream socket handles travel with \
+             at least one byte",
+            fds.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The argument check of [`recv_fds`]: an empty buffer is `InvalidInput`.
+pub(crate) fn check_recv(buf: &[u8]) -> io::Result<()> {
+    if buf.is_empty() {
+        return Err(invalid(
+            "cannot receive into an empty buffer: handles travel with at least one byte".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `sendmsg` on `fd` with one `SCM_RIGHTS` message (`MSG_NOSIGNAL`); plain `send` without
+/// fds. The arguments must have passed [`check_send`].
+pub(crate) fn send_fds(
+    fd: BorrowedFd<'_>,
+    data: &[u8],
+    fds: &[BorrowedFd<'_>],
+) -> io::Result<usize> {
+    if fds.is_empty() {
+        return super::fd_io::send(fd, data);
+    }
+    let mut space = vec![MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(fds.len()))];
+    let mut cmsg = SendAncillaryBuffer::new(&mut space);
+    let pushed = cmsg.push(SendAncillaryMessage::ScmRights(fds));
+    debug_assert!(pushed, "control buffer sized with cmsg_space");
+    sendmsg_retry(fd, data, &mut cmsg)
+}
+
+/// `recvmsg(MSG_CMSG_CLOEXEC)` on `fd` with room for as many descriptors as `fds` has spare
+/// capacity (at most [`MAX_HANDLES`]), and on Linux for the `SCM_CREDENTIALS` that
+/// `SO_PASSCRED` adds (ignored here); `fcntl(F_SETFD, FD_CLOEXEC)` on each where there is
+/// no `MSG_CMSG_CLOEXEC`. More descriptors than that room (`MSG_CTRUNC`, or the kernel
+/// using alignment padding for extra ones) is an error, and every descriptor that did
+/// arrive is closed. `buf` must have passed [`check_recv`].
+pub(crate) fn recv_fds(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+) -> io::Result<usize> {
+    let room = (fds.capacity() - fds.len()).min(MAX_HANDLES);
+    let len = if room == 0 {
+        0
+    } else {
+        rustix::cmsg_space!(ScmRights(room))
+    } + CREDS_SPACE;
+    let mut space = vec![MaybeUninit::uninit(); len];
+    let mut cmsg = RecvAncillaryBuffer::new(&mut space);
+    let (n, flags) = recvmsg_retry(fd, buf, &mut cmsg, RECV_FLAGS)?;
+    let mut received = Vec::new();
+    for msg in cmsg.drain() {
+        if let RecvAncillaryMessage::ScmRights(it) = msg {
+            received.extend(it);
+        }
+    }
+    if flags.contains(ReturnFlags::CTRUNC) || received.len() > room {
+        let got = received.len();
+        drop(received); // closes them: nothing leaks
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "received {n} bytes with more handles than the {room} the handles vector had \
+                 spare capacity for ({got} arrived, the rest were dropped by the OS); all \
+                 were closed. Reserve capacity (Vec::with_capacity) for the handles expected"
+            ),
+        ));
+    }
+    if !HAS_CMSG_CLOEXEC {
+        for fd in &received {
+            set_cloexec(fd.as_fd())?;
+        }
+    }
+    fds.extend(received);
+    Ok(n)
 }
 
 /// `fcntl(F_SETFD, FD_CLOEXEC)`.

@@ -17,13 +17,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
     any(target_os = "linux", target_os = "android"),
     not(localipc_framed_messages)
 ))]
-use super::seqpacket::{SeqPacket as Imp, SOCK_TYPE};
+pub(super) use super::seqpacket::{SeqPacket as Imp, SOCK_TYPE};
 
 #[cfg(not(all(
     any(target_os = "linux", target_os = "android"),
     not(localipc_framed_messages)
 )))]
-use super::framing::{Framed as Imp, SOCK_TYPE};
+pub(super) use super::framing::{Framed as Imp, SOCK_TYPE};
 
 /// A listening message socket.
 #[derive(Debug)]
@@ -72,6 +72,13 @@ impl MessageListener {
     /// Gives up the descriptor; the socket file then stays in place.
     pub(crate) fn into_fd(self) -> OwnedFd {
         self.inner.into_fd()
+    }
+
+    /// The stream listener and the `max_message_size`, for the async listener.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn into_parts(self) -> (Listener, usize) {
+        let max = self.max_message_size();
+        (self.inner, max)
     }
 }
 

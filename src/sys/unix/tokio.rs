@@ -22,6 +22,9 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::{Interest, ReadBuf};
 use tokio::runtime::Handle;
 
+mod handles;
+pub(crate) mod message;
+
 /// Registers `sock` (a nonblocking socket or pipe end) with the current runtime's reactor (an
 /// error, not tokio's panic, outside a runtime).
 pub(crate) fn register<T: AsRawFd>(sock: T, interest: Interest) -> io::Result<AsyncFd<T>> {

@@ -25,6 +25,8 @@ use std::task::{ready, Context, Poll};
 use tokio::io::ReadBuf;
 use tokio::net::windows::named_pipe::{ClientOptions, NamedPipeClient, NamedPipeServer};
 use tokio::runtime::Handle;
+
+pub(crate) mod message;
 use windows_sys::Win32::Foundation::{ERROR_BROKEN_PIPE, ERROR_NO_DATA, ERROR_PIPE_NOT_CONNECTED};
 
 /// A listening pipe name with one instance always pending.
