@@ -15,30 +15,25 @@ use std::os::windows::io::{AsHandle, OwnedHandle};
 use std::process::{Command, ExitStatus};
 
 /// Listeners and streams to hand to a child process started from a [`std::process::Command`],
-/// with **only** those inherited (besides standard input, output and error).
+/// with **only** those inherited (besides standard input, output and error). Each item is
+/// named by an environment variable of the child, which takes it back with
+/// [`LocalSocketStream::from_parent`] (or, Unix, `LocalSocketListener::from_parent`,
+/// `MessageListener::from_parent`), checked to be that very object and of the right kind.
+/// Start the child with [`spawn`](Self::spawn), which works on both platforms.
 ///
 /// # Unix
 ///
 /// Each item goes to a descriptor number of its own; in the child, every other descriptor
-/// from 3 up is made close-on-exec before
-/// the `exec`, whatever the parent (or a C library in it) left inheritable. The parent's
-/// descriptors keep their flags: nothing leaks into other children spawned at the same
-/// time.
+/// from 3 up is made close-on-exec before the `exec`, whatever the parent (or a C library in
+/// it) left inheritable. The parent's descriptors keep their flags: nothing leaks into other
+/// children spawned at the same time. The variable holds the number and the identity of the
+/// file (`"<fd>:<dev>:<ino>"`).
 ///
-/// Each item gets an environment variable naming its number and the identity of its file
-/// (`"<fd>:<dev>:<ino>"`); the child takes it back with
-/// [`LocalSocketListener::from_parent`], [`LocalSocketStream::from_parent`] or
-/// [`MessageListener::from_parent`](super::message::MessageListener::from_parent), which
-/// check that the descriptor is that very file and of the right kind.
-///
-/// Numbers are given in order from 3 ([`next_fd`](Self::next_fd) chooses another). The
-/// descriptors are duplicated when added (`fcntl(F_DUPFD_CLOEXEC)`), so the originals may
-/// be dropped before the spawn; the duplicates live in the `Command` (close-on-exec in the
-/// parent) until it is dropped. [`apply`](Self::apply) adds a `pre_exec` step (see there),
-/// so std spawns with `fork`/`exec` rather than `posix_spawn`.
-///
-/// Start the child with [`apply`](Self::apply) and any of `Command`'s own ways, or with
-/// [`spawn`](Self::spawn) as on Windows.
+/// Numbers are given in order from 3 (`next_fd` chooses another). The descriptors are
+/// duplicated when added (`fcntl(F_DUPFD_CLOEXEC)`), so the originals may be dropped before
+/// the spawn; the duplicates live in the `Command` (close-on-exec in the parent) until it is
+/// dropped. `apply` prepares a `Command` to be started by any of its own methods; it adds a
+/// `pre_exec` step, so std spawns with `fork`/`exec` rather than `posix_spawn`.
 ///
 /// # Windows
 ///
@@ -49,19 +44,20 @@ use std::process::{Command, ExitStatus};
 /// `listener`, `message_listener` (and `next_fd`, `apply`) are Unix-only.
 ///
 /// std's `Command` starts every child with `bInheritHandles = TRUE` and no handle list, so
-/// the child inherits *every* inheritable handle of the process; it cannot be told
+/// the child inherits *every* inheritable handle of the process, and it cannot be told
 /// otherwise (`spawn_with_attributes` is unstable). [`spawn`](Self::spawn) therefore starts
 /// the child itself: `CreateProcessW` with a `PROC_THREAD_ATTRIBUTE_HANDLE_LIST` that lists
 /// exactly the handed-over handles and the standard handles, taking the program, arguments,
 /// environment changes and current directory from the `Command` (what std lets one read
-/// back: not `env_clear`, stdio redirections or creation flags). The child's standard
-/// handles are this process's. Each item's handle is duplicated (`DuplicateHandle`, not
-/// inheritable) when added; an inheritable duplicate exists only while `CreateProcessW`
-/// runs, so a std `Command` spawned on another thread at that very moment (std holds a lock
-/// of its own there, which this cannot take) could inherit it too.
+/// back: not `env_clear`, stdio redirections or creation flags, which are ignored). The
+/// child's standard handles are this process's. Each item's handle is duplicated
+/// (`DuplicateHandle`, not inheritable) when added; an inheritable duplicate exists only
+/// while `spawn` runs, so a std `Command` spawned on another thread at that very moment (std
+/// holds a lock of its own there, which this cannot take) could inherit it too.
 ///
-/// The environment variable of each item is `"<handle>:<end>:<server pid>:<client pid>"`
-/// and the child checks all of it ([`LocalSocketStream::from_parent`]).
+/// The variable holds `"<handle>:<end>:<server pid>:<client pid>"`: the handle's value
+/// (the same in the child), which end of the pipe it is and the ids of the processes that
+/// opened the two ends.
 ///
 /// # Example
 ///
@@ -80,6 +76,27 @@ use std::process::{Command, ExitStatus};
 /// let out = cmd.output()?;
 /// assert!(String::from_utf8_lossy(&out.stdout).starts_with("3:")); // at descriptor 3
 /// # }
+/// # std::io::Result::Ok(())
+/// ```
+///
+/// Both platforms: an accepted connection to a worker (`examples/handoff_child.rs`).
+///
+/// ```no_run
+/// use localipc::local_socket::{ChildHandoff, LocalSocketListener, LocalSocketStream};
+/// use std::process::Command;
+///
+/// // In the parent:
+/// let listener = LocalSocketListener::bind("@my-service")?;
+/// let conn = listener.accept()?;
+/// let mut handoff = ChildHandoff::new();
+/// handoff.stream(&conn, "MY_CONN")?;
+/// drop(conn);
+/// let mut worker = handoff.spawn(Command::new("my-worker").arg("--serve"))?;
+/// worker.wait()?;
+///
+/// // In the worker:
+/// let conn = LocalSocketStream::from_parent("MY_CONN")?;
+/// conn.set_nonblocking(false)?;
 /// # std::io::Result::Ok(())
 /// ```
 #[derive(Debug)]
@@ -114,7 +131,7 @@ impl ChildHandoff {
     /// [`LocalSocketStream::from_parent`]). Both processes then hold the connection: drop it
     /// here for the peer to see the end when the child closes it.
     ///
-    /// Unix: as the next descriptor, as [`listener`](Self::listener). Windows:
+    /// Unix: as the next descriptor, as `listener`. Windows:
     /// `DuplicateHandle`, after checking that it is a connected local socket pipe end
     /// (`GetNamedPipeInfo`, `GetNamedPipe{Server,Client}ProcessId`; `InvalidInput` if not).
     pub fn stream(&mut self, stream: &LocalSocketStream, env: &str) -> io::Result<&mut Self> {
@@ -131,7 +148,7 @@ impl ChildHandoff {
 
     /// Starts `cmd` with the items handed over and returns the child.
     ///
-    /// Unix: [`apply`](Self::apply), then [`Command::spawn`]. Windows: `CreateProcessW` with
+    /// Unix: `apply`, then [`Command::spawn`]. Windows: `CreateProcessW` with
     /// a `PROC_THREAD_ATTRIBUTE_HANDLE_LIST` of the items (inheritable duplicates,
     /// `DuplicateHandle`, closed again once the child is started) and this process's
     /// standard handles, as said [above](Self#windows): the program (a bare name is looked
@@ -164,7 +181,7 @@ impl ChildHandoff {
 }
 
 /// A child process started by [`ChildHandoff::spawn`]: [`std::process::Child`] on Unix
-/// (see [`into_inner`](Self::into_inner)), the process handle on Windows. Dropping it
+/// (see `into_inner`), the process handle on Windows. Dropping it
 /// neither waits for the child nor kills it.
 #[derive(Debug)]
 pub struct HandoffChild {
@@ -303,7 +320,7 @@ impl LocalSocketStream {
     /// [`ChildHandoff`], named by `env`, which is removed (call it before other threads read
     /// the environment). `NotFound` if the variable is not set.
     ///
-    /// Unix: errors as for [`LocalSocketListener::from_parent`], with `InvalidInput` unless
+    /// Unix: errors as for `LocalSocketListener::from_parent`, with `InvalidInput` unless
     /// it is a connected `AF_UNIX` stream socket (`getsockopt(SO_TYPE, SO_ACCEPTCONN)`).
     ///
     /// Windows: `InvalidData` unless the handle the variable names is open here and is the
