@@ -10,7 +10,7 @@ mod util;
 
 use localipc::local_socket::{ChildHandoff, HandoffChild, LocalSocketListener, LocalSocketStream};
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::os::windows::io::{AsRawHandle, OwnedHandle};
+use std::os::windows::io::{AsRawHandle, IntoRawHandle, OwnedHandle};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use util::{any_name, bounded, peer_role, unique, Peer, TestDir, LIMIT};
@@ -221,7 +221,7 @@ fn child_gets_the_stream_and_no_other_handle() {
 
 /// In-process: a variable that is missing (`NotFound`), malformed, names no handle, a handle
 /// that is no pipe, or another pipe than the one it describes (`InvalidData`) is refused
-/// and removed.
+/// and removed; one that describes its pipe end rightly is taken.
 #[test]
 fn stale_or_missing_variable_is_refused() {
     let var = unique("LOCALIPC_TEST_STALE");
@@ -250,5 +250,17 @@ fn stale_or_missing_variable_is_refused() {
         kind(Some(format!("{v}:c:1:{}", std::process::id()))),
         ErrorKind::InvalidData
     );
-    drop(listener);
+    // The right description (both ends opened by this process) is taken, and works.
+    let server = listener.accept().unwrap();
+    let pid = std::process::id();
+    std::env::set_var(
+        &var,
+        format!("{}:c:{pid}:{pid}", h.into_raw_handle() as usize),
+    );
+    let client = LocalSocketStream::from_parent(&var).unwrap();
+    assert!(std::env::var_os(&var).is_none());
+    writeln!(&client, "taken").unwrap();
+    let mut line = String::new();
+    BufReader::new(&server).read_line(&mut line).unwrap();
+    assert_eq!(line, "taken\n");
 }

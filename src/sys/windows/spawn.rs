@@ -86,12 +86,9 @@ pub(crate) fn command_line(program: &OsStr, args: &[&OsStr]) -> io::Result<Vec<u
 /// Environment variable names compare without regard to ASCII case on Windows.
 fn env_key(name: &OsStr) -> Vec<u16> {
     name.encode_wide()
-        .map(|c| {
-            u16::try_from(
-                char::from_u32(c.into())
-                    .map_or(u32::from(c), |ch| u32::from(ch.to_ascii_uppercase())),
-            )
-            .unwrap_or(c)
+        .map(|c| match u8::try_from(c) {
+            Ok(b) => u16::from(b.to_ascii_uppercase()),
+            Err(_) => c,
         })
         .collect()
 }
@@ -157,31 +154,38 @@ pub(crate) fn env_block(env: &[(OsString, OsString)]) -> io::Result<Vec<u16>> {
 /// program if the lookup finds nothing.
 pub(crate) fn resolve_program(cmd: &Command, env: &[(OsString, OsString)]) -> io::Result<PathBuf> {
     let program = Path::new(cmd.get_program());
-    let ext = program
+    // Windows ignores trailing dots and spaces of a file name ("x.bat. " runs x.bat).
+    let file = program
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned());
+    let file = file.as_deref().unwrap_or("").trim_end_matches(['.', ' ']);
+    let ext = Path::new(file)
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase());
     if matches!(ext.as_deref(), Some("bat" | "cmd")) {
         return Err(invalid(format!(
-            "{}: batch files are not started by ChildHandoff (cmd.exe quotes arguments by other rules)",
+            "{}: batch files are not started by ChildHandoff (cmd.exe quotes arguments by \
+             other rules)",
             program.display()
         )));
+    }
+    let mut candidates = vec![program.to_owned()];
+    if ext.is_none() {
+        candidates.push(program.with_extension("exe"));
     }
     let has_sep = cmd
         .get_program()
         .encode_wide()
         .any(|c| c == u16::from(b'\\') || c == u16::from(b'/') || c == u16::from(b':'));
     if has_sep {
-        return Ok(program.to_owned());
+        let found = candidates.iter().find(|c| c.is_file());
+        return Ok(found.unwrap_or(&candidates[0]).clone());
     }
     let path_key = env_key(OsStr::new("PATH"));
     let path = env
         .iter()
         .find(|(k, _)| env_key(k) == path_key)
         .map(|(_, v)| v.clone());
-    let mut candidates = vec![program.to_owned()];
-    if ext.is_none() {
-        candidates.push(program.with_extension("exe"));
-    }
     for dir in std::env::split_paths(&path.unwrap_or_default()) {
         for c in &candidates {
             let full = dir.join(c);
@@ -297,7 +301,8 @@ fn inherited_stdio() -> [Option<OwnedHandle>; 3] {
 /// and environment (see [`child_env`]) plus `extra`, with `CreateProcessW(bInheritHandles =
 /// TRUE, EXTENDED_STARTUPINFO_PRESENT | CREATE_UNICODE_ENVIRONMENT)` and a
 /// `PROC_THREAD_ATTRIBUTE_HANDLE_LIST` of exactly `inherit` (inheritable handles) and the
-/// standard handles (inheritable duplicates of this process's, closed again here).
+/// standard handles (inheritable duplicates of this process's, closed again here);
+/// `bInheritHandles = FALSE` if that list is empty.
 pub(crate) fn spawn(
     cmd: &Command,
     extra: &[(OsString, OsString)],
@@ -323,7 +328,12 @@ pub(crate) fn spawn(
     let stdio = inherited_stdio();
     let mut handles: Vec<HANDLE> = inherit.iter().map(|h| h.as_raw_handle()).collect();
     handles.extend(stdio.iter().flatten().map(|h| h.as_raw_handle()));
-    let mut attrs = AttrList::handle_list(&handles)?;
+    // An empty handle list is refused (ERROR_BAD_LENGTH): then nothing is inherited at all.
+    let mut attrs = if handles.is_empty() {
+        None
+    } else {
+        Some(AttrList::handle_list(&handles)?)
+    };
     let raw = |h: &Option<OwnedHandle>| h.as_ref().map_or(ptr::null_mut(), |h| h.as_raw_handle());
     // SAFETY: all-zero is a valid STARTUPINFOEXW (no flags, null pointers).
     let mut si: STARTUPINFOEXW = unsafe { std::mem::zeroed() };
@@ -332,7 +342,7 @@ pub(crate) fn spawn(
     si.StartupInfo.hStdInput = raw(&stdio[0]);
     si.StartupInfo.hStdOutput = raw(&stdio[1]);
     si.StartupInfo.hStdError = raw(&stdio[2]);
-    si.lpAttributeList = attrs.ptr();
+    si.lpAttributeList = attrs.as_mut().map_or(ptr::null_mut(), AttrList::ptr);
     // SAFETY: all-zero is a valid PROCESS_INFORMATION, filled in on success.
     let mut pi: PROCESS_INFORMATION = unsafe { std::mem::zeroed() };
     // SAFETY: every string is NUL-terminated and outlives the call (`cmdline` is writable,
@@ -346,7 +356,7 @@ pub(crate) fn spawn(
             cmdline.as_mut_ptr(),
             ptr::null(),
             ptr::null(),
-            1,
+            i32::from(attrs.is_some()),
             EXTENDED_STARTUPINFO_PRESENT | CREATE_UNICODE_ENVIRONMENT,
             block.as_ptr().cast(),
             cwd.as_ref().map_or(ptr::null(), |d| d.as_ptr()),
@@ -472,5 +482,19 @@ mod tests {
         );
         // `=C:` style names (a leading '=') are allowed.
         assert!(env_block(&[(OsString::from("=C:"), OsString::from("C:\\"))]).is_ok());
+    }
+
+    /// Batch files are refused, also when Windows would strip a trailing dot or space; a
+    /// bare name that is nowhere in `PATH` is `NotFound`.
+    #[test]
+    fn batch_files_and_missing_programs_are_refused() {
+        for name in ["x.bat", r"C:\dir\X.CMD", "x.bat. ", "x.cmd."] {
+            let err = resolve_program(&Command::new(name), &[]).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{name}");
+        }
+        let env = [(OsString::from("Path"), OsString::from(r"C:\nowhere"))];
+        let err = resolve_program(&Command::new("localipc-no-such-program"), &env).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(err.to_string().contains("localipc-no-such-program"));
     }
 }
