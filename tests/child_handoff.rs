@@ -152,3 +152,40 @@ fn numbers_below_three_are_refused() {
         std::io::ErrorKind::InvalidInput
     );
 }
+
+/// The portable entry point, `ChildHandoff::spawn` (as on Windows): the child it starts
+/// takes the stream over, and `HandoffChild::wait` reports its exit.
+#[test]
+fn spawn_starts_the_child_with_the_stream() {
+    if child_role() {
+        return;
+    }
+    bounded(LIMIT, || {
+        let dir = TestDir::new("handoff-sp");
+        let name = any_name(&dir, "handoff-sp");
+        let listener = LocalSocketListener::bind(name.as_str()).unwrap();
+        let client = LocalSocketStream::connect(name.as_str()).unwrap();
+        let accepted = listener.accept().unwrap();
+        let mut handoff = ChildHandoff::new();
+        handoff.stream(&accepted, "LOCALIPC_TEST_STREAM").unwrap();
+        drop(accepted);
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args([
+            "--exact",
+            "spawn_starts_the_child_with_the_stream",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("LOCALIPC_TEST_ROLE", "stream")
+        .stdout(std::process::Stdio::null());
+        let mut child = handoff.spawn(&mut cmd).unwrap().into_inner();
+        assert!(util::wait_child(&mut child, LIMIT).success());
+        drop(cmd); // the Command holds the duplicate until dropped
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut all = String::new();
+        (&client).read_to_string(&mut all).unwrap();
+        assert_eq!(all, "written by the child\n");
+    });
+}

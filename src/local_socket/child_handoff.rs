@@ -1,36 +1,68 @@
 //! [`ChildHandoff`]: giving a listener or stream to a child process, and the child's side
-//! (`from_parent`).
+//! (`from_parent`); [`HandoffChild`], the child it starts.
 
+#[cfg(unix)]
 use super::message::MessageListener;
-use super::{LocalSocketListener, LocalSocketStream};
+#[cfg(unix)]
+use super::LocalSocketListener;
+use super::LocalSocketStream;
 use crate::sys;
 use std::io;
+#[cfg(unix)]
 use std::os::fd::{AsFd, OwnedFd, RawFd};
-use std::process::Command;
+#[cfg(windows)]
+use std::os::windows::io::{AsHandle, OwnedHandle};
+use std::process::{Command, ExitStatus};
 
-/// Listeners and streams to hand to a child process started with [`std::process::Command`]
-/// (Unix), each at a descriptor number of its own, with **only** those descriptors
-/// inherited: in the child, every other descriptor from 3 up is made close-on-exec before
-/// the `exec`, whatever the parent (or a C library in it) left inheritable. The parent's
-/// descriptors keep their flags: nothing leaks into other children spawned at the same
-/// time.
+/// Listeners and streams to hand to a child process started from a [`std::process::Command`],
+/// with **only** those inherited (besides standard input, output and error). Each item is
+/// named by an environment variable of the child, which takes it back with
+/// [`LocalSocketStream::from_parent`] (or, Unix, `LocalSocketListener::from_parent`,
+/// `MessageListener::from_parent`), checked to be that very object and of the right kind.
+/// Start the child with [`spawn`](Self::spawn), which works on both platforms.
 ///
-/// Each item gets an environment variable naming its number and the identity of its file
-/// (`"<fd>:<dev>:<ino>"`); the child takes it back with
-/// [`LocalSocketListener::from_parent`], [`LocalSocketStream::from_parent`] or
-/// [`MessageListener::from_parent`](super::message::MessageListener::from_parent), which
-/// check that the descriptor is that very file and of the right kind.
+/// # Unix
 ///
-/// Numbers are given in order from 3 ([`next_fd`](Self::next_fd) chooses another). The
-/// descriptors are duplicated when added (`fcntl(F_DUPFD_CLOEXEC)`), so the originals may
-/// be dropped before the spawn; the duplicates live in the `Command` (close-on-exec in the
-/// parent) until it is dropped. [`apply`](Self::apply) adds a `pre_exec` step (see there),
-/// so std spawns with `fork`/`exec` rather than `posix_spawn`.
+/// Each item goes to a descriptor number of its own; in the child, every other descriptor
+/// from 3 up is made close-on-exec before the `exec`, whatever the parent (or a C library in
+/// it) left inheritable. The parent's descriptors keep their flags: nothing leaks into other
+/// children spawned at the same time. The variable holds the number and the identity of the
+/// file (`"<fd>:<dev>:<ino>"`).
 ///
-/// Windows is not supported yet: std's `Command` cannot set the
-/// `PROC_THREAD_ATTRIBUTE_HANDLE_LIST` that would keep other inheritable handles out.
+/// Numbers are given in order from 3 (`next_fd` chooses another). The descriptors are
+/// duplicated when added (`fcntl(F_DUPFD_CLOEXEC)`), so the originals may be dropped before
+/// the spawn; the duplicates live in the `Command` (close-on-exec in the parent) until it is
+/// dropped. `apply` prepares a `Command` to be started by any of its own methods; it adds a
+/// `pre_exec` step, so std spawns with `fork`/`exec` rather than `posix_spawn`.
+///
+/// # Windows
+///
+/// Streams only ([`stream`](Self::stream)): a connected pipe end is one handle, which the
+/// child owns as the parent did. A listener is not (a name, a pending instance and the
+/// options to make the next ones with), and a child that made instances of the parent's
+/// name would serve the same clients as the parent, whose listener goes on too; so
+/// `listener`, `message_listener` (and `next_fd`, `apply`) are Unix-only.
+///
+/// std's `Command` starts every child with `bInheritHandles = TRUE` and no handle list, so
+/// the child inherits *every* inheritable handle of the process, and it cannot be told
+/// otherwise (`spawn_with_attributes` is unstable). [`spawn`](Self::spawn) therefore starts
+/// the child itself: `CreateProcessW` with a `PROC_THREAD_ATTRIBUTE_HANDLE_LIST` that lists
+/// exactly the handed-over handles and the standard handles, taking the program, arguments,
+/// environment changes and current directory from the `Command` (what std lets one read
+/// back: not `env_clear`, stdio redirections or creation flags, which are ignored). The
+/// child's standard handles are this process's. Each item's handle is duplicated
+/// (`DuplicateHandle`, not inheritable) when added; an inheritable duplicate exists only
+/// while `spawn` runs, so a std `Command` spawned on another thread at that very moment (std
+/// holds a lock of its own there, which this cannot take) could inherit it too.
+///
+/// The variable holds `"<handle>:<end>:<server pid>:<client pid>"`: the handle's value
+/// (the same in the child), which end of the pipe it is and the ids of the processes that
+/// opened the two ends.
+///
+/// # Example
 ///
 /// ```
+/// # #[cfg(unix)] {
 /// use localipc::local_socket::{ChildHandoff, LocalSocketListener};
 /// use std::process::Command;
 ///
@@ -43,29 +75,165 @@ use std::process::Command;
 /// handoff.apply(&mut cmd)?;
 /// let out = cmd.output()?;
 /// assert!(String::from_utf8_lossy(&out.stdout).starts_with("3:")); // at descriptor 3
+/// # }
+/// # std::io::Result::Ok(())
+/// ```
+///
+/// Both platforms: an accepted connection to a worker (`examples/handoff_child.rs`).
+///
+/// ```no_run
+/// use localipc::local_socket::{ChildHandoff, LocalSocketListener, LocalSocketStream};
+/// use std::process::Command;
+///
+/// // In the parent:
+/// let listener = LocalSocketListener::bind("@my-service")?;
+/// let conn = listener.accept()?;
+/// let mut handoff = ChildHandoff::new();
+/// handoff.stream(&conn, "MY_CONN")?;
+/// drop(conn);
+/// let mut worker = handoff.spawn(Command::new("my-worker").arg("--serve"))?;
+/// worker.wait()?;
+///
+/// // In the worker:
+/// let conn = LocalSocketStream::from_parent("MY_CONN")?;
+/// conn.set_nonblocking(false)?;
 /// # std::io::Result::Ok(())
 /// ```
 #[derive(Debug)]
 pub struct ChildHandoff {
+    #[cfg(unix)]
     items: Vec<(OwnedFd, RawFd, String)>,
+    #[cfg(unix)]
     next: RawFd,
+    /// `(our duplicate, not inheritable; the variable)`.
+    #[cfg(windows)]
+    items: Vec<(OwnedHandle, String)>,
 }
 
+#[cfg_attr(windows, allow(clippy::derivable_impls))] // not on Unix (`next`)
 impl Default for ChildHandoff {
     fn default() -> Self {
         Self {
             items: Vec::new(),
+            #[cfg(unix)]
             next: 3,
         }
     }
 }
 
 impl ChildHandoff {
-    /// Nothing to hand over yet; the first item goes to descriptor 3.
+    /// Nothing to hand over yet; on Unix the first item goes to descriptor 3.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Hands a connected `stream` over, named by the environment variable `env` (the child:
+    /// [`LocalSocketStream::from_parent`]). Both processes then hold the connection: drop it
+    /// here for the peer to see the end when the child closes it.
+    ///
+    /// Unix: as the next descriptor, as `listener`. Windows:
+    /// `DuplicateHandle`, after checking that it is a connected local socket pipe end
+    /// (`GetNamedPipeInfo`, `GetNamedPipe{Server,Client}ProcessId`; `InvalidInput` if not).
+    pub fn stream(&mut self, stream: &LocalSocketStream, env: &str) -> io::Result<&mut Self> {
+        #[cfg(unix)]
+        return self.add(stream, env);
+        #[cfg(windows)]
+        {
+            sys::inherit::check_stream(stream.as_handle())?;
+            let dup = stream.as_handle().try_clone_to_owned()?;
+            self.items.push((dup, env.to_owned()));
+            Ok(self)
+        }
+    }
+
+    /// Starts `cmd` with the items handed over and returns the child.
+    ///
+    /// Unix: `apply`, then [`Command::spawn`]. Windows: `CreateProcessW` with
+    /// a `PROC_THREAD_ATTRIBUTE_HANDLE_LIST` of the items (inheritable duplicates,
+    /// `DuplicateHandle`, closed again once the child is started) and this process's
+    /// standard handles, as said [above](Self#windows): the program (a bare name is looked
+    /// up in `PATH`, the child's if `cmd` sets it; batch files are refused with
+    /// `InvalidInput`), the arguments (quoted by the rules of the Microsoft C runtime, which
+    /// std follows too), the environment (this process's with `cmd`'s changes and the
+    /// items' variables) and the current directory come from `cmd`.
+    pub fn spawn(self, cmd: &mut Command) -> io::Result<HandoffChild> {
+        #[cfg(unix)]
+        {
+            self.apply(cmd)?;
+            Ok(HandoffChild {
+                inner: cmd.spawn()?,
+            })
+        }
+        #[cfg(windows)]
+        {
+            let mut extra = Vec::with_capacity(self.items.len());
+            let mut dups = Vec::with_capacity(self.items.len());
+            for (h, env) in &self.items {
+                let dup = sys::spawn::inheritable_duplicate(h.as_handle())?;
+                extra.push((env.into(), sys::inherit::env_value(dup.as_handle())?.into()));
+                dups.push(dup);
+            }
+            let borrowed: Vec<_> = dups.iter().map(AsHandle::as_handle).collect();
+            let inner = sys::spawn::spawn(cmd, &extra, &borrowed)?;
+            Ok(HandoffChild { inner })
+        }
+    }
+}
+
+/// A child process started by [`ChildHandoff::spawn`]: [`std::process::Child`] on Unix
+/// (see `into_inner`), the process handle on Windows. Dropping it
+/// neither waits for the child nor kills it.
+#[derive(Debug)]
+pub struct HandoffChild {
+    #[cfg(unix)]
+    inner: std::process::Child,
+    #[cfg(windows)]
+    inner: sys::spawn::Process,
+}
+
+impl HandoffChild {
+    /// The child's process id.
+    pub fn id(&self) -> u32 {
+        self.inner.id()
+    }
+
+    /// Waits for the child to exit. Unix: `waitpid` ([`std::process::Child::wait`]).
+    /// Windows: `WaitForSingleObject`, `GetExitCodeProcess`.
+    pub fn wait(&mut self) -> io::Result<ExitStatus> {
+        self.inner.wait()
+    }
+
+    /// The exit status if the child has exited, without waiting. Unix: `waitpid(WNOHANG)`.
+    /// Windows: `WaitForSingleObject(0)`, `GetExitCodeProcess`.
+    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        self.inner.try_wait()
+    }
+
+    /// Kills the child (`Ok` if it has already exited). Unix: `SIGKILL`. Windows:
+    /// `TerminateProcess` (exit code 1).
+    pub fn kill(&mut self) -> io::Result<()> {
+        self.inner.kill()
+    }
+
+    /// The [`std::process::Child`] (Unix only).
+    #[cfg(unix)]
+    #[cfg_attr(docsrs, doc(cfg(unix)))]
+    pub fn into_inner(self) -> std::process::Child {
+        self.inner
+    }
+}
+
+#[cfg(windows)]
+impl AsHandle for HandoffChild {
+    /// The process handle.
+    fn as_handle(&self) -> std::os::windows::io::BorrowedHandle<'_> {
+        self.inner.as_handle()
+    }
+}
+
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+impl ChildHandoff {
     /// The number the next item gets in the child (3 or more; later ones count up from it).
     /// `InvalidInput` below 3 or for a number already given.
     pub fn next_fd(&mut self, fd: RawFd) -> io::Result<&mut Self> {
@@ -85,14 +253,6 @@ impl ChildHandoff {
     /// listener's (removed when it is dropped, with reclaim on).
     pub fn listener(&mut self, listener: &LocalSocketListener, env: &str) -> io::Result<&mut Self> {
         self.add(listener, env)
-    }
-
-    /// Hands a connected `stream` over as the next descriptor, named by `env` (the child:
-    /// [`LocalSocketStream::from_parent`]). As [`listener`](Self::listener). Both processes
-    /// then hold the connection: drop it here for the peer to see the end when the child
-    /// closes it.
-    pub fn stream(&mut self, stream: &LocalSocketStream, env: &str) -> io::Result<&mut Self> {
-        self.add(stream, env)
     }
 
     /// Hands a message listener over, named by `env` (the child:
@@ -135,10 +295,13 @@ impl ChildHandoff {
 
 /// The child's side: the descriptor named by `env`, removed from the environment, checked
 /// to be the file the parent passed (`fstat`), close-on-exec set (`fcntl(F_SETFD)`).
+#[cfg(unix)]
 fn from_parent_fd(env: &str) -> io::Result<OwnedFd> {
     sys::inherit::take_inherited(env)
 }
 
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
 impl LocalSocketListener {
     /// In a child process: the listener its parent handed over with [`ChildHandoff`],
     /// named by the environment variable `env`, which is removed (call it before other
@@ -154,16 +317,36 @@ impl LocalSocketListener {
 
 impl LocalSocketStream {
     /// In a child process: the connected stream its parent handed over with
-    /// [`ChildHandoff`], named by `env` (removed). Errors as for
-    /// [`LocalSocketListener::from_parent`], with `InvalidInput` unless it is a connected
-    /// `AF_UNIX` stream socket (`getsockopt(SO_TYPE, SO_ACCEPTCONN)`).
+    /// [`ChildHandoff`], named by `env`, which is removed (call it before other threads read
+    /// the environment). `NotFound` if the variable is not set.
+    ///
+    /// Unix: errors as for `LocalSocketListener::from_parent`, with `InvalidInput` unless
+    /// it is a connected `AF_UNIX` stream socket (`getsockopt(SO_TYPE, SO_ACCEPTCONN)`).
+    ///
+    /// Windows: `InvalidData` unless the handle the variable names is open here and is the
+    /// end of the very connection passed, a message-type pipe (`GetFileType`,
+    /// `GetNamedPipeInfo`, `GetNamedPipeServerProcessId`, `GetNamedPipeClientProcessId`);
+    /// then it is made non-inheritable (`SetHandleInformation`), so that it does not go on
+    /// to this process's children.
     pub fn from_parent(env: &str) -> io::Result<Self> {
-        let fd = from_parent_fd(env)?;
-        sys::activation::check_connected_stream(fd.as_fd(), "a local socket stream")?;
-        Ok(Self::from(fd))
+        #[cfg(unix)]
+        {
+            let fd = from_parent_fd(env)?;
+            sys::activation::check_connected_stream(fd.as_fd(), "a local socket stream")?;
+            Ok(Self::from(fd))
+        }
+        #[cfg(windows)]
+        {
+            let (h, end) = sys::inherit::take_inherited_stream(env)?;
+            Ok(Self {
+                inner: sys::Stream::from_handle(h, Some(end)),
+            })
+        }
     }
 }
 
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
 impl MessageListener {
     /// In a child process: the message listener its parent handed over with
     /// [`ChildHandoff`], named by `env` (removed). Errors as for

@@ -67,7 +67,6 @@
 pub(crate) mod access;
 #[cfg(unix)]
 mod activation;
-#[cfg(unix)]
 mod child_handoff;
 mod handle_passing;
 mod listener;
@@ -83,9 +82,7 @@ pub mod tokio;
 #[cfg(unix)]
 #[cfg_attr(docsrs, doc(cfg(unix)))]
 pub use activation::SystemdSockets;
-#[cfg(unix)]
-#[cfg_attr(docsrs, doc(cfg(unix)))]
-pub use child_handoff::ChildHandoff;
+pub use child_handoff::{ChildHandoff, HandoffChild};
 pub use handle_passing::MAX_HANDLES;
 pub use listener::{Incoming, ListenerOptions, LocalSocketListener};
 pub use name::{LocalSocketName, NameTypeSupport, ToLocalSocketName};

@@ -21,6 +21,9 @@
 //!   (their values sent in a framed record, `sys::record`), re-exported as `ancillary`, the
 //!   name the backend contract and the Unix backend use; `handoff`: moving those handles
 //!   from the sender's process to the receiver's.
+//! - `spawn`: starting a process with exactly the handles it should inherit
+//!   (`CreateProcessW` with `PROC_THREAD_ATTRIBUTE_HANDLE_LIST`); `inherit`: the variable
+//!   that names a handed-over pipe end, and the child's side that takes it back.
 //! - `shm`: shared memory for `crate::shm`: an unnamed paging-file section and its views,
 //!   the events a ring side sleeps on, the peer's liveness on the pipe.
 
@@ -30,6 +33,7 @@ pub(crate) mod ends;
 pub(crate) mod handle_records;
 mod handoff;
 pub(crate) mod identity;
+pub(crate) mod inherit;
 pub(crate) mod instance;
 mod listener;
 mod message;
@@ -38,6 +42,7 @@ mod overlapped;
 pub(crate) mod pipe;
 pub(crate) mod security;
 pub(crate) mod shm;
+pub(crate) mod spawn;
 mod stop;
 mod stream;
 #[cfg(feature = "tokio")]
