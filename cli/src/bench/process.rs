@@ -33,6 +33,11 @@ impl PeerProcess {
     /// `measure` gets the wait for the peer's "done" to call once its side is closed, so that
     /// it can keep its runtime running meanwhile (see `Flavoured::run`); if it returns
     /// without calling it, the wait happens after it.
+    /// The peer's process id.
+    pub(super) fn id(&self) -> u32 {
+        self.0.id()
+    }
+
     pub(super) fn round<T>(
         &mut self,
         job: &Job,
