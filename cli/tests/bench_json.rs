@@ -93,6 +93,26 @@ fn bench_json_is_one_document_with_every_group_and_positive_ratios() {
                     let rounds = metric["rounds"][subject].as_array().expect("rounds");
                     assert_eq!(rounds.len(), 2, "{metric}");
                 }
+                // The async round trips count system calls per round trip (null where the
+                // tracepoint cannot be counted: not Linux, not root).
+                let is_async = group["group"]
+                    .as_str()
+                    .is_some_and(|g| g.starts_with("tokio"));
+                let syscalls = &metric["syscalls_per_round_trip"];
+                if is_async && metric["metric"] == "latency_median" {
+                    for subject in ["localipc", "raw"] {
+                        let n = &syscalls[subject];
+                        assert!(
+                            n.is_null() || n.as_f64().is_some_and(|n| n > 0.0),
+                            "{subject}: {metric}"
+                        );
+                        if cfg!(target_os = "linux") && is_root() {
+                            assert!(n.as_f64().is_some(), "counted as root: {metric}");
+                        }
+                    }
+                } else {
+                    assert!(syscalls.is_null(), "{metric}");
+                }
             }
         }
     }
@@ -123,4 +143,13 @@ fn split_pins_the_peer_to_another_cpu() {
     let (mine, peer) = (&doc["pinned_cpu"], &doc["peer_cpu"]);
     assert!(mine.is_u64() && peer.is_u64(), "{doc}");
     assert_ne!(mine, peer, "{doc}");
+}
+
+/// Whether this runs as root (who may count tracepoints).
+fn is_root() -> bool {
+    #[cfg(unix)]
+    // SAFETY: geteuid has no preconditions.
+    return unsafe { libc::geteuid() } == 0;
+    #[cfg(not(unix))]
+    false
 }

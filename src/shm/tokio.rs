@@ -142,6 +142,10 @@ impl ShmStream {
     /// socket's read timeout set to [`HANDSHAKE_TIMEOUT`]; then the socket is registered with
     /// the reactor twice (`fcntl(F_DUPFD_CLOEXEC)`, `epoll_ctl`/`kevent`). Errors as for the
     /// sync `create`; must be called within a tokio runtime.
+    ///
+    /// Not cancel-safe: `conn` is consumed at the first poll, and dropping the future then
+    /// loses it (the handshake finishes on the blocking pool and its result is dropped:
+    /// memory unmapped, socket closed; the peer's `join` fails or reads end of file).
     pub async fn create(
         conn: local_socket::tokio::LocalSocketStream,
         options: &ShmOptions,
@@ -153,13 +157,15 @@ impl ShmStream {
     /// Joins the shared memory the peer set up with `create` on its end of `conn`
     /// (consumed), with the default wait policy: the sync
     /// [`join`](super::ShmStream::join) on tokio's blocking pool (the read timeout as for
-    /// [`create`](Self::create)), then registered with the reactor.
+    /// [`create`](Self::create)), then registered with the reactor. Not cancel-safe, as
+    /// `create`.
     pub async fn join(conn: local_socket::tokio::LocalSocketStream) -> io::Result<ShmStream> {
         Self::set_up(conn, super::ShmStream::join).await
     }
 
     /// As [`join`](Self::join), with this side's own options (the capacities are the
-    /// creator's; see [`ShmStream::join_with`](super::ShmStream::join_with)).
+    /// creator's; see [`ShmStream::join_with`](super::ShmStream::join_with)). Not
+    /// cancel-safe, as `create`.
     pub async fn join_with(
         conn: local_socket::tokio::LocalSocketStream,
         options: &ShmOptions,

@@ -78,12 +78,23 @@ pub fn pipe() -> io::Result<(Sender, Recver)> {
 ///
 /// [`AsyncWrite::poll_shutdown`] does nothing: a pipe has no half-close; drop the
 /// `Sender` to give the reader end of file.
+///
+/// # Cancel safety
+/// `write` and `write_vectored` (`AsyncWriteExt`) are cancel-safe, as are `flush` and
+/// `shutdown` (immediate): a `poll_write` that returns `Pending` has written nothing (Unix:
+/// no `write(2)` succeeded; Windows: mio had not copied the buffer). `write_all` is not: a
+/// dropped one may have written part of its buffer.
 #[derive(Debug)]
 pub struct Sender {
     pub(crate) inner: sys::pipe::tokio::Sender,
 }
 
 /// The async read end of an unnamed pipe.
+///
+/// # Cancel safety
+/// `read` and `read_buf` (`AsyncReadExt`) are cancel-safe: a `poll_read` that returns
+/// `Pending` has taken nothing (Windows: mio's overlapped `ReadFile` fills mio's own buffer,
+/// which the next read takes from). `read_exact` and `read_to_end` are not.
 #[derive(Debug)]
 pub struct Recver {
     pub(crate) inner: sys::pipe::tokio::Recver,

@@ -6,6 +6,7 @@
 use super::async_subject::{AsyncStream, AsyncSubject};
 use super::cases::Work;
 use super::stats;
+use super::syscalls;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -35,9 +36,13 @@ pub(super) async fn serve<S: AsyncSubject>(listener: S::Listener, work: Work) ->
 
 /// Measuring side of a round: connects to `endpoint` and times `work`. Returns the same
 /// metric values as the sync `cases::measure`.
+///
+/// Round trips get a third value, the system calls per round trip of both processes
+/// (`peer` is the serving one), or NaN where they cannot be counted (`syscalls.rs`).
 pub(super) async fn measure<S: AsyncSubject>(
     endpoint: PathBuf,
     work: Work,
+    peer: u32,
 ) -> io::Result<Vec<f64>> {
     match work {
         Work::RoundTrip {
@@ -45,11 +50,13 @@ pub(super) async fn measure<S: AsyncSubject>(
             iters,
             warmup,
         } => {
-            let mut samples = round_trips::<S>(&endpoint, msg_size, warmup, iters).await?;
+            let (mut samples, syscalls) =
+                round_trips::<S>(&endpoint, msg_size, warmup, iters, peer).await?;
             samples.sort_by(f64::total_cmp);
             Ok(vec![
                 stats::median_sorted(&samples),
                 stats::percentile_sorted(&samples, 99.0),
+                syscalls.map_or(f64::NAN, |n| n as f64 / iters as f64),
             ])
         }
         Work::Throughput { chunk, bytes } => {
@@ -60,13 +67,14 @@ pub(super) async fn measure<S: AsyncSubject>(
 }
 
 /// Sends `msg_size`-byte messages and waits for each echo; returns each timed round trip
-/// in nanoseconds.
+/// in nanoseconds, and the system calls of both processes over the timed ones, if countable.
 async fn round_trips<S: AsyncSubject>(
     endpoint: &Path,
     msg_size: usize,
     warmup: usize,
     iters: usize,
-) -> io::Result<Vec<f64>> {
+    peer: u32,
+) -> io::Result<(Vec<f64>, Option<u64>)> {
     let mut stream = S::connect(endpoint).await?;
     let msg = vec![0x5a; msg_size];
     let mut reply = vec![0; msg_size];
@@ -75,13 +83,15 @@ async fn round_trips<S: AsyncSubject>(
         stream.read_exact(&mut reply).await?;
     }
     let mut samples = Vec::with_capacity(iters);
+    let counter = syscalls::Counter::start(peer).ok();
     for _ in 0..iters {
         let start = Instant::now();
         stream.write_all(&msg).await?;
         stream.read_exact(&mut reply).await?;
         samples.push(start.elapsed().as_nanos() as f64);
     }
-    Ok(samples)
+    let syscalls = counter.map(|c| c.read()).transpose()?;
+    Ok((samples, syscalls))
 }
 
 /// Sends `bytes` in `chunk`-byte writes and waits for the peer's 1-byte acknowledgement that

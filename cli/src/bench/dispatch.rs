@@ -48,6 +48,7 @@ pub(super) fn measure(
     runtimes: &mut Runtimes,
     job: &Job,
     endpoint: &Path,
+    peer: u32,
     done: &mut WaitDone<'_>,
 ) -> io::Result<Vec<f64>> {
     let (group, work) = (job.group, &job.work);
@@ -65,10 +66,10 @@ pub(super) fn measure(
         }
         (Group::Shm, SubjectKind::Localipc) => sync(shm::measure(endpoint, work), done),
         (_, SubjectKind::Localipc) => {
-            measure_async::<TokioLocalipc>(runtimes.get(group)?, endpoint, work, done)
+            measure_async::<TokioLocalipc>(runtimes.get(group)?, endpoint, work, peer, done)
         }
         (_, SubjectKind::Raw) => {
-            measure_async::<TokioRaw>(runtimes.get(group)?, endpoint, work, done)
+            measure_async::<TokioRaw>(runtimes.get(group)?, endpoint, work, peer, done)
         }
     }
 }
@@ -129,14 +130,16 @@ mod shm {
     }
 }
 
-/// Runs the async measurement of `work` on `rt`, then waits for the peer with `rt` running.
+/// Runs the async measurement of `work` on `rt` (`peer`: the serving process, whose system
+/// calls are counted too), then waits for the peer with `rt` running.
 fn measure_async<S: AsyncSubject>(
     rt: Flavoured<'_>,
     endpoint: &Path,
     work: &Work,
+    peer: u32,
     done: &mut WaitDone<'_>,
 ) -> io::Result<Vec<f64>> {
-    let values = rt.run(async_cases::measure::<S>(endpoint.to_owned(), *work))?;
+    let values = rt.run(async_cases::measure::<S>(endpoint.to_owned(), *work, peer))?;
     rt.drive_while(done)?;
     Ok(values)
 }

@@ -38,6 +38,9 @@ pub(super) struct Figure {
     pub localipc: Vec<f64>,
     /// The metric's value in each measured round, raw.
     pub raw: Vec<f64>,
+    /// On the median round trip rows of the async groups: system calls per round trip of
+    /// both processes, median over rounds, localipc and raw (NaN where not counted).
+    pub syscalls: Option<(f64, f64)>,
 }
 
 /// Every figure of `results`, in the order of the table.
@@ -47,6 +50,7 @@ pub(super) fn figures(results: &[CaseResult]) -> Vec<Figure> {
         for metric in metrics(&result.work) {
             let localipc = series(result, &metric, SubjectKind::Localipc);
             let raw = series(result, &metric, SubjectKind::Raw);
+            let syscalls = (metric.key == "latency_median").then(|| syscalls(result));
             figures.push(Figure {
                 group: result.group,
                 work: result.work,
@@ -54,6 +58,7 @@ pub(super) fn figures(results: &[CaseResult]) -> Vec<Figure> {
                 metric,
                 localipc,
                 raw,
+                syscalls: syscalls.flatten(),
             });
         }
     }
@@ -112,4 +117,15 @@ fn series(result: &CaseResult, metric: &Metric, kind: SubjectKind) -> Vec<f64> {
         .iter()
         .map(|round| round[metric.index])
         .collect()
+}
+
+/// The median system calls per round trip of each subject, if the case counted them (the
+/// async round trips: their third value).
+fn syscalls(result: &CaseResult) -> Option<(f64, f64)> {
+    let median = |kind: SubjectKind| {
+        let rounds = &result.values[kind.index()];
+        let counts: Option<Vec<f64>> = rounds.iter().map(|r| r.get(2).copied()).collect();
+        counts.map(|c| stats::median(&c))
+    };
+    Some((median(SubjectKind::Localipc)?, median(SubjectKind::Raw)?))
 }

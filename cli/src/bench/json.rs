@@ -10,6 +10,8 @@
 //!             "higher_is_better": false, "localipc": 7490.0, "raw": 7410.0,
 //!             "ratio": 0.99, "ratio_min": 0.98, "ratio_max": 1.0,
 //!             "rounds": { "localipc": [ … ], "raw": [ … ] } },
+//!           (async groups' latency_median also: "syscalls_per_round_trip":
+//!            { "localipc": 5.9, "raw": 8.0 }, both processes, null where not counted)
 //!           { "metric": "latency_p99", … } ] }, … ] }, … ] }
 //! ```
 //!
@@ -74,7 +76,7 @@ fn document(run: &Outcome<'_>, figures: &[Figure]) -> Value {
 /// One metric: its medians, ratios and every round's values.
 fn metric(figure: &Figure) -> Value {
     let (m, c) = (&figure.metric, &figure.comparison);
-    json!({
+    let mut value = json!({
         "metric": m.key,
         "label": m.label,
         "unit": m.unit.symbol(),
@@ -85,7 +87,11 @@ fn metric(figure: &Figure) -> Value {
         "ratio_min": c.ratio_min,
         "ratio_max": c.ratio_max,
         "rounds": { "localipc": figure.localipc, "raw": figure.raw },
-    })
+    });
+    if let Some((localipc, raw)) = figure.syscalls {
+        value["syscalls_per_round_trip"] = json!({ "localipc": localipc, "raw": raw });
+    }
+    value
 }
 
 /// One round's work, with its sizes.

@@ -43,6 +43,7 @@ mod report;
 mod runtime;
 mod stats;
 mod subject;
+mod syscalls;
 pub(crate) mod table;
 mod workdir;
 
@@ -156,7 +157,8 @@ fn run_round(
     job: &job::Job,
 ) -> io::Result<Vec<f64>> {
     let endpoint = workdir::endpoint(dir, &job.file);
+    let pid = peer.id();
     peer.round(job, job.work.deadline(), |done| {
-        dispatch::measure(runtimes, job, &endpoint, done)
+        dispatch::measure(runtimes, job, &endpoint, pid, done)
     })
 }

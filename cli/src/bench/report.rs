@@ -6,6 +6,7 @@ use super::group::Group;
 use super::plan::{CaseResult, Outcome};
 use super::runtime;
 use super::stats;
+use super::syscalls;
 use super::table;
 use std::io::{self, Write};
 
@@ -26,6 +27,9 @@ pub(super) fn print(run: &Outcome<'_>) -> io::Result<()> {
                 table::ratio(c.ratio_min),
                 table::ratio(c.ratio_max)
             ),
+            figure.syscalls.map_or(String::new(), |(l, r)| {
+                format!("{} vs {}", syscall_count(l), syscall_count(r))
+            }),
         ]);
     }
     let mut out = io::stdout().lock();
@@ -66,6 +70,7 @@ pub(super) fn print(run: &Outcome<'_>) -> io::Result<()> {
         "raw",
         "localipc vs raw",
         "per round",
+        "syscalls/rt",
     ];
     out.write_all(table::render(&header, 2, &rows).as_bytes())?;
     writeln!(out)?;
@@ -78,6 +83,20 @@ pub(super) fn print(run: &Outcome<'_>) -> io::Result<()> {
         "per round: lowest and highest per-round ratio. Values: medians over rounds. Took {:.1} s.",
         run.elapsed.as_secs_f64()
     )?;
+    if run
+        .results
+        .iter()
+        .any(|r| matches!(r.group, Group::TokioCurrentThread | Group::TokioMultiThread))
+    {
+        let how = match syscalls::availability() {
+            Ok(()) => "counted with the raw_syscalls:sys_enter tracepoint".to_owned(),
+            Err(why) => format!("n/a: {why}"),
+        };
+        writeln!(
+            out,
+            "syscalls/rt: system calls per round trip of both processes, localipc vs raw, async groups ({how})."
+        )?;
+    }
     out.flush()
 }
 
@@ -182,3 +201,12 @@ const RAW_TOKIO: &str = super::raw_tokio_unix::DESCRIPTION;
 /// What "raw" is in the tokio groups on this platform.
 #[cfg(windows)]
 const RAW_TOKIO: &str = super::raw_tokio_windows::DESCRIPTION;
+
+/// A syscalls-per-round-trip count with one decimal, or "n/a".
+fn syscall_count(n: f64) -> String {
+    if n.is_finite() {
+        format!("{n:.1}")
+    } else {
+        "n/a".to_owned()
+    }
+}

@@ -7,6 +7,10 @@
 //! and [`OwnedWriteHalf`] it shuts down only the write direction (a half-close, as tokio's
 //! `shutdown`), so that the reply can still be read.
 //!
+//! Cancel safety is that of the tokio traits (see
+//! [`LocalSocketStream`](super::LocalSocketStream#cancel-safety)): `read` and `write` are
+//! cancel-safe, `read_exact` and `write_all` are not; `close` completes at once.
+//!
 //! The streams stay registered with tokio's reactor: create them inside a tokio runtime and
 //! keep that runtime alive (a multi-thread runtime drives its reactor on its own threads).
 //! The tasks that read and write may run on any executor.

@@ -79,7 +79,8 @@ impl LocalSocketListener {
     }
 
     /// Waits for a client and returns its stream. Cancel-safe: dropping the future loses no
-    /// client. Any number of tasks may wait in `accept` on one listener at once; each client
+    /// client (Unix: it waits in the backlog; Windows: on the pending pipe instance, whose
+    /// `ConnectNamedPipe` stays in flight and is taken by the next `accept`). Any number of tasks may wait in `accept` on one listener at once; each client
     /// goes to one of them.
     ///
     /// Unix: `accept4` when tokio reports readiness. Windows: `ConnectNamedPipe` on the
@@ -160,7 +161,8 @@ impl LocalSocketListener {
     }
 
     /// An endless [`Stream`] of accepted connections, built on
-    /// [`poll_accept`](Self::poll_accept) (so one task should poll it at a time).
+    /// [`poll_accept`](Self::poll_accept) (so one task should poll it at a time). Its
+    /// `next()` is cancel-safe, as `accept` is.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

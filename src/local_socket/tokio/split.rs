@@ -10,22 +10,27 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// The reading half from [`LocalSocketStream::split`].
+/// The reading half from [`LocalSocketStream::split`]. Cancel safety as for the stream:
+/// `read` is cancel-safe, `read_exact` is not (see
+/// [`LocalSocketStream`](LocalSocketStream#cancel-safety)).
 #[derive(Debug)]
 pub struct ReadHalf<'a>(pub(super) &'a LocalSocketStream);
 
-/// The writing half from [`LocalSocketStream::split`].
+/// The writing half from [`LocalSocketStream::split`]. Cancel safety as for the stream:
+/// `write` is cancel-safe, `write_all` is not.
 #[derive(Debug)]
 pub struct WriteHalf<'a>(pub(super) &'a LocalSocketStream);
 
-/// The owned reading half from [`LocalSocketStream::into_split`].
+/// The owned reading half from [`LocalSocketStream::into_split`]. Cancel safety as for the
+/// stream: `read` is cancel-safe, `read_exact` is not.
 #[derive(Debug)]
 pub struct OwnedReadHalf {
     stream: Arc<LocalSocketStream>,
 }
 
 /// The owned writing half from [`LocalSocketStream::into_split`]. Dropping it shuts down the
-/// write direction (the peer reads end of file), as tokio's own halves do.
+/// write direction (the peer reads end of file), as tokio's own halves do. Cancel safety as
+/// for the stream: `write` is cancel-safe, `write_all` is not.
 #[derive(Debug)]
 pub struct OwnedWriteHalf {
     stream: Arc<LocalSocketStream>,

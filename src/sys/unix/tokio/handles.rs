@@ -9,17 +9,19 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use tokio::io::Interest;
 
 impl Stream {
-    /// `sendmsg(MSG_NOSIGNAL)` with one `SCM_RIGHTS` message (plain `send` without fds) when
-    /// tokio reports writability; the argument checks first.
+    /// `sendmsg(MSG_NOSIGNAL)` with one `SCM_RIGHTS` message (plain `send` without fds), the
+    /// argument checks first: straight away, and once the send buffer was found full, when
+    /// tokio reports writability (as every write of the stream does).
     pub(crate) async fn send_with_handles(
         &self,
         data: &[u8],
         fds: &[BorrowedFd<'_>],
     ) -> io::Result<usize> {
         check_send(data, fds)?;
-        self.sock
-            .async_io(Interest::WRITABLE, |s| send_fds(s.as_fd(), data, fds))
-            .await
+        std::future::poll_fn(|cx| {
+            self.poll_write_with(cx, data.len(), |fd| send_fds(fd, data, fds))
+        })
+        .await
     }
 
     /// `recvmsg(MSG_CMSG_CLOEXEC)` with room for `fds`' spare capacity when tokio reports
