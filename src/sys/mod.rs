@@ -55,6 +55,12 @@
 //!   only; `poll_read`/`poll_write`/`poll_write_vectored`/`poll_shutdown` on `&self`,
 //!   `connect`; `from_sync` on both, `Stream::into_sync` on Unix only: tokio never gives a
 //!   named pipe handle back, so the public conversion is `cfg(unix)`).
+//! - With feature `async-io`: `async_io::{Listener, Stream}`, on async-io's reactor with no
+//!   tokio: `Listener::{bind, from_sync, accept (async, any number of waiters, cancel-safe),
+//!   name}`; `Stream::{connect (async), from_sync, poll_read, poll_read_vectored,
+//!   poll_write, poll_write_vectored, poll_flush, poll_shutdown(cx, Shutdown), peer_creds}`
+//!   on `&self`, and `into_sync` on Unix only. Unix: `async_io::Async` around the sync
+//!   sockets; Windows: the sync calls on the `blocking` pool (see `local_socket::async_io`).
 //! - `shm` (shared-memory streams, `crate::shm`; Linux, Android, FreeBSD, macOS, Windows):
 //!   - `Mapping`: a read-write shared mapping; `as_ptr() -> *mut u8` (page-aligned),
 //!     `len() -> usize`; dropping it unmaps. `Send + Sync`.
