@@ -88,6 +88,7 @@
 //! ```
 
 mod listener;
+pub mod message;
 mod stream;
 
 pub use listener::LocalSocketListener;

@@ -19,6 +19,9 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::task::{ready, Context, Poll};
 
+mod message;
+pub(crate) use message::{MessageListener, MessageStream};
+
 /// A listening socket registered with async-io's reactor.
 #[derive(Debug)]
 pub(crate) struct Listener {
@@ -116,31 +119,9 @@ impl Stream {
         opts: &ConnectOptions,
     ) -> io::Result<Self> {
         let addr = SockAddr::new(name)?;
-        let mut retry = opts.timeout.map(Retry::new);
-        loop {
-            let err = match Self::connect_once(&addr).await {
-                Ok(s) => return Ok(s),
-                Err(e) => e,
-            };
-            match &mut retry {
-                None => return Err(err_with_name(err, "connecting to", name)),
-                Some(r) => {
-                    Timer::after(r.after(err, name)?).await;
-                }
-            }
-        }
-    }
-
-    async fn connect_once(addr: &SockAddr) -> io::Result<Self> {
-        let (std, state) = start_connect(addr, SocketType::Stream)?;
-        let sock = Self::from_nonblocking(std)?;
-        if state == Connecting::InProgress {
-            sock.sock.writable().await?;
-            if let Some(e) = sock.sock.get_ref().take_error()? {
-                return Err(e);
-            }
-        }
-        Ok(sock)
+        let sock = connect_with_type(name, &addr, opts, SocketType::Stream).await?;
+        super::set_nosigpipe(sock.get_ref())?;
+        Ok(Self { sock })
     }
 
     /// `read(2)`, waiting for readability on `EAGAIN`.
@@ -223,6 +204,42 @@ impl Stream {
             ready!(self.sock.poll_writable(cx))?;
         }
     }
+}
+
+/// Nonblocking `socket` of type `ty` + `connect`, registered, waiting for writability (and
+/// reading `SO_ERROR`) if in progress; with a timeout, retried on async-io's timer while the
+/// server is not up yet, until the deadline. Errors name `name`.
+pub(super) async fn connect_with_type(
+    name: &LocalSocketName<'_>,
+    addr: &SockAddr,
+    opts: &ConnectOptions,
+    ty: SocketType,
+) -> io::Result<Async<UnixStream>> {
+    let mut retry = opts.timeout.map(Retry::new);
+    loop {
+        let err = match connect_once(addr, ty).await {
+            Ok(s) => return Ok(s),
+            Err(e) => e,
+        };
+        match &mut retry {
+            None => return Err(err_with_name(err, "connecting to", name)),
+            Some(r) => {
+                Timer::after(r.after(err, name)?).await;
+            }
+        }
+    }
+}
+
+async fn connect_once(addr: &SockAddr, ty: SocketType) -> io::Result<Async<UnixStream>> {
+    let (std, state) = start_connect(addr, ty)?;
+    let sock = Async::new_nonblocking(std)?;
+    if state == Connecting::InProgress {
+        sock.writable().await?;
+        if let Some(e) = sock.get_ref().take_error()? {
+            return Err(e);
+        }
+    }
+    Ok(sock)
 }
 
 impl AsFd for Stream {

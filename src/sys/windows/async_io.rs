@@ -32,17 +32,59 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A listening pipe name whose accepts run on the pool.
+mod message;
+pub(crate) use message::{MessageListener, MessageStream};
+
+/// A sync listener whose accepts run on the pool, one at a time: shared by the stream and
+/// message listeners.
 #[derive(Debug)]
-pub(crate) struct Listener {
-    inner: Arc<super::Listener>,
+pub(super) struct Accepting<L, S> {
+    pub(super) inner: Arc<L>,
     /// The accept in flight, if any. Waiters queue on the async lock (each is woken in
     /// turn); a waiter dropped mid-way leaves the task here for the next one.
-    pending: async_lock::Mutex<Option<Task<io::Result<super::Stream>>>>,
+    pending: async_lock::Mutex<Option<Task<io::Result<S>>>>,
     /// Stops the accept in flight when the listener goes, so that its pool thread lets go
     /// of the pipe instance and the name is released.
     stopper: super::Stopper,
 }
+
+impl<L: Send + Sync + 'static, S: Send + 'static> Accepting<L, S> {
+    pub(super) fn new(inner: L, stopper: super::Stopper) -> Self {
+        Self {
+            inner: Arc::new(inner),
+            pending: async_lock::Mutex::new(None),
+            stopper,
+        }
+    }
+
+    /// `accept` (the sync one) on a pool thread, or the result of the one in flight.
+    pub(super) async fn accept_with(&self, accept: fn(&L) -> io::Result<S>) -> io::Result<S> {
+        let mut slot = self.pending.lock().await;
+        let task = slot.get_or_insert_with(|| {
+            let l = Arc::clone(&self.inner);
+            unblock(move || accept(&l))
+        });
+        let r = task.await;
+        *slot = None;
+        r
+    }
+}
+
+impl<L, S> Drop for Accepting<L, S> {
+    /// Stops the accept in flight (`SetEvent` on the stop event) and waits for its pool
+    /// thread to let go (at once: the stopped wait returns, or a task not started yet is
+    /// cancelled), so that the name is free when `drop` returns, as with the sync listener.
+    fn drop(&mut self) {
+        self.stopper.stop();
+        if let Some(task) = self.pending.get_mut().take() {
+            drop(::async_io::block_on(task.cancel()));
+        }
+    }
+}
+
+/// A listening pipe name whose accepts run on the pool.
+#[derive(Debug)]
+pub(crate) struct Listener(Accepting<super::Listener, super::Stream>);
 
 impl Listener {
     /// The sync `bind`: `CreateNamedPipeW` for the first instance.
@@ -52,40 +94,18 @@ impl Listener {
 
     /// No OS call.
     pub(crate) fn from_sync(l: super::Listener) -> io::Result<Self> {
-        Ok(Self {
-            stopper: l.stopper(),
-            inner: Arc::new(l),
-            pending: async_lock::Mutex::new(None),
-        })
+        let stopper = l.stopper();
+        Ok(Self(Accepting::new(l, stopper)))
     }
 
     /// The sync `accept` (`ConnectNamedPipe`, then `CreateNamedPipeW` for the next
     /// instance) on a pool thread; one at a time, the other callers queued.
     pub(crate) async fn accept(&self) -> io::Result<Stream> {
-        let mut slot = self.pending.lock().await;
-        let task = slot.get_or_insert_with(|| {
-            let l = Arc::clone(&self.inner);
-            unblock(move || l.accept())
-        });
-        let r = task.await;
-        *slot = None;
-        Ok(Stream::new(r?))
+        Ok(Stream::new(self.0.accept_with(|l| l.accept()).await?))
     }
 
     pub(crate) fn name(&self) -> &LocalSocketName<'static> {
-        self.inner.name()
-    }
-}
-
-impl Drop for Listener {
-    /// Stops the accept in flight (`SetEvent` on the stop event) and waits for its pool
-    /// thread to let go (at once: the stopped wait returns, or a task not started yet is
-    /// cancelled), so that the name is free when `drop` returns, as with the sync listener.
-    fn drop(&mut self) {
-        self.stopper.stop();
-        if let Some(task) = self.pending.get_mut().take() {
-            drop(::async_io::block_on(task.cancel()));
-        }
+        self.0.inner.name()
     }
 }
 
@@ -285,33 +305,42 @@ fn write_all(io: &super::Stream, mut data: &[u8]) -> io::Result<()> {
 
 impl Drop for Stream {
     /// A read still in flight would hold the pipe open (and a pool thread) until the peer
-    /// writes or closes: once any write in flight has completed (writes are never lost on
-    /// drop), a pool thread cancels it (`CancelIoEx`, repeated every millisecond until the
-    /// read has ended, in case it had not started yet).
+    /// writes or closes: it is cancelled (see [`cancel_read`]). A write in flight is never
+    /// lost: it runs to its end first.
     fn drop(&mut self) {
         let write = lock(&self.write).take();
-        let read = match std::mem::replace(&mut *lock(&self.read), Read::Idle(Vec::new())) {
-            Read::Busy(task) => task,
+        match std::mem::replace(&mut *lock(&self.read), Read::Idle(Vec::new())) {
+            Read::Busy(read) => cancel_read(Arc::clone(&self.io), read, write),
+            // Dropping the task would cancel a write not yet started.
             _ => {
-                // Dropping the task would cancel a write not yet started.
                 if let Some(w) = write {
                     w.detach();
                 }
-                return;
             }
-        };
-        let io = Arc::clone(&self.io);
-        unblock(move || {
-            if let Some(w) = write {
-                let _ = ::async_io::block_on(w);
-            }
-            while !read.is_finished() {
-                // SAFETY: the handle is open while `io` lives; a null OVERLAPPED cancels
-                // every operation on it, and only the read is left (the write has ended).
-                unsafe { CancelIoEx(io.as_handle().as_raw_handle(), std::ptr::null()) };
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        })
-        .detach();
+        }
     }
+}
+
+/// On a pool thread: waits for `write` (if any) to end, then cancels `read`
+/// (`CancelIoEx` on the handle, repeated every millisecond until the read has ended, in
+/// case it had not started yet), so that no pool thread is left blocked and the pipe
+/// closes once `io` is dropped.
+pub(super) fn cancel_read<T, R, W>(io: Arc<T>, read: Task<R>, write: Option<Task<W>>)
+where
+    T: AsHandle + Send + Sync + 'static,
+    R: Send + 'static,
+    W: Send + 'static,
+{
+    unblock(move || {
+        if let Some(w) = write {
+            drop(::async_io::block_on(w));
+        }
+        while !read.is_finished() {
+            // SAFETY: the handle is open while `io` lives; a null OVERLAPPED cancels every
+            // operation on it, and only the read is left (the write has ended).
+            unsafe { CancelIoEx(io.as_handle().as_raw_handle(), std::ptr::null()) };
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    })
+    .detach();
 }
