@@ -1,8 +1,6 @@
 //! Accepting in nonblocking mode, shared by the async listeners (tokio, async-io).
 
-use super::cvt;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixListener;
 
 /// An accepted socket, already close-on-exec and nonblocking: `accept4(SOCK_CLOEXEC |
@@ -10,7 +8,8 @@ use std::os::unix::net::UnixListener;
 pub(crate) fn accept_nonblocking(l: &UnixListener) -> io::Result<std::os::unix::net::UnixStream> {
     #[cfg(not(target_vendor = "apple"))]
     {
-        use std::os::fd::{FromRawFd, OwnedFd};
+        use super::cvt;
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
         use std::os::unix::net::UnixStream;
         let flags = libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
         loop {
