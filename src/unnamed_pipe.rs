@@ -48,7 +48,7 @@
 //! deliver a zero-length write to a waiting reader as a 0-byte read, which reads as end of
 //! file.
 //!
-//! With the `tokio` feature, `unnamed_pipe::tokio` has the async ends; with `async-io` (Unix),
+//! With the `tokio` feature, `unnamed_pipe::tokio` has the async ends; with `async-io`,
 //! `unnamed_pipe::async_io` has them without tokio.
 
 use crate::sys;
@@ -59,8 +59,8 @@ use std::process::Stdio;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 
-#[cfg(all(feature = "async-io", unix))]
-#[cfg_attr(docsrs, doc(cfg(all(feature = "async-io", unix))))]
+#[cfg(feature = "async-io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async-io")))]
 pub mod async_io;
 
 /// Creates an unnamed pipe: `(write end, read end)`.

@@ -1,11 +1,14 @@
-//! Async unnamed pipes without tokio (feature `async-io`, Unix; issue 15 part 3).
-#![cfg(all(feature = "async-io", unix))]
+//! Async unnamed pipes without tokio (feature `async-io`; issue 15 part 3).
+#![cfg(feature = "async-io")]
 
 mod util;
 
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
-use localipc::unnamed_pipe::{self as sync, async_io::pipe};
+#[cfg(unix)]
+use localipc::unnamed_pipe as sync;
+use localipc::unnamed_pipe::async_io::pipe;
 use std::io;
+use std::time::Duration;
 use util::{bounded, LIMIT};
 
 /// Reads raced 10,000 times and more against a future that wins whenever the read would
@@ -53,6 +56,7 @@ fn cancelled_pipe_reads_lose_nothing() {
 
 /// With the read end gone, a write fails with `BrokenPipe` (the process gets no `SIGPIPE`,
 /// which would kill it); the ends convert to sync and back.
+#[cfg(unix)]
 #[test]
 fn broken_pipe_and_conversions() {
     bounded(LIMIT, || {
@@ -74,11 +78,13 @@ fn broken_pipe_and_conversions() {
     });
 }
 
+#[cfg(unix)]
 const CHILD_ENV: &str = "LOCALIPC_AIO_SIGPIPE_CHILD";
 
 /// With `SIGPIPE` at its default (process-killing) action, writes to a gone reader through
 /// the async-io pipe and local socket stream give `BrokenPipe`. Runs in a child process so
 /// the signal setting touches nothing else.
+#[cfg(unix)]
 #[test]
 fn no_sigpipe_with_default_action() {
     if let Ok(name) = std::env::var(CHILD_ENV) {
@@ -97,6 +103,7 @@ fn no_sigpipe_with_default_action() {
     assert!(status.success(), "child failed: {status}");
 }
 
+#[cfg(unix)]
 fn sigpipe_child(name: &str) {
     use localipc::local_socket::async_io::{LocalSocketListener, LocalSocketStream};
     // SAFETY: restoring the default action of SIGPIPE; no handler is installed.
@@ -121,4 +128,36 @@ fn sigpipe_child(name: &str) {
         io::Result::Ok(())
     })
     .unwrap();
+}
+
+/// A `Recver` dropped while its read waits (on Windows, a `ReadFile` in flight on a pool
+/// thread) closes the pipe: the first write after it fails with `BrokenPipe` (on Windows,
+/// at the flush). Were the read left in flight, it would take that first write's bytes and
+/// only then let go of the pipe, so the first write would succeed.
+#[test]
+fn dropped_reader_with_read_in_flight_breaks_the_pipe() {
+    bounded(LIMIT, || {
+        let ex = async_executor::Executor::new();
+        future::block_on(ex.run(async {
+            let (tx, rx) = pipe()?;
+            let reader = ex.spawn(async move {
+                let mut buf = [0; 8];
+                (&rx).read(&mut buf).await
+            });
+            async_io::Timer::after(Duration::from_millis(100)).await; // the read waits
+            drop(reader.cancel().await); // drops `rx` with its read waiting
+                                         // The cancellation runs on a pool thread: a generous pause (not a measurement).
+            async_io::Timer::after(Duration::from_millis(500)).await;
+            let first = async {
+                (&tx).write_all(b"x").await?;
+                (&tx).flush().await
+            };
+            let err = first
+                .await
+                .expect_err("the first write after the drop succeeded");
+            assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
+            io::Result::Ok(())
+        }))
+        .unwrap();
+    });
 }

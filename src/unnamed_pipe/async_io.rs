@@ -1,17 +1,22 @@
-//! Async unnamed pipes without tokio (feature `async-io`, Unix): `futures_io::AsyncWrite` on
+//! Async unnamed pipes without tokio (feature `async-io`): `futures_io::AsyncWrite` on
 //! [`Sender`] and `AsyncRead` on [`Recver`] (and on their references), on async-io's
 //! reactor, for any executor.
 //!
-//! A `pipe2` pipe in nonblocking mode, registered with async-io's reactor
-//! (`async_io::Async`); each call is tried first and waits for readiness only when it would
-//! block, so a dropped read or write future loses nothing. Writes keep the sync ends' rule:
-//! no reader left gives `BrokenPipe`, never `SIGPIPE`. The ends convert to and from the sync
-//! ones with `TryFrom` (for instance to give the sync end to a child process).
+//! Writes keep the sync ends' rule: no reader left gives `BrokenPipe`, never `SIGPIPE`.
 //!
-//! Windows is not covered yet: its sync ends are `CreatePipe` handles, whose reads cannot be
-//! cancelled from another thread, so an async read in flight on a pool thread would keep
-//! the pipe open after the `Recver` is dropped (the tokio ends use a private named pipe
-//! instead; the same would work here).
+//! - Unix: a `pipe2` pipe in nonblocking mode, registered with async-io's reactor
+//!   (`async_io::Async`); each call is tried first and waits for readiness only when it
+//!   would block, so a dropped read or write future loses nothing. The ends convert to and
+//!   from the sync ones with `TryFrom` (for instance to give the sync end to a child
+//!   process).
+//! - Windows: as for the tokio ends, a private named pipe (one-way, one instance, a fresh
+//!   name `\\.\pipe\localipc-anon-…`), because `CreatePipe` handles cannot have a read
+//!   cancelled from another thread; its ends are read and written on the `blocking` pool as
+//!   the [async-io local sockets](crate::local_socket::async_io) are: a dropped read keeps
+//!   its bytes for the next read, writes are accepted whole and reach the pipe in the
+//!   background (`flush` waits for them; a failure shows in the next write or flush), and
+//!   dropping the `Recver` cancels its read in flight so that writers see the pipe broken.
+//!   No conversions to or from the sync ends there (the `TryFrom` impls are `cfg(unix)`).
 //!
 //! ```
 //! use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
@@ -30,16 +35,18 @@
 //! ```
 
 use crate::sys::pipe::async_io as sys;
+#[cfg(unix)]
 use crate::unnamed_pipe as sync;
 use futures_io::{AsyncRead, AsyncWrite};
 use std::io::{self, IoSlice, IoSliceMut};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// Creates an unnamed pipe on async-io's reactor: `(write end, read end)`.
+/// Creates an unnamed pipe: `(write end, read end)`.
 ///
-/// `pipe2(O_CLOEXEC)`, then `ioctl(FIONBIO)` and registration (`epoll_ctl`/`kevent`) for
-/// both ends.
+/// Unix: `pipe2(O_CLOEXEC)`, then `ioctl(FIONBIO)` and registration (`epoll_ctl`/`kevent`)
+/// for both ends. Windows: the private named pipe of the module docs
+/// (`CreateNamedPipeW` + `CreateFileW`, both overlapped).
 pub fn pipe() -> io::Result<(Sender, Recver)> {
     let (tx, rx) = sys::pipe()?;
     Ok((Sender { inner: tx }, Recver { inner: rx }))
@@ -47,7 +54,7 @@ pub fn pipe() -> io::Result<(Sender, Recver)> {
 
 /// The async write end of an unnamed pipe.
 ///
-/// [`AsyncWrite::poll_close`] does nothing: a pipe has no half-close; drop the `Sender` to
+/// [`AsyncWrite::poll_close`] only flushes: a pipe has no half-close; drop the `Sender` to
 /// give the reader end of file.
 #[derive(Debug)]
 pub struct Sender {
@@ -60,6 +67,8 @@ pub struct Recver {
     inner: sys::Recver,
 }
 
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
 impl TryFrom<sync::Sender> for Sender {
     type Error = io::Error;
     /// `ioctl(FIONBIO)` and registration with async-io's reactor.
@@ -70,6 +79,8 @@ impl TryFrom<sync::Sender> for Sender {
     }
 }
 
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
 impl TryFrom<Sender> for sync::Sender {
     type Error = io::Error;
     /// Deregisters and returns to blocking mode (`ioctl(FIONBIO)`).
@@ -80,6 +91,8 @@ impl TryFrom<Sender> for sync::Sender {
     }
 }
 
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
 impl TryFrom<sync::Recver> for Recver {
     type Error = io::Error;
     /// `ioctl(FIONBIO)` and registration with async-io's reactor.
@@ -90,6 +103,8 @@ impl TryFrom<sync::Recver> for Recver {
     }
 }
 
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
 impl TryFrom<Recver> for sync::Recver {
     type Error = io::Error;
     /// Deregisters and returns to blocking mode (`ioctl(FIONBIO)`).
@@ -101,8 +116,9 @@ impl TryFrom<Recver> for sync::Recver {
 }
 
 impl AsyncWrite for &Sender {
-    /// `write(2)` with `SIGPIPE` blocked in this thread, waiting for writability on
-    /// `EAGAIN`.
+    /// Unix: `write(2)` with `SIGPIPE` blocked in this thread, waiting for writability on
+    /// `EAGAIN`. Windows: a copy of up to 64 KiB of `buf`, written by `WriteFile` on a pool
+    /// thread (after the previous write has ended).
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -110,7 +126,8 @@ impl AsyncWrite for &Sender {
     ) -> Poll<io::Result<usize>> {
         self.inner.poll_write(cx, buf)
     }
-    /// `writev(2)` with `SIGPIPE` blocked in this thread.
+    /// Unix: `writev(2)` with `SIGPIPE` blocked in this thread. Windows: as `poll_write`
+    /// of the buffers joined.
     fn poll_write_vectored(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -118,18 +135,20 @@ impl AsyncWrite for &Sender {
     ) -> Poll<io::Result<usize>> {
         self.inner.poll_write_vectored(cx, bufs)
     }
-    /// No OS call: nothing is buffered.
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+    /// Unix: no OS call, nothing is buffered. Windows: waits for the write in flight.
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.inner.poll_flush(cx)
     }
-    /// No OS call: a pipe has no half-close; drop the `Sender` instead.
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+    /// As `poll_flush`: a pipe has no half-close; drop the `Sender` instead.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.inner.poll_flush(cx)
     }
 }
 
 impl AsyncRead for &Recver {
-    /// `read(2)`, waiting for readability on `EAGAIN`.
+    /// Unix: `read(2)`, waiting for readability on `EAGAIN`. Windows: `ReadFile` of up to
+    /// 64 KiB on a pool thread, what does not fit in `buf` kept for the next read; every
+    /// writer gone is end of file.
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -137,7 +156,7 @@ impl AsyncRead for &Recver {
     ) -> Poll<io::Result<usize>> {
         self.inner.poll_read(cx, buf)
     }
-    /// `readv(2)`, waiting for readability on `EAGAIN`.
+    /// Unix: `readv(2)`. Windows: as `poll_read` into the first non-empty buffer.
     fn poll_read_vectored(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

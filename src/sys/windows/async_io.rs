@@ -120,24 +120,36 @@ enum Read {
     Ready { buf: Vec<u8>, pos: usize },
 }
 
-/// A connected pipe end whose reads and writes run on the pool.
+/// What a pipe end read and written through the pool gives: its sync calls (the overlapped
+/// `ReadFile`/`WriteFile` of the crate, waited for on the calling thread) and its handle (for
+/// `CancelIoEx`). A one-way end fails the other direction's call; nothing calls it.
+pub(crate) trait PoolIo: AsHandle + Send + Sync + 'static {
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize>;
+    fn write(&self, buf: &[u8]) -> io::Result<usize>;
+}
+
+impl PoolIo for super::Stream {
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        super::Stream::read(self, buf)
+    }
+    fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        (**self).write(buf)
+    }
+}
+
+/// A pipe end whose reads and writes run on the pool.
 #[derive(Debug)]
-pub(crate) struct Stream {
-    io: Arc<super::Stream>,
+pub(crate) struct Pooled<T: PoolIo> {
+    io: Arc<T>,
     read: Mutex<Read>,
     /// The write in flight: all of a buffer that `poll_write` accepted.
     write: Mutex<Option<Task<io::Result<()>>>>,
 }
 
-impl Stream {
-    fn new(s: super::Stream) -> Self {
-        Self {
-            io: Arc::new(s),
-            read: Mutex::new(Read::Idle(Vec::new())),
-            write: Mutex::new(None),
-        }
-    }
+/// A connected local socket whose reads and writes run on the pool.
+pub(crate) type Stream = Pooled<super::Stream>;
 
+impl Stream {
     /// No OS call.
     pub(crate) fn from_sync(s: super::Stream) -> io::Result<Self> {
         Ok(Self::new(s))
@@ -154,6 +166,33 @@ impl Stream {
         let (name, opts) = (name.clone().into_owned(), opts.clone());
         let s = unblock(move || super::Stream::connect(&name, &opts)).await?;
         Ok(Self::new(s))
+    }
+
+    /// After the write in flight, the sync `shutdown` (no blocking call: the end-of-file
+    /// marker is sent by a thread of its own, see `Conn::shutdown`).
+    pub(crate) fn poll_shutdown(
+        &self,
+        cx: &mut Context<'_>,
+        how: Shutdown,
+    ) -> Poll<io::Result<()>> {
+        ready!(self.poll_flush(cx))?;
+        Poll::Ready(self.io.shutdown(how))
+    }
+
+    /// `GetNamedPipeClientProcessId`/`GetNamedPipeServerProcessId` and the token calls of
+    /// the sync `peer_creds`; no pool thread (they do not wait).
+    pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
+        self.io.peer_creds()
+    }
+}
+
+impl<T: PoolIo> Pooled<T> {
+    pub(crate) fn new(io: T) -> Self {
+        Self {
+            io: Arc::new(io),
+            read: Mutex::new(Read::Idle(Vec::new())),
+            write: Mutex::new(None),
+        }
     }
 
     /// `ReadFile` of up to 64 KiB on a pool thread; what does not fit in `buf` is kept for
@@ -228,7 +267,7 @@ impl Stream {
         let data = buf[..buf.len().min(CHUNK)].to_vec();
         let n = data.len();
         let io = Arc::clone(&self.io);
-        *st = Some(unblock(move || write_all(&io, &data)));
+        *st = Some(unblock(move || write_all(&*io, &data)));
         Poll::Ready(Ok(n))
     }
 
@@ -253,30 +292,13 @@ impl Stream {
         }
         let n = data.len();
         let io = Arc::clone(&self.io);
-        *st = Some(unblock(move || write_all(&io, &data)));
+        *st = Some(unblock(move || write_all(&*io, &data)));
         Poll::Ready(Ok(n))
     }
 
     /// Waits for the write in flight to reach the pipe.
     pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         poll_done(&mut lock(&self.write), cx)
-    }
-
-    /// After the write in flight, the sync `shutdown` (no blocking call: the end-of-file
-    /// marker is sent by a thread of its own, see `Conn::shutdown`).
-    pub(crate) fn poll_shutdown(
-        &self,
-        cx: &mut Context<'_>,
-        how: Shutdown,
-    ) -> Poll<io::Result<()>> {
-        ready!(self.poll_flush(cx))?;
-        Poll::Ready(self.io.shutdown(how))
-    }
-
-    /// `GetNamedPipeClientProcessId`/`GetNamedPipeServerProcessId` and the token calls of
-    /// the sync `peer_creds`; no pool thread (they do not wait).
-    pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
-        self.io.peer_creds()
     }
 }
 
@@ -291,7 +313,7 @@ fn poll_done(st: &mut Option<Task<io::Result<()>>>, cx: &mut Context<'_>) -> Pol
 }
 
 /// `WriteFile` until all of `data` is written.
-fn write_all(io: &super::Stream, mut data: &[u8]) -> io::Result<()> {
+fn write_all(io: &impl PoolIo, mut data: &[u8]) -> io::Result<()> {
     while !data.is_empty() {
         match io.write(data) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -303,7 +325,7 @@ fn write_all(io: &super::Stream, mut data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-impl Drop for Stream {
+impl<T: PoolIo> Drop for Pooled<T> {
     /// A read still in flight would hold the pipe open (and a pool thread) until the peer
     /// writes or closes: it is cancelled (see [`cancel_read`]). A write in flight is never
     /// lost: it runs to its end first.

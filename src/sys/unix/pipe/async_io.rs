@@ -54,6 +54,11 @@ impl Sender {
         )
     }
 
+    /// Nothing to flush: a write has reached the pipe when it returns.
+    pub(crate) fn poll_flush(&self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
     /// `writev(2)` with `SIGPIPE` blocked, waiting for writability on `EAGAIN`.
     pub(crate) fn poll_write_vectored(
         &self,
