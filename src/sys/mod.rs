@@ -62,10 +62,11 @@
 //!   on `&self`, and `into_sync` on Unix only; `async_io::{MessageListener, MessageStream}`
 //!   (`bind`, `from_sync`, `accept`, `name`, the limit's getter and setter; `connect`,
 //!   `from_sync`, async `send`/`recv_vec`, `peer_creds`, the limit's getter and setter);
-//!   on Unix only, `pipe::async_io::{pipe, Sender, Recver}` (`from_sync`/`into_sync`,
-//!   `poll_write`/`poll_write_vectored`, `poll_read`/`poll_read_vectored`). Unix:
-//!   `async_io::Async` around the sync types; Windows: the sync calls on the `blocking` pool
-//!   (see `local_socket::async_io`).
+//!   `pipe::async_io::{pipe, Sender, Recver}` (`poll_write`/`poll_write_vectored`/
+//!   `poll_flush`, `poll_read`/`poll_read_vectored`; `from_sync`/`into_sync` on Unix only).
+//!   Unix: `async_io::Async` around the sync types; Windows: the sync calls on the
+//!   `blocking` pool (`async_io::Pooled`; the pipe is a private overlapped named pipe, as
+//!   for tokio; see `local_socket::async_io`).
 //! - `shm` (shared-memory streams, `crate::shm`; Linux, Android, FreeBSD, macOS, Windows):
 //!   - `Mapping`: a read-write shared mapping; `as_ptr() -> *mut u8` (page-aligned),
 //!     `len() -> usize`; dropping it unmaps. `Send + Sync`.
