@@ -47,6 +47,7 @@
 //! | [`local_socket`] | [`LocalSocketListener`](local_socket::LocalSocketListener) / [`LocalSocketStream`](local_socket::LocalSocketStream): a server binds a name, each client gets a private byte stream; names ([`LocalSocketName`](local_socket::LocalSocketName), [`ToLocalSocketName`](local_socket::ToLocalSocketName)), [`ListenerOptions`](local_socket::ListenerOptions), [`ConnectOptions`](local_socket::ConnectOptions), peer credentials, handle passing ([`send_with_handles`](local_socket::LocalSocketStream::send_with_handles)) | all |
 //! | [`local_socket::message`] | [`MessageListener`](local_socket::message::MessageListener) / [`MessageStream`](local_socket::message::MessageStream): the same, keeping message boundaries | all |
 //! | `local_socket::tokio` (feature `tokio`) | the async twins of the listener and stream, with split halves | all |
+//! | `local_socket::async_io` (feature `async-io`) | the async listener and stream without tokio, on the reactor of smol and async-std (`futures_io` traits), and `async_io::message` (message sockets); `unnamed_pipe::async_io` for the pipe ends | all |
 //! | [`unnamed_pipe`] | [`pipe`](unnamed_pipe::pipe): a one-way pipe, e.g. a child's stdin or stdout; `unnamed_pipe::tokio` (feature `tokio`) for the async ends | all |
 //! | `shm` | `ShmStream`: a byte stream through shared memory set up over a local socket (rings in an anonymous region, the socket kept as liveness channel), zero-copy grants; `shm::tokio::ShmStream` (feature `tokio`, Unix) its async twin | Linux, Android, Windows; macOS, FreeBSD type-checked |
 //! | [`identity`] | [`UserId`](identity::UserId), [`GroupId`](identity::GroupId), [`AccessPolicy`](identity::AccessPolicy): who may connect ([`ListenerOptions::access`](local_socket::ListenerOptions::access)) and which server a client accepts ([`ConnectOptions::expect_server`](local_socket::ConnectOptions::expect_server)) | all |
@@ -65,6 +66,7 @@
 //! | `tokio` | `local_socket::tokio`, `unnamed_pipe::tokio` and `shm::tokio` (Unix), on tokio's reactor (tokio with `net`, `rt`, `sync`, `time`) |
 //! | `futures-io` | `futures_io::AsyncRead`/`AsyncWrite` on the async streams and their halves, for tasks on other executors (smol, async-std); implies `tokio`, whose runtime must run somewhere for the reactor |
 //! | `tokio_support` | `interprocess` 1.x's name for the same: `tokio` + `futures-io` |
+//! | `async-io` | `local_socket::async_io`: async local sockets with no tokio in the process, on `async-io`'s reactor (the one behind smol and async-std), any executor; `futures_io` traits. On Windows also `blocking` (pipe I/O on smol's thread pool) and `async-lock` |
 //!
 //! # Platforms
 //!

@@ -48,7 +48,8 @@
 //! deliver a zero-length write to a waiting reader as a 0-byte read, which reads as end of
 //! file.
 //!
-//! With the `tokio` feature, `unnamed_pipe::tokio` has the async ends.
+//! With the `tokio` feature, `unnamed_pipe::tokio` has the async ends; with `async-io`,
+//! `unnamed_pipe::async_io` has them without tokio.
 
 use crate::sys;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
@@ -57,6 +58,10 @@ use std::process::Stdio;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
+
+#[cfg(feature = "async-io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async-io")))]
+pub mod async_io;
 
 /// Creates an unnamed pipe: `(write end, read end)`.
 ///

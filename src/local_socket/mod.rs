@@ -67,6 +67,9 @@
 pub(crate) mod access;
 #[cfg(unix)]
 mod activation;
+#[cfg(feature = "async-io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async-io")))]
+pub mod async_io;
 mod child_handoff;
 mod handle_passing;
 mod listener;

@@ -55,6 +55,18 @@
 //!   only; `poll_read`/`poll_write`/`poll_write_vectored`/`poll_shutdown` on `&self`,
 //!   `connect`; `from_sync` on both, `Stream::into_sync` on Unix only: tokio never gives a
 //!   named pipe handle back, so the public conversion is `cfg(unix)`).
+//! - With feature `async-io`: `async_io::{Listener, Stream}`, on async-io's reactor with no
+//!   tokio: `Listener::{bind, from_sync, accept (async, any number of waiters, cancel-safe),
+//!   name}`; `Stream::{connect (async), from_sync, poll_read, poll_read_vectored,
+//!   poll_write, poll_write_vectored, poll_flush, poll_shutdown(cx, Shutdown), peer_creds}`
+//!   on `&self`, and `into_sync` on Unix only; `async_io::{MessageListener, MessageStream}`
+//!   (`bind`, `from_sync`, `accept`, `name`, the limit's getter and setter; `connect`,
+//!   `from_sync`, async `send`/`recv_vec`, `peer_creds`, the limit's getter and setter);
+//!   `pipe::async_io::{pipe, Sender, Recver}` (`poll_write`/`poll_write_vectored`/
+//!   `poll_flush`, `poll_read`/`poll_read_vectored`; `from_sync`/`into_sync` on Unix only).
+//!   Unix: `async_io::Async` around the sync types; Windows: the sync calls on the
+//!   `blocking` pool (`async_io::Pooled`; the pipe is a private overlapped named pipe, as
+//!   for tokio; see `local_socket::async_io`).
 //! - `shm` (shared-memory streams, `crate::shm`; Linux, Android, FreeBSD, macOS, Windows):
 //!   - `Mapping`: a read-write shared mapping; `as_ptr() -> *mut u8` (page-aligned),
 //!     `len() -> usize`; dropping it unmaps. `Send + Sync`.

@@ -1,6 +1,7 @@
 //! From a group and a subject to the code that runs it: the one place where the sync and async
 //! cases and their subjects are picked, for both sides of a round.
 
+use super::aio;
 use super::async_cases;
 use super::async_subject::{AsyncSubject, TokioLocalipc};
 use super::cases::{self, Work};
@@ -32,6 +33,9 @@ pub(super) fn serve(
         (Group::Sync, SubjectKind::Localipc) => cases::serve::<Localipc>(endpoint, work, ready),
         (Group::Sync | Group::Shm, SubjectKind::Raw) => cases::serve::<Raw>(endpoint, work, ready),
         (Group::Shm, SubjectKind::Localipc) => shm::serve(endpoint, work, ready),
+        (Group::AsyncIo, subject) => {
+            aio::serve(subject == SubjectKind::Localipc, endpoint, *work, ready)
+        }
         (_, SubjectKind::Localipc) => {
             serve_async::<TokioLocalipc>(runtimes.get(group)?, endpoint, *work, ready)
         }
@@ -65,6 +69,10 @@ pub(super) fn measure(
             sync(cases::measure::<Raw>(endpoint, work), done)
         }
         (Group::Shm, SubjectKind::Localipc) => sync(shm::measure(endpoint, work), done),
+        (Group::AsyncIo, subject) => sync(
+            aio::measure(subject == SubjectKind::Localipc, endpoint, *work),
+            done,
+        ),
         (_, SubjectKind::Localipc) => {
             measure_async::<TokioLocalipc>(runtimes.get(group)?, endpoint, work, peer, done)
         }

@@ -15,15 +15,19 @@ pub(super) enum Group {
     TokioCurrentThread,
     /// The same on a multi-thread runtime, the measured code running in a spawned task.
     TokioMultiThread,
+    /// `localipc::local_socket::async_io` vs async-io's `Async<UnixStream>`, on
+    /// `async_io::block_on`, no tokio (Unix).
+    AsyncIo,
 }
 
 impl Group {
     /// All groups, in the order they run and are shown.
-    pub(super) const ALL: [Self; 4] = [
+    pub(super) const ALL: [Self; 5] = [
         Self::Sync,
         Self::Shm,
         Self::TokioCurrentThread,
         Self::TokioMultiThread,
+        Self::AsyncIo,
     ];
 
     /// The name used in the peer protocol and the progress line.
@@ -33,6 +37,7 @@ impl Group {
             Self::Shm => "shm",
             Self::TokioCurrentThread => "tokio-ct",
             Self::TokioMultiThread => "tokio-mt",
+            Self::AsyncIo => "async-io",
         }
     }
 
@@ -48,6 +53,7 @@ impl Group {
             Self::Shm => "shm",
             Self::TokioCurrentThread => "tokio current-thread",
             Self::TokioMultiThread => "tokio multi-thread",
+            Self::AsyncIo => "async-io",
         }
     }
 
@@ -62,7 +68,11 @@ impl Group {
 
     /// Whether this build can run the group (`localipc::shm` exists on this platform).
     pub(super) fn available(self) -> bool {
-        self != Self::Shm || super::subject::SHM_AVAILABLE
+        match self {
+            Self::Shm => super::subject::SHM_AVAILABLE,
+            Self::AsyncIo => cfg!(unix),
+            _ => true,
+        }
     }
 }
 
@@ -75,6 +85,8 @@ pub(super) enum Selection {
     Shm,
     /// tokio only, on both runtime flavours.
     Tokio,
+    /// async-io (smol's reactor) only, no tokio (Unix).
+    AsyncIo,
     /// Every group.
     #[default]
     All,
@@ -90,6 +102,7 @@ impl Selection {
                 Self::Sync => *group == Group::Sync,
                 Self::Shm => *group == Group::Shm,
                 Self::Tokio => matches!(group, Group::TokioCurrentThread | Group::TokioMultiThread),
+                Self::AsyncIo => *group == Group::AsyncIo,
                 Self::All => true,
             })
             .collect()

@@ -19,6 +19,7 @@
 //! JSON document on stdout (`json.rs`).
 
 mod affinity;
+mod aio;
 mod async_cases;
 mod async_subject;
 mod cases;

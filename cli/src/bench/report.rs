@@ -176,6 +176,13 @@ fn describe_groups(groups: &[Group]) -> Vec<String> {
              raw = {RAW_TOKIO}"
         ));
     }
+    if groups.contains(&Group::AsyncIo) {
+        lines.push(format!(
+            "async-io: localipc = local_socket::async_io::LocalSocketListener/LocalSocketStream; \
+             raw = {}; the code runs in async_io::block_on, no tokio runtime, in both processes",
+            super::aio::DESCRIPTION
+        ));
+    }
     if groups.contains(&Group::TokioCurrentThread) {
         lines.push("tokio current-thread: the code runs in block_on, in both processes".into());
     }

@@ -40,8 +40,10 @@ impl Runtimes {
                 builder.worker_threads(multi_thread_workers());
                 (&mut self.multi_thread, builder, true)
             }
-            Group::Sync | Group::Shm => {
-                return Err(io::Error::other("the sync groups have no runtime"))
+            Group::Sync | Group::Shm | Group::AsyncIo => {
+                return Err(io::Error::other(
+                    "only the tokio groups have a tokio runtime",
+                ))
             }
         };
         let runtime =

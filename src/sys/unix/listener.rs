@@ -121,7 +121,7 @@ impl Listener {
 
     /// The parts, for the async listener: the socket, its name, and the file to remove when
     /// the async listener drops.
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "tokio", feature = "async-io")), allow(dead_code))]
     pub(crate) fn into_parts(self) -> Parts {
         (self.sock, self.name, self.file, self.access)
     }

@@ -25,6 +25,10 @@ pub(super) use super::seqpacket::{SeqPacket as Imp, SOCK_TYPE};
 )))]
 pub(super) use super::framing::{Framed as Imp, SOCK_TYPE};
 
+/// The socket type of the message sockets, for the async ones.
+#[cfg(feature = "async-io")]
+pub(crate) const MESSAGE_SOCK_TYPE: super::SocketType = SOCK_TYPE;
+
 /// A listening message socket.
 #[derive(Debug)]
 pub(crate) struct MessageListener {

@@ -14,9 +14,13 @@
 //! pointer arithmetic, and `ioctl(FIONBIO)` (`pipe::tokio`). A new call follows the same
 //! rule: libc, unless rustix has a safe form of exactly that call.
 
+#[cfg(any(feature = "tokio", feature = "async-io"))]
+mod accept;
 pub(crate) mod activation;
 pub(crate) mod addr;
 pub(crate) mod ancillary;
+#[cfg(feature = "async-io")]
+pub(crate) mod async_io;
 mod connect;
 mod creds;
 mod fd_io;
@@ -48,7 +52,7 @@ pub(crate) mod tokio;
 
 pub(crate) use listener::Listener;
 pub(crate) use message::{MessageListener, MessageStream};
-#[cfg(feature = "tokio")]
+#[cfg(any(feature = "tokio", feature = "async-io"))]
 pub(crate) use sockfile::SocketFile;
 pub(crate) use stop::Stopper;
 pub(crate) use stream::Stream;

@@ -220,6 +220,9 @@ fn consume_sigpipe(set: &libc::sigset_t) {
     unsafe { libc::sigwait(set, &mut sig) };
 }
 
+#[cfg(feature = "async-io")]
+pub(crate) mod async_io;
+
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio {
     //! The async ends: the pipe's descriptors registered with tokio's reactor (`AsyncFd`),

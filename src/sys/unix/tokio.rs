@@ -86,7 +86,7 @@ impl Listener {
     /// or `WouldBlock`.
     fn accept_admitted(&self, l: &UnixListener) -> io::Result<UnixStream> {
         loop {
-            let sock = accept_nonblocking(l)?;
+            let sock = super::accept::accept_nonblocking(l)?;
             if self.access.admit(|| super::creds::peer_creds(sock.as_fd())) {
                 return Ok(sock);
             }
@@ -140,38 +140,6 @@ impl Listener {
 impl AsFd for Listener {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.sock.get_ref().as_fd()
-    }
-}
-
-/// An accepted socket, already close-on-exec and nonblocking.
-fn accept_nonblocking(l: &UnixListener) -> io::Result<UnixStream> {
-    #[cfg(not(target_vendor = "apple"))]
-    {
-        use std::os::fd::{FromRawFd, OwnedFd};
-        let flags = libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
-        loop {
-            // SAFETY: null address arguments are allowed; the listener is open.
-            let ret = unsafe {
-                libc::accept4(
-                    l.as_raw_fd(),
-                    std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                    flags,
-                )
-            };
-            match cvt(ret) {
-                // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-                Ok(fd) => return Ok(UnixStream::from(unsafe { OwnedFd::from_raw_fd(fd) })),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    #[cfg(target_vendor = "apple")]
-    {
-        let (s, _) = l.accept()?;
-        s.set_nonblocking(true)?;
-        Ok(s)
     }
 }
 

@@ -28,6 +28,8 @@
 //!   the events a ring side sleeps on, the peer's liveness on the pipe.
 
 pub(crate) mod acceptor;
+#[cfg(feature = "async-io")]
+pub(crate) mod async_io;
 pub(crate) mod conn;
 pub(crate) mod ends;
 pub(crate) mod handle_records;

@@ -26,6 +26,10 @@ use windows_sys::Win32::Foundation::{
 use windows_sys::Win32::Storage::FileSystem::{ReadFile, WriteFile};
 use windows_sys::Win32::System::Pipes::CreatePipe;
 
+#[cfg(feature = "async-io")]
+pub(crate) mod async_io;
+#[cfg(any(feature = "tokio", feature = "async-io"))]
+mod pair;
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio;
 

@@ -11,7 +11,7 @@
 //! - at once the write end: `CreateFileW(GENERIC_WRITE | FILE_READ_ATTRIBUTES,
 //!   FILE_FLAG_OVERLAPPED)` (through [`try_open_client`]). With a single instance, this open
 //!   succeeding means nobody else holds the pipe; if somebody did (or took the name first),
-//!   the pair is discarded and made again under a new name, up to [`ATTEMPTS`] times.
+//!   the pair is discarded and made again under a new name (see `pair.rs`).
 //!
 //! The name lasts until the read end is closed; with its only instance taken, nobody else
 //! can open it meanwhile. Security is the named-pipe default, as for `CreatePipe`.
@@ -20,80 +20,19 @@
 //! `cfg(unix)`): a sync end is a `CreatePipe` handle (see above), and tokio does not give its
 //! handles back.
 
-use super::super::ends::ReadMode;
-use super::super::instance::{
-    create_instance, try_open_client, Direction, Instance, PipeSpec, PipeType,
-};
-use super::super::name::LOCAL_PREFIX;
 use super::super::tokio::{is_gone, read_unfilled};
+use super::pair::named_pair;
 use crate::sys::in_runtime;
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::io::{self, IoSlice};
 use std::os::windows::io::{AsHandle, BorrowedHandle, IntoRawHandle, OwnedHandle};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{ready, Context, Poll};
 use tokio::io::ReadBuf;
 use tokio::net::windows::named_pipe::{NamedPipeClient, NamedPipeServer};
-use windows_sys::Win32::Foundation::ERROR_PIPE_BUSY;
-
-/// How many fresh names [`pipe`] tries before giving up.
-const ATTEMPTS: u32 = 4;
-
-/// `\\.\pipe\localipc-anon-<pid>-<counter>-<random>`, NUL-terminated UTF-16. The random part
-/// comes from std's `RandomState` (seeded by the OS's random source).
-fn fresh_path() -> Vec<u16> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut h = RandomState::new().build_hasher();
-    h.write_u64(n);
-    let name = format!(
-        "{LOCAL_PREFIX}localipc-anon-{}-{n}-{:016x}",
-        std::process::id(),
-        h.finish()
-    );
-    name.encode_utf16().chain(Some(0)).collect()
-}
-
-/// The connected pair of handles: `(client = write end, server = read end)`.
-fn named_pair() -> io::Result<(OwnedHandle, OwnedHandle)> {
-    let mut spec = PipeSpec::new(Direction::ClientToServer, PipeType::Byte, ReadMode::Bytes);
-    spec.max_instances = 1;
-    let mut last = None;
-    for _ in 0..ATTEMPTS {
-        let path = fresh_path();
-        let server = match create_instance(&path, &spec, Instance::First) {
-            Ok(h) => h,
-            // The name is taken: try another.
-            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
-                last = Some(e);
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        match try_open_client(&path, Direction::ClientToServer) {
-            Ok(client) => return Ok((client, server)),
-            // Somebody else opened our instance first: discard it.
-            Err(e) if super::super::error_code(&e) == Some(ERROR_PIPE_BUSY) => last = Some(e),
-            Err(e) => {
-                return Err(io::Error::new(
-                    e.kind(),
-                    format!("cannot open the write end of a new tokio unnamed pipe: {e}"),
-                ))
-            }
-        }
-    }
-    let e = last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AddrInUse));
-    Err(io::Error::new(
-        e.kind(),
-        format!("cannot create a tokio unnamed pipe: {ATTEMPTS} fresh pipe names were all taken by others ({e})"),
-    ))
-}
 
 /// [`named_pair`], registered with the current runtime: `(write end, read end)`.
 pub(crate) fn pipe() -> io::Result<(Sender, Recver)> {
     in_runtime("creating a tokio unnamed pipe")?;
-    let (client, server) = named_pair()?;
+    let (client, server) = named_pair("tokio unnamed pipe")?;
     // SAFETY: both are open, overlapped pipe handles that we own; tokio takes them over
     // (and closes them if registration fails).
     let (tx, rx) = unsafe {
