@@ -13,8 +13,9 @@ impl LocalSocketStream {
     /// went, the handles with them).
     ///
     /// Unix only: `sendmsg` with one `SCM_RIGHTS` control message (`MSG_NOSIGNAL`; without
-    /// handles a plain `send`) when tokio reports the socket writable. (Windows has the
-    /// sync call only so far.)
+    /// handles a plain `send`) straight away, and once a write found the send buffer full,
+    /// when tokio reports the socket writable (as every write of the stream). (Windows has
+    /// the sync call only so far.)
     ///
     /// # Cancel safety
     /// Cancel-safe: the `sendmsg` is one system call made in the poll that returns `Ready`,

@@ -55,6 +55,9 @@
 //! # }
 //! ```
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+mod credentials;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 #[cfg(unix)]

@@ -23,6 +23,8 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::{Interest, ReadBuf};
 use tokio::runtime::Handle;
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod creds;
 mod handles;
 pub(crate) mod message;
 
