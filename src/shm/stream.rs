@@ -131,19 +131,19 @@ impl ShmStream {
 
     fn from_parts(conn: LocalSocketStream, p: Parts, spin: Duration) -> ShmStream {
         // Only to choose between spinning and yielding; an unknown peer is fine.
-        let peer_pid = conn.peer_creds().ok().and_then(|c| c.pid());
+        let yields = wait::one_shared_cpu(|| conn.peer_creds().ok().and_then(|c| c.pid()));
         ShmStream {
             tx_closer: p.tx.closer(),
             rx_closer: p.rx.closer(),
             tx: Mutex::new(TxEnd {
                 ring: p.tx,
-                spin: Spin::new(spin, peer_pid),
+                spin: Spin::new(spin, yields),
                 gone: false,
                 armed: false,
             }),
             rx: Mutex::new(RxEnd {
                 ring: p.rx,
-                spin: Spin::new(spin, peer_pid),
+                spin: Spin::new(spin, yields),
                 gone: false,
                 armed: false,
             }),
@@ -283,7 +283,13 @@ impl ShmStream {
     /// the ring's flag for a doorbell on the socket and returns `None` (the task then waits
     /// for the socket to be readable). No OS call.
     #[cfg(all(unix, feature = "tokio"))]
-    pub(super) fn read_or_arm(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    /// `before_arm` runs (under the read lock) just before the flag is armed: the caller
+    /// registers its waker there, so that whoever takes the doorbell can wake it.
+    pub(super) fn read_or_arm(
+        &self,
+        buf: &mut [u8],
+        before_arm: impl Fn(),
+    ) -> io::Result<Option<usize>> {
         if buf.is_empty() || self.rx_shut.load(Ordering::Relaxed) {
             return Ok(Some(0));
         }
@@ -300,6 +306,7 @@ impl ShmStream {
             if rx.ring.peer_closed() {
                 return rx.ring.read(buf, &w).map(Some);
             }
+            before_arm();
             if rx.ring.arm_readable()? {
                 rx.armed = true;
                 return Ok(None);
@@ -310,7 +317,11 @@ impl ShmStream {
 
     /// A write for an async task, as [`read_or_arm`](Self::read_or_arm) is a read.
     #[cfg(all(unix, feature = "tokio"))]
-    pub(super) fn write_or_arm(&self, buf: &[u8]) -> io::Result<Option<usize>> {
+    pub(super) fn write_or_arm(
+        &self,
+        buf: &[u8],
+        before_arm: impl Fn(),
+    ) -> io::Result<Option<usize>> {
         if buf.is_empty() {
             return Ok(Some(0));
         }
@@ -325,6 +336,7 @@ impl ShmStream {
                 }
                 return Ok(Some(n));
             }
+            before_arm();
             if tx.ring.arm_free(1)? {
                 tx.armed = true;
                 return Ok(None);

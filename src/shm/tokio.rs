@@ -231,9 +231,13 @@ impl ShmStream {
     /// Reads into `buf`; `Pending` with the ring's flag armed and the socket watched.
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         loop {
-            // Before arming: whoever takes the doorbell this arming asks for then wakes us.
-            self.fanout.register(RX, cx.waker());
-            if let Some(n) = self.inner.read_or_arm(buf.initialize_unfilled())? {
+            // Registered just before arming (not while bytes are there): whoever takes the
+            // doorbell this arming asks for then wakes us.
+            let register = || self.fanout.register(RX, cx.waker());
+            if let Some(n) = self
+                .inner
+                .read_or_arm(buf.initialize_unfilled(), register)?
+            {
                 buf.advance(n);
                 return Poll::Ready(Ok(()));
             }
@@ -244,8 +248,8 @@ impl ShmStream {
     /// Writes from `buf`; `Pending` as for reads, when the ring is full.
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         loop {
-            self.fanout.register(TX, cx.waker());
-            if let Some(n) = self.inner.write_or_arm(buf)? {
+            let register = || self.fanout.register(TX, cx.waker());
+            if let Some(n) = self.inner.write_or_arm(buf, register)? {
                 return Poll::Ready(Ok(n));
             }
             ready!(self.poll_doorbells(cx, TX))?;

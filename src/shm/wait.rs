@@ -42,18 +42,9 @@ pub(crate) struct Spin {
 }
 
 impl Spin {
-    /// A budget of at most `max`, spent yielding the CPU rather than spinning when this
-    /// thread may run on one CPU only and the peer process is not known to run elsewhere
-    /// (`sys::shm::cpus`: `sched_getaffinity` of both on Linux): then the two share it, and
-    /// spinning would only keep the peer from running. Pinned to two different CPUs, it spins.
-    pub(crate) fn new(max: Duration, peer_pid: Option<u32>) -> Spin {
-        let yields = match sys::shm::cpus(None) {
-            Some(mine) if mine.len() == 1 => {
-                sys::shm::cpus(peer_pid).is_none_or(|theirs| theirs == mine)
-            }
-            Some(_) => false,
-            None => std::thread::available_parallelism().is_ok_and(|n| n.get() == 1),
-        };
+    /// A budget of at most `max`, spent yielding the CPU rather than spinning if `yields`
+    /// (see [`one_shared_cpu`]).
+    pub(crate) fn new(max: Duration, yields: bool) -> Spin {
         Spin {
             max,
             cur: max,
@@ -86,6 +77,22 @@ impl Spin {
         if self.cur < Duration::from_micros(1) {
             self.cur = Duration::ZERO;
         }
+    }
+}
+
+/// Whether this thread and the peer share a single CPU, so that spinning would only keep the
+/// peer from running: this thread may run on one CPU only and the peer process is not known
+/// to run elsewhere (`sys::shm::cpus`: `sched_getaffinity` of both on Linux; elsewhere
+/// `available_parallelism`). Pinned to two different CPUs, they spin. `peer_pid` is asked
+/// only in that one-CPU case (it costs a credentials query).
+pub(crate) fn one_shared_cpu(peer_pid: impl FnOnce() -> Option<u32>) -> bool {
+    match sys::shm::cpus(None) {
+        Some(mine) if mine.len() == 1 => match peer_pid() {
+            Some(pid) => sys::shm::cpus(Some(pid)).is_none_or(|theirs| theirs == mine),
+            None => true,
+        },
+        Some(_) => false,
+        None => std::thread::available_parallelism().is_ok_and(|n| n.get() == 1),
     }
 }
 
