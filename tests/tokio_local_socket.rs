@@ -377,3 +377,36 @@ async fn from_tokio_unix_stream_and_no_sigpipe_on_write() {
     })
     .await;
 }
+
+/// A read stops early at bytes that came with descriptors (the kernel never glues them to
+/// what follows), with bytes still queued. The old short-read rule took that for a drained
+/// socket and cleared the readiness: the queued bytes waited for an event that had already
+/// been reported (edge-triggered), for ever. With `SO_INQ` (Linux 6.17 and later) the
+/// stream knows bytes are left. Fails without it: the second read times out.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[tokio::test]
+async fn a_read_cut_short_by_passed_descriptors_does_not_lose_the_wake_up() {
+    use std::os::fd::AsFd;
+    let dir = TestDir::new("tokio-cut-read");
+    let name = any_name(&dir, &util::unique("tokio-cut-read"));
+    let listener = sync::LocalSocketListener::bind(name.as_str()).unwrap();
+    let client = LocalSocketStream::connect(name.as_str()).await.unwrap();
+    let server = listener.accept().unwrap();
+    let (_mine, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    server.send_with_handles(b"ab", &[theirs.as_fd()]).unwrap();
+    std::io::Write::write_all(&mut &server, b"cd").unwrap();
+    // Both are queued before the client looks: one readiness event for the two.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut buf = [0; 16];
+    let n = (&client).read(&mut buf).await.unwrap();
+    assert_eq!(
+        &buf[..n],
+        b"ab",
+        "the read stops after the bytes with descriptors"
+    );
+    let n = tokio::time::timeout(Duration::from_secs(5), (&client).read(&mut buf))
+        .await
+        .expect("the queued bytes were never read: the readiness was cleared")
+        .unwrap();
+    assert_eq!(&buf[..n], b"cd");
+}

@@ -52,6 +52,15 @@ const CREDS_SPACE: usize = rustix::cmsg_space!(ScmCredentials(1));
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 const CREDS_SPACE: usize = 0;
 
+/// Room for the `SCM_INQ` (one int, sized as one descriptor) that Linux 6.17 and later add
+/// to every read of a socket with `SO_INQ` on, which the tokio stream turns on (`inq`):
+/// without it the count would not fit, and `MSG_CTRUNC` would read as descriptors cut off.
+/// Plus the bytes rustix may skip to align the buffer's start for `cmsghdr`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const INQ_SPACE: usize = rustix::cmsg_space!(ScmRights(1)) + std::mem::align_of::<libc::cmsghdr>();
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const INQ_SPACE: usize = 0;
+
 /// Whether `recvmsg` can make the received descriptors close-on-exec atomically.
 const HAS_CMSG_CLOEXEC: bool = !RECV_FLAGS.is_empty();
 
@@ -174,7 +183,8 @@ pub(crate) fn recv_fds(
         0
     } else {
         rustix::cmsg_space!(ScmRights(room))
-    } + CREDS_SPACE;
+    } + CREDS_SPACE
+        + INQ_SPACE;
     let mut space = vec![MaybeUninit::uninit(); len];
     let mut cmsg = RecvAncillaryBuffer::new(&mut space);
     let (n, flags) = recvmsg_retry(fd, buf, &mut cmsg, RECV_FLAGS)?;
@@ -215,7 +225,7 @@ fn set_cloexec(fd: BorrowedFd<'_>) -> io::Result<()> {
 /// Credentials passing (Linux): `SO_PASSCRED`, `SCM_CREDENTIALS`.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) mod creds {
-    use super::{recvmsg_retry, sendmsg_retry};
+    use super::{recvmsg_retry, sendmsg_retry, INQ_SPACE};
     use crate::local_socket::PeerCreds;
     use rustix::net::{
         sockopt, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
@@ -252,13 +262,18 @@ pub(crate) mod creds {
         fd: BorrowedFd<'_>,
         buf: &mut [u8],
     ) -> io::Result<(usize, Option<PeerCreds>)> {
-        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmCredentials(1))];
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmCredentials(1)) + INQ_SPACE];
         let mut cmsg = RecvAncillaryBuffer::new(&mut space);
         let (n, _) = recvmsg_retry(fd, buf, &mut cmsg, RecvFlags::CMSG_CLOEXEC)?;
-        let creds = cmsg.drain().find_map(|m| match m {
-            RecvAncillaryMessage::ScmCredentials(c) => Some(from_ucred(c)),
-            _ => None,
-        });
+        // Every message drained here, not `find_map`: a drain stopped after the credentials
+        // is finished by the buffer's `Drop`, which in rustix 1.1 resumes at a misaligned
+        // offset when another message (the `SCM_INQ`) follows.
+        let mut creds = None;
+        for m in cmsg.drain() {
+            if let RecvAncillaryMessage::ScmCredentials(c) = m {
+                creds = Some(from_ucred(c));
+            }
+        }
         Ok((n, creds))
     }
 

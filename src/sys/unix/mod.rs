@@ -28,6 +28,11 @@ pub(crate) mod fifo;
 mod framing;
 pub(crate) mod identity;
 pub(crate) mod inherit;
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    any(feature = "tokio", test)
+))]
+mod inq;
 pub(crate) mod listener;
 mod message;
 pub(crate) mod name;

@@ -164,9 +164,12 @@ impl SeqPacket {
                 Err(rustix::io::Errno::INTR) => continue,
                 r => r?,
             };
-            let is_message = cmsg
-                .drain()
-                .any(|m| matches!(m, RecvAncillaryMessage::ScmCredentials(_)));
+            // Drained to the end, not with `any`: rustix 1.1 resumes a drain left half-way
+            // (in the buffer's `Drop`) at a misaligned offset (see `ancillary::creds::recv`).
+            let mut is_message = false;
+            for m in cmsg.drain() {
+                is_message |= matches!(m, RecvAncillaryMessage::ScmCredentials(_));
+            }
             return Ok((is_message || msg.bytes > 0).then_some(msg.bytes));
         }
     }

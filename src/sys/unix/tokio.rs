@@ -171,6 +171,9 @@ impl Stream {
     fn from_nonblocking(sock: UnixStream) -> io::Result<Self> {
         super::set_nosigpipe(&sock)?;
         let runtime = in_runtime("registering with tokio")?;
+        // Reads then say how much is left (see `poll_read`); a kernel without it refuses.
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let _has_inq = super::inq::enable(sock.as_fd());
         Ok(Self {
             writer: OnceLock::new(),
             sock: register(sock, Interest::READABLE)?,
@@ -242,11 +245,23 @@ impl Stream {
     }
 
     /// `read(2)` when tokio reports readability; a short read clears the readiness.
+    ///
+    /// On Linux and Android, `recvmsg` instead ([`inq::recv`](super::inq::recv)), which with
+    /// `SO_INQ` on (Linux 6.17 and later) also says how many bytes are left: when none are,
+    /// the readiness is cleared whether or not the read filled the buffer, so the next read
+    /// waits for the reactor instead of failing with `EAGAIN` first. In a ping-pong of whole
+    /// messages (`read_exact` of what the peer wrote) that is one system call less per
+    /// message. Without `SO_INQ` a short read clears it, but not one that brought control
+    /// data: a read stops early at a message carrying descriptors, with bytes still queued,
+    /// whose readiness event has been reported already.
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        return poll_read_inq(&self.sock, cx, buf);
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
         poll_read_fd(&self.sock, cx, buf)
     }
 
@@ -353,6 +368,36 @@ pub(crate) fn poll_read_fd<T: AsRawFd + AsFd>(
                 unsafe { buf.assume_init(n) };
                 buf.advance(n);
                 if n > 0 && n < len {
+                    guard.clear_ready();
+                }
+                return Poll::Ready(Ok(()));
+            }
+            Ok(Err(e)) => return Poll::Ready(Err(e)),
+            Err(_would_block) => continue,
+        }
+    }
+}
+
+/// [`inq::recv`](super::inq::recv) into the unfilled part of `buf` when tokio reports the
+/// socket readable; the readiness is cleared when the read drained the socket
+/// ([`Recv::drained`](super::inq::Recv::drained)).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn poll_read_inq(
+    sock: &AsyncFd<UnixStream>,
+    cx: &mut Context<'_>,
+    buf: &mut ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    loop {
+        let mut guard = ready!(sock.poll_read_ready(cx))?;
+        // SAFETY: `recvmsg` below only writes into the unfilled part, never de-initialises.
+        let unfilled = unsafe { buf.unfilled_mut() };
+        let len = unfilled.len();
+        match guard.try_io(|s| super::inq::recv(s.as_fd(), unfilled)) {
+            Ok(Ok(got)) => {
+                // SAFETY: the kernel initialised the first `n` bytes of the unfilled part.
+                unsafe { buf.assume_init(got.n) };
+                buf.advance(got.n);
+                if got.drained(len) {
                     guard.clear_ready();
                 }
                 return Poll::Ready(Ok(()));
