@@ -292,6 +292,26 @@ fn peer_pid_and_creds_name_this_process() {
     });
 }
 
+/// `peer_pid` is one system call (`SO_PEERCRED`), not the whole of `peer_creds` (which on
+/// Linux adds `SO_PEERGROUPS`, `SO_PEERSEC` and a pidfd made and closed: 5 or more). Counted
+/// by the kernel on this thread (root only, as in CI; elsewhere the test says why).
+#[cfg(target_os = "linux")]
+#[test]
+fn peer_pid_is_one_system_call() {
+    use util::syscalls::{counter_this_thread, total};
+    let dir = TestDir::new("pid-calls");
+    let (_l, _client, server) = pair(&dir, "pid-calls");
+    let counter = match counter_this_thread() {
+        Ok(c) => c,
+        Err(why) => return eprintln!("not counted: {why} (needs root)"),
+    };
+    let before = total(&counter);
+    let pid = server.peer_pid().unwrap();
+    let calls = total(&counter) - before - 1; // the `read` of the counter itself
+    assert_eq!(pid, std::process::id());
+    assert_eq!(calls, 1, "peer_pid made {calls} system calls");
+}
+
 #[test]
 fn connect_to_missing_server_fails_fast_naming_it() {
     bounded(LIMIT, || {

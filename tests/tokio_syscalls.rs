@@ -8,84 +8,12 @@
 mod util;
 
 use localipc::local_socket::tokio::{LocalSocketListener, LocalSocketStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use util::syscalls::{counters, total};
 use util::{any_name, TestDir};
 
 const ROUND_TRIPS: usize = 5_000;
-
-/// The start of `struct perf_event_attr` (PERF_ATTR_SIZE_VER0).
-#[repr(C)]
-#[derive(Default)]
-struct Attr {
-    kind: u32,
-    size: u32,
-    config: u64,
-    sample_period: u64,
-    sample_type: u64,
-    read_format: u64,
-    flags: u64,
-    wakeup_events: u32,
-    bp_type: u32,
-    config1: u64,
-}
-
-/// Counters of `raw_syscalls:sys_enter` on every thread of this process, enabled; or why not.
-fn counters() -> Result<Vec<OwnedFd>, String> {
-    let path = "/sys/kernel/tracing/events/raw_syscalls/sys_enter/id";
-    let id: u64 = std::fs::read_to_string(path)
-        .map_err(|e| format!("{path}: {e}"))?
-        .trim()
-        .parse()
-        .map_err(|e| format!("{path}: {e}"))?;
-    let mut fds = Vec::new();
-    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
-        let tid: libc::pid_t = task.file_name().to_str().unwrap().parse().unwrap();
-        let attr = Attr {
-            kind: 2, // PERF_TYPE_TRACEPOINT
-            size: 64,
-            config: id,
-            flags: 1, // disabled
-            ..Attr::default()
-        };
-        // SAFETY: `attr` is a valid perf_event_attr of the size it states.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_perf_event_open,
-                &attr as *const Attr,
-                tid,
-                -1,
-                -1,
-                8,
-            )
-        };
-        if fd < 0 {
-            return Err(format!(
-                "perf_event_open: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        // SAFETY: a fresh descriptor that nothing else owns.
-        fds.push(unsafe { OwnedFd::from_raw_fd(i32::try_from(fd).unwrap()) });
-    }
-    for fd in &fds {
-        // SAFETY: PERF_EVENT_IOC_ENABLE, no argument, on an open perf event descriptor.
-        assert_eq!(unsafe { libc::ioctl(fd.as_raw_fd(), 0x2400, 0) }, 0);
-    }
-    Ok(fds)
-}
-
-fn total(fds: &[OwnedFd]) -> u64 {
-    fds.iter()
-        .map(|fd| {
-            let mut n = 0u64;
-            // SAFETY: reads 8 bytes into `n` from an open perf event descriptor.
-            let got = unsafe { libc::read(fd.as_raw_fd(), (&raw mut n).cast(), 8) };
-            assert_eq!(got, 8);
-            n
-        })
-        .sum()
-}
 
 /// Pins the calling thread to `cpu`: both sides share one CPU, as in `localipc bench`, so the
 /// count does not depend on whether the other side runs at the same time elsewhere (with two

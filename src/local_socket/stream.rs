@@ -118,11 +118,13 @@ impl LocalSocketStream {
 
     /// The process id of the peer.
     ///
-    /// `Unsupported` where the OS does not say (FreeBSD and the other BSDs).
-    /// Unix: see [`peer_creds`](Self::peer_creds). Windows: `GetNamedPipeClientProcessId` or
+    /// `Unsupported` where the OS does not say (FreeBSD before 13, the other BSDs). One
+    /// call, not the whole of [`peer_creds`](Self::peer_creds): Linux
+    /// `getsockopt(SO_PEERCRED)`, macOS `getsockopt(LOCAL_PEERPID)`, FreeBSD
+    /// `getsockopt(LOCAL_PEERCRED)`, Windows `GetNamedPipeClientProcessId` or
     /// `GetNamedPipeServerProcessId`.
     pub fn peer_pid(&self) -> io::Result<u32> {
-        self.peer_creds()?.pid_or_unsupported()
+        self.inner.peer_pid()
     }
 
     /// The credentials of the peer, as the OS recorded them when the connection was made.

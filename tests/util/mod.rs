@@ -6,6 +6,8 @@ pub(crate) mod handles;
 pub(crate) mod race;
 #[cfg(any(target_os = "linux", target_os = "android", windows))]
 pub(crate) mod shm;
+#[cfg(target_os = "linux")]
+pub(crate) mod syscalls;
 use localipc::local_socket::NameTypeSupport;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -151,7 +151,7 @@ impl LocalSocketStream {
     /// The process id of the peer; see the sync
     /// [`peer_pid`](sync::LocalSocketStream::peer_pid).
     pub fn peer_pid(&self) -> io::Result<u32> {
-        self.peer_creds()?.pid_or_unsupported()
+        self.inner.peer_pid()
     }
 
     /// The credentials of the peer; see the sync

@@ -175,6 +175,11 @@ impl Stream {
         super::creds::peer_creds(self.as_fd())
     }
 
+    /// See `creds.rs`: `SO_PEERCRED` alone on Linux, `LOCAL_PEERPID`/`LOCAL_PEERCRED` on BSDs.
+    pub(crate) fn peer_pid(&self) -> io::Result<u32> {
+        super::creds::peer_pid(self.as_fd())
+    }
+
     /// `op` until it does not fail with `WouldBlock`, waiting for readability in between.
     fn poll_in<R>(
         &self,

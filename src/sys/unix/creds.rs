@@ -45,6 +45,25 @@ fn overflow_ids() -> (u32, u32) {
 /// `SO_PEERPIDFD`, each `None` where the kernel does not give it.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn peer_creds(fd: BorrowedFd<'_>) -> io::Result<PeerCreds> {
+    let mut creds = peer_ucred(fd)?;
+    if creds.uid.is_some() {
+        creds.groups = peer_groups(fd);
+        creds.label = peer_label(fd);
+        creds.pidfd = peer_pidfd(fd).map(std::sync::Arc::new);
+    }
+    Ok(creds)
+}
+
+/// The peer's pid alone: `getsockopt(SOL_SOCKET, SO_PEERCRED)`, one system call (what
+/// [`peer_creds`] adds, a pidfd among it, is not made).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn peer_pid(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    peer_ucred(fd)?.pid_or_unsupported()
+}
+
+/// `getsockopt(SOL_SOCKET, SO_PEERCRED)`: pid, uid and gid (unknown ones `None`).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn peer_ucred(fd: BorrowedFd<'_>) -> io::Result<PeerCreds> {
     let mut cred = libc::ucred {
         pid: 0,
         uid: 0,
@@ -62,13 +81,7 @@ pub(crate) fn peer_creds(fd: BorrowedFd<'_>) -> io::Result<PeerCreds> {
         )
     };
     super::cvt(ret)?;
-    let mut creds = from_kernel(cred.pid, cred.uid, cred.gid);
-    if creds.uid.is_some() {
-        creds.groups = peer_groups(fd);
-        creds.label = peer_label(fd);
-        creds.pidfd = peer_pidfd(fd).map(std::sync::Arc::new);
-    }
-    Ok(creds)
+    Ok(from_kernel(cred.pid, cred.uid, cred.gid))
 }
 
 /// `getsockopt(SO_PEERGROUPS)` (Linux 4.13+): the peer's supplementary groups; `None` where
@@ -169,11 +182,24 @@ pub(crate) fn peer_creds(fd: BorrowedFd<'_>) -> io::Result<PeerCreds> {
     let (mut uid, mut gid) = (0, 0);
     // SAFETY: `uid` and `gid` are valid for writes.
     super::cvt(unsafe { libc::getpeereid(fd.as_raw_fd(), &mut uid, &mut gid) })?;
-    Ok(PeerCreds::new(peer_pid(fd), Some(uid), Some(gid)))
+    Ok(PeerCreds::new(local_peer_pid(fd), Some(uid), Some(gid)))
+}
+
+/// The peer's pid alone (`LOCAL_PEERPID` on macOS, `LOCAL_PEERCRED` on FreeBSD; no
+/// `getpeereid`), `Unsupported` where the OS does not say it.
+#[cfg(any(
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+))]
+pub(crate) fn peer_pid(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    PeerCreds::new(local_peer_pid(fd), None, None).pid_or_unsupported()
 }
 
 #[cfg(target_vendor = "apple")]
-fn peer_pid(fd: BorrowedFd<'_>) -> Option<u32> {
+fn local_peer_pid(fd: BorrowedFd<'_>) -> Option<u32> {
     let mut pid: libc::pid_t = 0;
     let mut len = super::socklen_of::<libc::pid_t>();
     // SAFETY: `pid` and `len` are valid for writes and `len` holds the size of `pid`.
@@ -195,7 +221,7 @@ fn peer_pid(fd: BorrowedFd<'_>) -> Option<u32> {
 /// `getsockopt(0 /* SOL_LOCAL */, LOCAL_PEERCRED)`: `cr_pid` of the `xucred` (FreeBSD 13+;
 /// older kernels leave it zero, which is `None`).
 #[cfg(target_os = "freebsd")]
-fn peer_pid(fd: BorrowedFd<'_>) -> Option<u32> {
+fn local_peer_pid(fd: BorrowedFd<'_>) -> Option<u32> {
     // SAFETY: an all-zero xucred is a valid value of this plain C struct.
     let mut cred: libc::xucred = unsafe { std::mem::zeroed() };
     let mut len = super::socklen_of::<libc::xucred>();
@@ -218,7 +244,7 @@ fn peer_pid(fd: BorrowedFd<'_>) -> Option<u32> {
 }
 
 #[cfg(any(target_os = "openbsd", target_os = "netbsd", target_os = "dragonfly"))]
-fn peer_pid(_fd: BorrowedFd<'_>) -> Option<u32> {
+fn local_peer_pid(_fd: BorrowedFd<'_>) -> Option<u32> {
     None
 }
 
@@ -240,4 +266,18 @@ pub(crate) fn peer_creds(_fd: BorrowedFd<'_>) -> io::Result<PeerCreds> {
             std::env::consts::OS
         ),
     ))
+}
+
+/// No credential call known for this OS: `Unsupported`, as [`peer_creds`].
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+)))]
+pub(crate) fn peer_pid(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    peer_creds(fd)?.pid_or_unsupported()
 }

@@ -92,6 +92,11 @@ impl Stream {
         super::creds::peer_creds(self.sock.as_fd())
     }
 
+    /// See `creds.rs`: `SO_PEERCRED` alone on Linux, `LOCAL_PEERPID`/`LOCAL_PEERCRED` on BSDs.
+    pub(crate) fn peer_pid(&self) -> io::Result<u32> {
+        super::creds::peer_pid(self.sock.as_fd())
+    }
+
     pub(crate) fn into_fd(self) -> OwnedFd {
         self.sock.into()
     }

@@ -336,6 +336,10 @@ impl Stream {
     pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
         super::creds::peer_creds(self.as_fd())
     }
+
+    pub(crate) fn peer_pid(&self) -> io::Result<u32> {
+        super::creds::peer_pid(self.as_fd())
+    }
 }
 
 impl AsFd for Stream {

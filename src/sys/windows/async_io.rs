@@ -184,6 +184,11 @@ impl Stream {
     pub(crate) fn peer_creds(&self) -> io::Result<PeerCreds> {
         self.io.peer_creds()
     }
+
+    /// `GetNamedPipeClientProcessId`/`GetNamedPipeServerProcessId` alone.
+    pub(crate) fn peer_pid(&self) -> io::Result<u32> {
+        self.io.peer_pid()
+    }
 }
 
 impl<T: PoolIo> Pooled<T> {

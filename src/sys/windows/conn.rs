@@ -401,6 +401,12 @@ impl Conn {
         super::identity::peer_creds(self.handle.as_handle(), self.end()?.other())
     }
 
+    /// The peer's pid alone: `GetNamedPipeClientProcessId`/`GetNamedPipeServerProcessId`
+    /// (no token query).
+    pub(crate) fn peer_pid(&self) -> io::Result<u32> {
+        super::ends::opener_pid(self.handle.as_handle(), self.end()?.other())
+    }
+
     /// Gives up the handle; this end's shared state goes with the last `Conn`.
     pub(crate) fn into_handle(self) -> OwnedHandle {
         self.shared.handles.fetch_sub(1, Ordering::AcqRel);

@@ -299,6 +299,11 @@ impl Stream {
         super::identity::peer_creds(self.as_handle(), self.end.other())
     }
 
+    /// As the sync stream's: `GetNamedPipeClientProcessId`/`GetNamedPipeServerProcessId`.
+    pub(crate) fn peer_pid(&self) -> io::Result<u32> {
+        super::ends::opener_pid(self.as_handle(), self.end.other())
+    }
+
     pub(crate) fn from_sync(s: super::Stream) -> io::Result<Self> {
         in_runtime("converting to a tokio local socket stream")?;
         let (h, end) = s.into_parts()?;
