@@ -408,3 +408,82 @@ fn a_thousand_connections_at_once() {
         });
     });
 }
+
+/// A peer that floods the socket with junk (doorbells are bytes on it) can neither starve the
+/// other tasks nor pass its junk off as data: a task drains at most a budget of reads per
+/// turn, then yields, and data comes from the ring only. The peer fills its socket buffer with
+/// junk; a second task of the same runtime counts its turns while junk is still queued
+/// (`FIONREAD` on a clone of the reader's socket). Fails without the budget: the first drain
+/// takes all the junk in one poll, and the other task never runs while any is left.
+#[test]
+fn a_peer_flooding_the_socket_starves_nothing() {
+    use std::os::fd::{AsFd, AsRawFd};
+    bounded(LIMIT, || {
+        let n = name("shmt-flood");
+        let listener = LocalSocketListener::bind(n.as_str()).unwrap();
+        let (filled_tx, filled_rx) = std::sync::mpsc::channel::<usize>();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let peer = std::thread::spawn(move || {
+            let conn = listener.accept().unwrap();
+            let flood = conn.try_clone().unwrap();
+            let s = SyncShm::join(conn).unwrap();
+            let junk = [0xab; 64 * 1024];
+            let mut total = 0;
+            loop {
+                // SAFETY: `junk` is valid for reads of its length; the socket is open.
+                let k = unsafe {
+                    libc::send(
+                        flood.as_fd().as_raw_fd(),
+                        junk.as_ptr().cast(),
+                        junk.len(),
+                        libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                    )
+                };
+                if k <= 0 {
+                    break;
+                }
+                total += k.unsigned_abs();
+            }
+            filled_tx.send(total).unwrap();
+            go_rx.recv().unwrap();
+            (&s).write_all(b"hello").unwrap();
+            // Held open until the reader has dropped its end.
+            let mut rest = Vec::new();
+            let _ = (&s).read_to_end(&mut rest);
+        });
+        let sync_conn = LocalSocketStream::connect(n.as_str()).unwrap();
+        let watch = sync_conn.try_clone().unwrap();
+        let queued = move || {
+            let mut k: libc::c_int = 0;
+            // SAFETY: FIONREAD writes one int, the bytes queued, into `k`.
+            let r = unsafe { libc::ioctl(watch.as_fd().as_raw_fd(), libc::FIONREAD, &mut k) };
+            assert_eq!(r, 0);
+            k
+        };
+        runtime().block_on(async {
+            let conn = AsyncStream::try_from(sync_conn).unwrap();
+            let a = ShmStream::create(conn, &small()).await.unwrap();
+            let junk = filled_rx.recv_timeout(LIMIT).unwrap();
+            assert!(junk >= 64 * 1024, "only {junk} bytes of junk queued");
+            let mut buf = [0u8; 16];
+            let mut r = &a;
+            let turns_with_junk_left = async {
+                let mut turns = 0u32;
+                while queued() > 0 {
+                    turns += 1;
+                    tokio::task::yield_now().await;
+                }
+                go_tx.send(()).unwrap();
+                turns
+            };
+            let (n, turns) = tokio::join!(r.read(&mut buf), turns_with_junk_left);
+            let n = n.unwrap();
+            assert_eq!(&buf[..n], b"hello", "the junk on the socket is not data");
+            assert!(
+                turns >= 20,
+                "another task ran {turns} times while {junk} bytes of junk were drained"
+            );
+        });
+        peer.join().unwrap();
+    });
+}
