@@ -12,7 +12,7 @@ pub(super) use imp::{measure, serve, DESCRIPTION};
 #[cfg(unix)]
 mod imp {
     use super::super::cases::Work;
-    use super::super::stats;
+    use super::super::{stats, syscalls};
     use async_io::Async;
     use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
     use localipc::local_socket::async_io::{LocalSocketListener, LocalSocketStream};
@@ -108,16 +108,19 @@ mod imp {
         }
     }
 
-    /// Measuring side of a round: the same metric values as the sync `cases::measure`.
+    /// Measuring side of a round: the same metric values as the sync `cases::measure`, and
+    /// for round trips the system calls per round trip of both processes (`peer` serves), as
+    /// the tokio groups (`async_cases::measure`).
     pub(in super::super) fn measure(
         localipc: bool,
         endpoint: &Path,
         work: Work,
+        peer: u32,
     ) -> io::Result<Vec<f64>> {
         if localipc {
-            async_io::block_on(measure_on::<Localipc>(endpoint, work))
+            async_io::block_on(measure_on::<Localipc>(endpoint, work, peer))
         } else {
-            async_io::block_on(measure_on::<Raw>(endpoint, work))
+            async_io::block_on(measure_on::<Raw>(endpoint, work, peer))
         }
     }
 
@@ -158,7 +161,11 @@ mod imp {
         }
     }
 
-    async fn measure_on<S: AioSubject>(endpoint: &Path, work: Work) -> io::Result<Vec<f64>> {
+    async fn measure_on<S: AioSubject>(
+        endpoint: &Path,
+        work: Work,
+        peer: u32,
+    ) -> io::Result<Vec<f64>> {
         match work {
             Work::RoundTrip {
                 msg_size,
@@ -173,16 +180,19 @@ mod imp {
                     stream.read_exact(&mut reply).await?;
                 }
                 let mut samples = Vec::with_capacity(iters);
+                let counter = syscalls::Counter::start(peer).ok();
                 for _ in 0..iters {
                     let start = Instant::now();
                     stream.write_all(&msg).await?;
                     stream.read_exact(&mut reply).await?;
                     samples.push(start.elapsed().as_nanos() as f64);
                 }
+                let calls = counter.map(|c| c.read()).transpose()?;
                 samples.sort_by(f64::total_cmp);
                 Ok(vec![
                     stats::median_sorted(&samples),
                     stats::percentile_sorted(&samples, 99.0),
+                    calls.map_or(f64::NAN, |n| n as f64 / iters as f64),
                 ])
             }
             Work::Throughput { chunk, bytes } => {
@@ -263,7 +273,7 @@ mod stub {
         Err(unsupported())
     }
 
-    pub(in super::super) fn measure(_: bool, _: &Path, _: Work) -> io::Result<Vec<f64>> {
+    pub(in super::super) fn measure(_: bool, _: &Path, _: Work, _: u32) -> io::Result<Vec<f64>> {
         Err(unsupported())
     }
 }

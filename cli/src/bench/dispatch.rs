@@ -70,7 +70,7 @@ pub(super) fn measure(
         }
         (Group::Shm, SubjectKind::Localipc) => sync(shm::measure(endpoint, work), done),
         (Group::AsyncIo, subject) => sync(
-            aio::measure(subject == SubjectKind::Localipc, endpoint, *work),
+            aio::measure(subject == SubjectKind::Localipc, endpoint, *work, peer),
             done,
         ),
         (_, SubjectKind::Localipc) => {

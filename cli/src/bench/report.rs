@@ -83,11 +83,12 @@ pub(super) fn print(run: &Outcome<'_>) -> io::Result<()> {
         "per round: lowest and highest per-round ratio. Values: medians over rounds. Took {:.1} s.",
         run.elapsed.as_secs_f64()
     )?;
-    if run
-        .results
-        .iter()
-        .any(|r| matches!(r.group, Group::TokioCurrentThread | Group::TokioMultiThread))
-    {
+    if run.results.iter().any(|r| {
+        matches!(
+            r.group,
+            Group::TokioCurrentThread | Group::TokioMultiThread | Group::AsyncIo
+        )
+    }) {
         let how = match syscalls::availability() {
             Ok(()) => "counted with the raw_syscalls:sys_enter tracepoint".to_owned(),
             Err(why) => format!("n/a: {why}"),
