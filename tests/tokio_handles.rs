@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use util::race::race;
-use util::{any_name, assert_err, TestDir};
+use util::{any_name, assert_err, peer_role, Peer, TestDir};
 
 /// How many futures each cancel race drops or completes (at least). (Under Wine the three
 /// race tests take about 20 s together.)
@@ -189,6 +189,53 @@ fn handles_and_bytes_arrive_together_and_mix_with_plain_io() {
             0
         );
         assert!(none.is_empty());
+    });
+}
+
+/// Between two processes, both on tokio: the parent's handle is pulled by the child (on
+/// Windows with `OpenProcess` and `DuplicateHandle` from the parent), and the child's comes
+/// back the same way; nothing is left open in the parent.
+#[test]
+fn handles_pass_between_processes_both_ways() {
+    if let Some((_, name)) = peer_role() {
+        run(async {
+            let conn = LocalSocketStream::connect(name.as_str()).await.unwrap();
+            let mut buf = [0; 8];
+            let mut got = Vec::with_capacity(1);
+            let n = conn.recv_with_handles(&mut buf, &mut got).await.unwrap();
+            assert_eq!((&buf[..n], got.len()), (&b"to child"[..], 1));
+            let back = tagged(tag(got.pop().unwrap()) + 1);
+            let n = conn.send_with_handles(b"to parent", &[borrow(&back)]).await;
+            assert_eq!(n.unwrap(), 9);
+            // Stay alive (the parent pulls from this process) until the parent is done.
+            let mut rest = Vec::new();
+            let _ = (&conn).read_to_end(&mut rest).await;
+        });
+        return;
+    }
+    run(async {
+        let dir = TestDir::new("th-procs");
+        let name = any_name(&dir, "procs");
+        let listener = LocalSocketListener::bind(name.as_str()).unwrap();
+        let before = handles_before();
+        let mut child = Peer::spawn("handles_pass_between_processes_both_ways", "child", &name);
+        let conn = listener.accept().await.unwrap();
+        let out = tagged(41);
+        let n = conn.send_with_handles(b"to child", &[borrow(&out)]).await;
+        assert_eq!(n.unwrap(), 8);
+        drop(out); // the child has its own (on Windows: once it pulled the duplicate)
+        let mut buf = [0; 16];
+        let mut got = Vec::with_capacity(1);
+        let n = conn.recv_with_handles(&mut buf, &mut got).await.unwrap();
+        assert_eq!((&buf[..n], got.len()), (&b"to parent"[..], 1));
+        assert_eq!(tag(got.pop().unwrap()), 42);
+        // End of file for the child now (Windows: a dropped tokio pipe closes only once the
+        // runtime runs again, and `wait` below blocks it).
+        let mut conn = conn;
+        conn.shutdown().await.unwrap();
+        assert!(child.wait().success(), "child failed");
+        drop((child, conn));
+        assert_no_leak(before).await;
     });
 }
 
