@@ -27,8 +27,8 @@
 //! - `Stream::{send_with_handles, recv_with_handles}` and `ancillary::MAX_HANDLES` (253 on
 //!   both): passing open files/sockets along with bytes, with the semantics documented on
 //!   `LocalSocketStream` (Unix: `SCM_RIGHTS`; Windows, module `handle_records` re-exported as
-//!   `ancillary`: handles duplicated into the peer process, their values sent in a framed
-//!   record ahead of the data).
+//!   `ancillary`: handles duplicated within the sender, their values sent in a framed
+//!   record ahead of the data, pulled by the receiver).
 //! - `MessageListener`/`MessageStream`: message-framed local sockets. `MessageListener`:
 //!   `bind(&LocalSocketName, &ListenerOptions)`, `accept`, `set_nonblocking`, `name`,
 //!   `max_message_size`/`set_max_message_size`; `MessageStream`: `connect(&LocalSocketName,
@@ -53,8 +53,10 @@
 //! - With feature `tokio`: `tokio::{Listener, Stream}`, the async twins (`accept`, which
 //!   any number of tasks may await at once, and `poll_accept`, which keeps the latest waker
 //!   only; `poll_read`/`poll_write`/`poll_write_vectored`/`poll_shutdown` on `&self`,
-//!   `connect`; `from_sync` on both, `Stream::into_sync` on Unix only: tokio never gives a
-//!   named pipe handle back, so the public conversion is `cfg(unix)`).
+//!   `connect`, `send_with_handles`/`recv_with_handles` (async, cancel-safe, and on Windows
+//!   the same records as the sync stream's); `from_sync` on both, `Stream::into_sync` on
+//!   Unix only: tokio never gives a named pipe handle back, so the public conversion is
+//!   `cfg(unix)`).
 //! - With feature `async-io`: `async_io::{Listener, Stream}`, on async-io's reactor with no
 //!   tokio: `Listener::{bind, from_sync, accept (async, any number of waiters, cancel-safe),
 //!   name}`; `Stream::{connect (async), from_sync, poll_read, poll_read_vectored,

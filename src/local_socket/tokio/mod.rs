@@ -60,7 +60,6 @@
 mod credentials;
 #[cfg(feature = "futures-io")]
 mod futures_io;
-#[cfg(unix)]
 mod handle_passing;
 mod listener;
 pub mod message;

@@ -80,11 +80,12 @@ impl Stream {
         })
     }
 
-    /// The handle and which end it is, for the async stream.
+    /// The handle, which end it is, and the handle-record state (a record may be partly
+    /// received), for the async stream.
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    pub(crate) fn into_parts(self) -> io::Result<(OwnedHandle, End)> {
+    pub(crate) fn into_parts(self) -> io::Result<(OwnedHandle, End, Arc<Records>)> {
         let end = self.conn.end()?;
-        Ok((self.conn.into_handle(), end))
+        Ok((self.conn.into_handle(), end, self.records))
     }
 
     pub(crate) fn into_handle(self) -> OwnedHandle {

@@ -5,9 +5,12 @@
 //! instance, remote clients rejected, the listener's security descriptor), clients from a
 //! `CreateFileW` like [`open_client`]'s, and `shutdown(Write)` is the sync `Conn`'s
 //! end-of-file marker ([`EofMarker`]: a zero-length message once the peer has read
-//! everything), so sync and async ends talk to each other.
+//! everything), so sync and async ends talk to each other. Handle records (`handle_records`)
+//! are decoded by the sync decoder, reading through tokio (`handles`), so they pass between
+//! sync and async ends too.
 
 use super::ends::{End, EofMarker, ReadMode};
+use super::handle_records::{RecordPipe, Records};
 use super::instance::{create_instance, open_client, Direction, Instance, PipeSpec};
 use super::listener::{bind_error, local_socket_spec};
 use super::name::pipe_path;
@@ -158,11 +161,16 @@ macro_rules! on_pipe {
     };
 }
 
+mod handles;
+
 /// A connected pipe registered with tokio's reactor.
 #[derive(Debug)]
 pub(crate) struct Stream {
     pipe: Pipe,
     end: End,
+    /// Handle-record state (`handle_records`): a record received in part, its data still
+    /// to come; taken over from the sync stream by `from_sync`.
+    records: Arc<Records>,
     /// A 0-byte read was seen: end of file, for good (the sync rule).
     eof: AtomicBool,
     /// Set by `poll_shutdown`: writing is over, the end-of-file marker is on its way.
@@ -171,9 +179,14 @@ pub(crate) struct Stream {
 
 impl Stream {
     fn new(pipe: Pipe, end: End) -> Self {
+        Self::with_records(pipe, end, Arc::default())
+    }
+
+    fn with_records(pipe: Pipe, end: End, records: Arc<Records>) -> Self {
         Self {
             pipe,
             end,
+            records,
             eof: AtomicBool::new(false),
             write_shut: AtomicBool::new(false),
         }
@@ -204,7 +217,10 @@ impl Stream {
         Ok(Self::new(Pipe::Client(client), End::Client))
     }
 
-    /// `ReadFile` through tokio, into the caller's buffer without zeroing it first; a 0-byte read, a broken or disconnected pipe are end of file.
+    /// `ReadFile` through tokio, into the caller's buffer without zeroing it first; a 0-byte
+    /// read, a broken or disconnected pipe are end of file. While a handle record is partly
+    /// received, only from the rest of its data, as the sync stream's read
+    /// (`Records::read_rest`: the record's handles not handed out yet are closed).
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
@@ -214,8 +230,18 @@ impl Stream {
             return Poll::Ready(Ok(()));
         }
         loop {
-            ready!(on_pipe!(&self.pipe, |p| p.poll_read_ready(cx)))?;
-            match read_unfilled(buf, |dst| on_pipe!(&self.pipe, |p| p.try_read_buf(dst))) {
+            ready!(self.poll_read_ready(cx))?;
+            let read = if self.records.in_record() {
+                // Rare: zeroing the unfilled part costs nothing worth avoiding here.
+                let n = self.records.read_rest(self, buf.initialize_unfilled());
+                if let Ok(n) = n {
+                    buf.advance(n);
+                }
+                n
+            } else {
+                read_unfilled(buf, |dst| on_pipe!(&self.pipe, |p| p.try_read_buf(dst)))
+            };
+            match read {
                 Ok(0) => {
                     self.eof.store(true, Ordering::Relaxed);
                     return Poll::Ready(Ok(()));
@@ -245,19 +271,35 @@ impl Stream {
         self.poll_send(cx, |p| on_pipe!(p, |p| p.try_write_vectored(bufs)))
     }
 
+    /// tokio's `poll_read_ready`: mio's overlapped `ReadFile` has completed.
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        on_pipe!(&self.pipe, |p| p.poll_read_ready(cx))
+    }
+
+    /// tokio's `poll_write_ready`: no mio write in flight.
+    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        on_pipe!(&self.pipe, |p| p.poll_write_ready(cx))
+    }
+
+    /// The error of a write after `poll_shutdown`.
+    fn check_write_shut(&self) -> io::Result<()> {
+        if self.write_shut.load(Ordering::Acquire) {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the local socket was shut down for writing",
+            ));
+        }
+        Ok(())
+    }
+
     fn poll_send(
         &self,
         cx: &mut Context<'_>,
         mut send: impl FnMut(&Pipe) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        if self.write_shut.load(Ordering::Acquire) {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "the local socket was shut down for writing",
-            )));
-        }
+        self.check_write_shut()?;
         loop {
-            ready!(on_pipe!(&self.pipe, |p| p.poll_write_ready(cx)))?;
+            ready!(self.poll_write_ready(cx))?;
             match send(&self.pipe) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 r => return Poll::Ready(r),
@@ -306,7 +348,7 @@ impl Stream {
 
     pub(crate) fn from_sync(s: super::Stream) -> io::Result<Self> {
         in_runtime("converting to a tokio local socket stream")?;
-        let (h, end) = s.into_parts()?;
+        let (h, end, records) = s.into_parts()?;
         // SAFETY: `h` is an open, overlapped pipe handle that we own; tokio takes it over.
         let pipe = unsafe {
             match end {
@@ -314,7 +356,31 @@ impl Stream {
                 End::Client => Pipe::Client(NamedPipeClient::from_raw_handle(h.into_raw_handle())?),
             }
         };
-        Ok(Self::new(pipe, end))
+        Ok(Self::with_records(pipe, end, records))
+    }
+}
+
+/// The record decoder reads with tokio's `try_read` (what mio's overlapped `ReadFile` has
+/// brought in; `WouldBlock` if nothing), with the stream's end-of-file rules: a 0-byte
+/// read, a broken or disconnected pipe are end of file, for good.
+impl RecordPipe for Stream {
+    fn read_some(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.eof.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
+        match on_pipe!(&self.pipe, |p| p.try_read(buf)) {
+            Ok(0) => {}
+            Err(e) if is_gone(&e) => {}
+            r => return r,
+        }
+        self.eof.store(true, Ordering::Relaxed);
+        Ok(0)
+    }
+    fn pipe(&self) -> BorrowedHandle<'_> {
+        self.as_handle()
+    }
+    fn end(&self) -> io::Result<End> {
+        Ok(self.end)
     }
 }
 
