@@ -49,7 +49,7 @@
 //! | `local_socket::tokio` (feature `tokio`) | the async twins of the listener and stream, with split halves | all |
 //! | `local_socket::async_io` (feature `async-io`) | the async listener and stream without tokio, on the reactor of smol and async-std (`futures_io` traits), and `async_io::message` (message sockets); `unnamed_pipe::async_io` for the pipe ends | all |
 //! | [`unnamed_pipe`] | [`pipe`](unnamed_pipe::pipe): a one-way pipe, e.g. a child's stdin or stdout; `unnamed_pipe::tokio` (feature `tokio`) for the async ends | all |
-//! | `shm` | `ShmStream`: a byte stream through shared memory set up over a local socket (rings in an anonymous region, the socket kept as liveness channel), zero-copy grants; `shm::tokio::ShmStream` (feature `tokio`, Unix) its async twin | Linux, Android, Windows; macOS, FreeBSD type-checked |
+//! | `shm` | `ShmStream`: a byte stream through shared memory set up over a local socket (rings in an anonymous region, the socket kept as liveness channel), zero-copy grants; `shm::tokio::ShmStream` (feature `tokio`, Unix) and `shm::async_io::ShmStream` (feature `async-io`, Unix) its async twins | Linux, Android, Windows; macOS, FreeBSD type-checked |
 //! | [`identity`] | [`UserId`](identity::UserId), [`GroupId`](identity::GroupId), [`AccessPolicy`](identity::AccessPolicy): who may connect ([`ListenerOptions::access`](local_socket::ListenerOptions::access)) and which server a client accepts ([`ConnectOptions::expect_server`](local_socket::ConnectOptions::expect_server)) | all |
 //! | [`handle`] | [`OwnedHandle`](handle::OwnedHandle) / [`BorrowedHandle`](handle::BorrowedHandle): a descriptor on Unix, a `HANDLE` on Windows | all |
 //! | `os::unix` | descriptor conversions, `fifo::create_fifo`, `credentials` (Linux: who sent these bytes) | Unix |
@@ -66,7 +66,7 @@
 //! | `tokio` | `local_socket::tokio`, `unnamed_pipe::tokio` and `shm::tokio` (Unix), on tokio's reactor (tokio with `net`, `rt`, `sync`, `time`) |
 //! | `futures-io` | `futures_io::AsyncRead`/`AsyncWrite` on the async streams and their halves, for tasks on other executors (smol, async-std); implies `tokio`, whose runtime must run somewhere for the reactor |
 //! | `tokio_support` | `interprocess` 1.x's name for the same: `tokio` + `futures-io` |
-//! | `async-io` | `local_socket::async_io`: async local sockets with no tokio in the process, on `async-io`'s reactor (the one behind smol and async-std), any executor; `futures_io` traits. On Windows also `blocking` (pipe I/O on smol's thread pool) and `async-lock` |
+//! | `async-io` | `local_socket::async_io` and `shm::async_io` (Unix): async local sockets and shared-memory streams with no tokio in the process, on `async-io`'s reactor (the one behind smol and async-std), any executor; `futures_io` traits. Also `blocking`, smol's thread pool (the shared-memory handshake on Unix, pipe I/O on Windows), and on Windows `async-lock` |
 //!
 //! # Platforms
 //!

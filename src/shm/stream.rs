@@ -24,7 +24,10 @@ pub(crate) struct TxEnd {
     /// The peer's death was seen on the socket.
     gone: bool,
     /// An async task armed the ring's flag (`ring`, "Async sleepers").
-    #[cfg_attr(not(all(unix, feature = "tokio")), allow(dead_code))]
+    #[cfg_attr(
+        not(all(unix, any(feature = "tokio", feature = "async-io"))),
+        allow(dead_code)
+    )]
     armed: bool,
 }
 
@@ -34,7 +37,10 @@ pub(crate) struct RxEnd {
     pub(super) ring: Consumer,
     spin: Spin,
     gone: bool,
-    #[cfg_attr(not(all(unix, feature = "tokio")), allow(dead_code))]
+    #[cfg_attr(
+        not(all(unix, any(feature = "tokio", feature = "async-io"))),
+        allow(dead_code)
+    )]
     armed: bool,
 }
 
@@ -282,7 +288,7 @@ impl ShmStream {
     /// A read for an async task: like a nonblocking read, but where it would wait it arms
     /// the ring's flag for a doorbell on the socket and returns `None` (the task then waits
     /// for the socket to be readable). No OS call.
-    #[cfg(all(unix, feature = "tokio"))]
+    #[cfg(all(unix, any(feature = "tokio", feature = "async-io")))]
     /// `before_arm` runs (under the read lock) just before the flag is armed: the caller
     /// registers its waker there, so that whoever takes the doorbell can wake it.
     pub(super) fn read_or_arm(
@@ -316,7 +322,7 @@ impl ShmStream {
     }
 
     /// A write for an async task, as [`read_or_arm`](Self::read_or_arm) is a read.
-    #[cfg(all(unix, feature = "tokio"))]
+    #[cfg(all(unix, any(feature = "tokio", feature = "async-io")))]
     pub(super) fn write_or_arm(
         &self,
         buf: &[u8],
@@ -347,14 +353,14 @@ impl ShmStream {
 
     /// The socket said the peer is gone (end of file or reset): reads end after what was
     /// published, writes fail with `BrokenPipe`.
-    #[cfg(all(unix, feature = "tokio"))]
+    #[cfg(all(unix, any(feature = "tokio", feature = "async-io")))]
     pub(super) fn set_peer_gone(&self) {
         lock(&self.rx).gone = true;
         lock(&self.tx).gone = true;
     }
 
     /// The socket, for the async twin's readiness.
-    #[cfg(all(unix, feature = "tokio"))]
+    #[cfg(all(unix, any(feature = "tokio", feature = "async-io")))]
     pub(super) fn socket(&self) -> &LocalSocketStream {
         &self.conn
     }

@@ -6,7 +6,10 @@
 //! instead of a futex wake (the *doorbell*, only when the flag asks for it). The same socket
 //! tells of the peer's death at once (end of file), with no wait slices. The data path is the
 //! same as the sync stream's: copies into and out of the shared rings, no system call while
-//! bytes or room are there.
+//! bytes or room are there. What does not depend on the runtime (the fan-out of the
+//! socket's readiness to the reading and the writing task, the drain of doorbells with its
+//! budget, the read and write loops) is shared with `shm::async_io`
+//! (feature `async-io`); this module gives it tokio's `AsyncFd`.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -39,27 +42,23 @@
 //! # }
 //! ```
 
+use super::async_core::{self, AsyncShm, Doorbells};
 use super::ShmOptions;
 use crate::local_socket::{self, PeerCreds};
 use crate::sys;
-use ::tokio::io::unix::{AsyncFd, AsyncFdReadyGuard};
+use ::tokio::io::unix::AsyncFd;
 use ::tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{ready, Context, Poll, Wake, Waker};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 /// The longest [`ShmStream::create`]/[`join`](ShmStream::join) waits for the peer's half of
 /// the handshake (a peer that never answers costs a blocking thread for this long).
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Socket reads per readiness event before a task yields (a peer flooding the socket with
-/// noise cannot hold the task).
-const DRAIN_BUDGET: usize = 16;
+pub const HANDSHAKE_TIMEOUT: Duration = async_core::HANDSHAKE_TIMEOUT;
 
 /// An async byte stream to another process through shared memory: the twin of the sync
 /// [`ShmStream`](super::ShmStream), on tokio's reactor.
@@ -75,62 +74,24 @@ const DRAIN_BUDGET: usize = 16;
 /// `read_exact` and `write_all` are not (as for any tokio stream): a dropped one may have
 /// moved part of its buffer.
 pub struct ShmStream {
-    /// The socket's readiness (a duplicate of its descriptor, registered with the reactor).
-    ready: AsyncFd<OwnedFd>,
-    /// The reading and the writing task's wakers, both woken by any readiness event.
-    fanout: Arc<Fanout>,
-    /// `fanout` as the one waker the registration holds.
-    fanout_waker: Waker,
-    inner: super::ShmStream,
+    /// The stream with its socket's readiness (a duplicate of its descriptor, registered
+    /// with the reactor) and the fan-out of that readiness to the reading and writing task.
+    core: AsyncShm<AsyncFd<OwnedFd>>,
 }
 
-/// Which task waits: an index into [`Fanout`].
-const RX: usize = 0;
-const TX: usize = 1;
-
-/// The wakers of the reading and the writing task. The socket has one readiness, and its
-/// doorbells do not say which ring they are for, so both tasks are woken by every readiness
-/// event; and a task that drains doorbells wakes the other one, which may have been waiting
-/// for what it took (an event whose bytes were drained before the reactor saw it is never
-/// reported: `epoll` re-checks readiness when it reports).
-#[derive(Debug, Default)]
-struct Fanout {
-    wakers: Mutex<[Option<Waker>; 2]>,
-}
-
-impl Fanout {
-    fn lock(&self) -> std::sync::MutexGuard<'_, [Option<Waker>; 2]> {
-        self.wakers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+/// tokio's side of the doorbells: readiness kept by the registration until a `recv` fails
+/// with `EAGAIN` (`AsyncFd::try_io` clears it then, unless a newer event came).
+impl Doorbells for AsyncFd<OwnedFd> {
+    fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // The guard is dropped without clearing: the readiness stays until `try_recv`.
+        let _guard = ready!(self.poll_read_ready(cx))?;
+        Poll::Ready(Ok(()))
     }
 
-    /// Keeps `waker` as the one to wake for `dir` (no clone if it is already the one).
-    fn register(&self, dir: usize, waker: &Waker) {
-        let mut w = self.lock();
-        if !w[dir].as_ref().is_some_and(|old| old.will_wake(waker)) {
-            w[dir] = Some(waker.clone());
-        }
-    }
-
-    /// Wakes the task waiting for `dir`, if any.
-    fn wake_dir(&self, dir: usize) {
-        let waker = self.lock()[dir].take();
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-}
-
-impl Wake for Fanout {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        let [rx, tx] = std::mem::take(&mut *self.lock());
-        for w in [rx, tx].into_iter().flatten() {
-            w.wake();
-        }
+    fn try_recv(&self, scratch: &mut [u8]) -> io::Result<usize> {
+        self.try_io(Interest::READABLE, |fd| {
+            async_core::recv_doorbells(fd, scratch)
+        })
     }
 }
 
@@ -192,130 +153,50 @@ impl ShmStream {
     /// Registers a set-up sync stream (its socket made nonblocking: only `MSG_DONTWAIT`
     /// calls are made on it afterwards).
     fn from_sync(inner: super::ShmStream) -> io::Result<ShmStream> {
-        let sock = inner.socket();
-        sock.set_read_timeout(None)?;
-        sock.set_nonblocking(true)?;
-        let ready = sys::tokio::register(sock.as_fd().try_clone_to_owned()?, Interest::READABLE)?;
-        let fanout = Arc::new(Fanout::default());
-        Ok(ShmStream {
-            ready,
-            fanout_waker: Waker::from(Arc::clone(&fanout)),
-            fanout,
-            inner,
-        })
+        let core = AsyncShm::new(inner, |fd| sys::tokio::register(fd, Interest::READABLE))?;
+        Ok(ShmStream { core })
     }
 
     /// The capacity of the outgoing ring in bytes. No OS call.
     pub fn write_capacity(&self) -> usize {
-        self.inner.write_capacity()
+        self.core.inner().write_capacity()
     }
 
     /// The capacity of the incoming ring in bytes. No OS call.
     pub fn read_capacity(&self) -> usize {
-        self.inner.read_capacity()
+        self.core.inner().read_capacity()
     }
 
     /// Shuts down one or both directions, as the sync
     /// [`shutdown`](super::ShmStream::shutdown) (a doorbell or wake-up if the peer waits;
     /// `AsyncWrite::poll_shutdown` is `shutdown(Write)`).
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.inner.shutdown(how)
+        self.core.inner().shutdown(how)
     }
 
     /// The peer's credentials, from the socket (see the sync
     /// [`peer_creds`](super::ShmStream::peer_creds)).
     pub fn peer_creds(&self) -> io::Result<PeerCreds> {
-        self.inner.peer_creds()
+        self.core.inner().peer_creds()
     }
 
-    /// Reads into `buf`; `Pending` with the ring's flag armed and the socket watched.
+    /// Reads into the unfilled part of `buf` (see `async_core`).
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        loop {
-            // Registered just before arming (not while bytes are there): whoever takes the
-            // doorbell this arming asks for then wakes us.
-            let register = || self.fanout.register(RX, cx.waker());
-            if let Some(n) = self
-                .inner
-                .read_or_arm(buf.initialize_unfilled(), register)?
-            {
-                buf.advance(n);
-                return Poll::Ready(Ok(()));
-            }
-            ready!(self.poll_doorbells(cx, RX))?;
-        }
+        let n = ready!(self.core.poll_read(cx, buf.initialize_unfilled()))?;
+        buf.advance(n);
+        Poll::Ready(Ok(()))
     }
 
-    /// Writes from `buf`; `Pending` as for reads, when the ring is full.
+    /// Writes from `buf` (see `async_core`).
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        loop {
-            let register = || self.fanout.register(TX, cx.waker());
-            if let Some(n) = self.inner.write_or_arm(buf, register)? {
-                return Poll::Ready(Ok(n));
-            }
-            ready!(self.poll_doorbells(cx, TX))?;
-        }
-    }
-
-    /// Waits for the socket to be readable (the fan-out waker registered with the reactor),
-    /// then drains it; wakes the other direction's task if doorbells were taken.
-    fn poll_doorbells(&self, cx: &mut Context<'_>, dir: usize) -> Poll<io::Result<()>> {
-        let mut fan_cx = Context::from_waker(&self.fanout_waker);
-        let guard = ready!(self.ready.poll_read_ready(&mut fan_cx))?;
-        self.drain(cx, guard, 1 - dir)
-    }
-
-    /// Empties the socket of doorbells (`recv(MSG_DONTWAIT)` until `EAGAIN`, which clears the
-    /// registration's readiness, so a doorbell sent after the caller's next look at the ring
-    /// is reported again). End of file or a reset marks the peer gone. If anything was taken,
-    /// the `other` direction's task is woken: the doorbell may have been its. After
-    /// [`DRAIN_BUDGET`] reads without emptying it, yields (`Pending`, woken at once).
-    fn drain(
-        &self,
-        cx: &mut Context<'_>,
-        mut guard: AsyncFdReadyGuard<'_, OwnedFd>,
-        other: usize,
-    ) -> Poll<io::Result<()>> {
-        let mut scratch = [0u8; 64];
-        let mut consumed = false;
-        for _ in 0..DRAIN_BUDGET {
-            let recv = |fd: &AsyncFd<OwnedFd>| sys::shm::recv_doorbells(fd.as_fd(), &mut scratch);
-            match guard.try_io(recv) {
-                Ok(Ok(0)) => {
-                    self.inner.set_peer_gone();
-                    self.fanout.wake_dir(other);
-                    return Poll::Ready(Ok(()));
-                }
-                Ok(Ok(_)) => consumed = true,
-                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Ok(Err(e))
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
-                    ) =>
-                {
-                    self.inner.set_peer_gone();
-                    self.fanout.wake_dir(other);
-                    return Poll::Ready(Ok(()));
-                }
-                Ok(Err(e)) => return Poll::Ready(Err(e)),
-                Err(_would_block) => {
-                    if consumed {
-                        self.fanout.wake_dir(other);
-                    }
-                    return Poll::Ready(Ok(()));
-                }
-            }
-        }
-        self.fanout.wake_dir(other);
-        cx.waker().wake_by_ref();
-        Poll::Pending
+        self.core.poll_write(cx, buf)
     }
 }
 
 impl fmt::Debug for ShmStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShmStream")
-            .field("inner", &self.inner)
+            .field("inner", self.core.inner())
             .finish_non_exhaustive()
     }
 }

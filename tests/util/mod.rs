@@ -2,7 +2,6 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub(crate) mod handles;
-#[cfg(feature = "tokio")]
 pub(crate) mod race;
 #[cfg(any(target_os = "linux", target_os = "android", windows))]
 pub(crate) mod shm;

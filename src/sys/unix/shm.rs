@@ -185,7 +185,7 @@ pub(crate) fn peer_gone(sock: &super::Stream) -> io::Result<bool> {
 
 /// One `recv(MSG_DONTWAIT)` of doorbells into `scratch` (the async stream empties the socket
 /// with it): the byte count, 0 at end of file, `WouldBlock` when empty.
-#[cfg(feature = "tokio")]
+#[cfg(any(feature = "tokio", feature = "async-io"))]
 pub(crate) fn recv_doorbells(fd: BorrowedFd<'_>, scratch: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `scratch` is valid for writes of its length; `fd` is open for the call.
     let n = unsafe {
