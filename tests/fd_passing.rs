@@ -624,16 +624,18 @@ fn forged_record_from_peer_process_cannot_name_receivers_handles() {
         let conn = LocalSocketStream::connect(name.as_str()).unwrap();
         let mut values = [0u8; 8 * N];
         (&conn).read_exact(&mut values).unwrap();
-        // The first of the receiver's values that is no handle here.
+        // The highest of the receiver's values that is no handle here (new handles here get
+        // the lowest free values, so it is the least likely to become one before the pull).
         let value = values
             .chunks(8)
             .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
-            .find(|&v| {
+            .filter(|&v| {
                 let mut flags = 0;
                 let h = usize::try_from(v).unwrap() as _;
                 // SAFETY: only queries the value; `flags` is valid for writes.
                 unsafe { GetHandleInformation(h, &mut flags) == 0 }
             })
+            .max()
             .expect("all of the receiver's values are open here too");
         (&conn)
             .write_all(&forged_record(std::process::id(), &[value]))
@@ -659,13 +661,20 @@ fn forged_record_from_peer_process_cannot_name_receivers_handles() {
             .collect();
         (&conn).write_all(&values).unwrap();
         let mut got = Vec::with_capacity(1);
-        let err = conn.recv_with_handles(&mut [0; 8], &mut got).unwrap_err();
-        util::assert_err(
-            err,
-            ErrorKind::InvalidData,
-            "not an open handle in the sending process",
-        );
-        assert!(got.is_empty());
+        match conn.recv_with_handles(&mut [0; 8], &mut got) {
+            Err(err) => {
+                util::assert_err(
+                    err,
+                    ErrorKind::InvalidData,
+                    "not an open handle in the sending process",
+                );
+                assert!(got.is_empty());
+            }
+            // The forger opened a handle of its own at that value after it looked (seen
+            // once in 12 runs under Wine): then that one is pulled, from the forger's
+            // process as always. What the test is about holds either way, below.
+            Ok(_) => assert_eq!(got.len(), 1),
+        }
         drop(got);
         for f in &mut files {
             assert!(still_readable(f), "a handle of this process was taken");
