@@ -100,7 +100,7 @@ fn bench_json_is_one_document_with_every_group_and_positive_ratios() {
                 // tracepoint cannot be counted: not Linux, not root).
                 let is_async = group["group"]
                     .as_str()
-                    .is_some_and(|g| g.starts_with("tokio"));
+                    .is_some_and(|g| g.starts_with("tokio") || g == "async-io");
                 let syscalls = &metric["syscalls_per_round_trip"];
                 if is_async && metric["metric"] == "latency_median" {
                     for subject in ["localipc", "raw"] {
