@@ -410,3 +410,78 @@ async fn a_read_cut_short_by_passed_descriptors_does_not_lose_the_wake_up() {
         .unwrap();
     assert_eq!(&buf[..n], b"cd");
 }
+
+/// A stream leaves the tokio type as it came: `SO_INQ`, which the tokio stream turns on for
+/// its reads (Linux 6.17 and later), is off again after the conversion to a sync stream, so
+/// a `recvmsg` elsewhere with a control buffer sized for what it expects does not find an
+/// `SCM_INQ` it did not ask for. (The option cannot be read back: `getsockopt` refuses it.)
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[tokio::test]
+async fn so_inq_is_off_again_after_conversion_to_sync() {
+    use std::os::fd::{AsFd, AsRawFd};
+    // Control messages of type SCM_INQ (84) that one recvmsg of a byte on `fd` brings.
+    let inq_messages = |fd: std::os::fd::BorrowedFd<'_>| {
+        let mut byte = [0u8; 1];
+        let mut control = [0u64; 16];
+        let mut iov = libc::iovec {
+            iov_base: byte.as_mut_ptr().cast(),
+            iov_len: 1,
+        };
+        // SAFETY: msghdr is plain old data; zeroed is no name and no control data.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &raw mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control) as _;
+        // SAFETY: `msg` points at `byte` and `control`, both valid for writes of their sizes.
+        assert_eq!(unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, 0) }, 1);
+        let mut count = 0;
+        // SAFETY: the kernel filled `msg`; CMSG_FIRSTHDR/NXTHDR stay within its control data.
+        let mut c = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+        while !c.is_null() {
+            // SAFETY: `c` is a complete header within the control data.
+            count += usize::from(unsafe { (*c).cmsg_type } == 84);
+            // SAFETY: as above.
+            c = unsafe { libc::CMSG_NXTHDR(&msg, c) };
+        }
+        count
+    };
+    let (probe, _other) = std::os::unix::net::UnixStream::pair().unwrap();
+    let on: libc::c_int = 1;
+    // SAFETY: `on` is a valid int for the call, its size given; 84 = SO_INQ.
+    let has_inq = unsafe {
+        libc::setsockopt(
+            probe.as_raw_fd(),
+            libc::SOL_SOCKET,
+            84,
+            (&raw const on).cast(),
+            4,
+        )
+    } == 0;
+    if !has_inq {
+        return eprintln!("this kernel has no SO_INQ (before Linux 6.17): nothing to check");
+    }
+    let dir = TestDir::new("tokio-inq-off");
+    let name = any_name(&dir, &util::unique("tokio-inq-off"));
+    let listener = LocalSocketListener::bind(name.as_str()).unwrap();
+    let client = LocalSocketStream::connect(name.as_str()).await.unwrap();
+    let server = listener.accept().await.unwrap();
+    // A byte for the converted end to read.
+    (&server).write_all(b"ab").await.unwrap();
+    let sync = sync::LocalSocketStream::try_from(client).unwrap();
+    assert_eq!(inq_messages(sync.as_fd()), 0, "SO_INQ was left on");
+    // Against the fix being vacuous: a socket with SO_INQ on does bring one.
+    let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    // SAFETY: as above.
+    unsafe {
+        libc::setsockopt(
+            b.as_raw_fd(),
+            libc::SOL_SOCKET,
+            84,
+            (&raw const on).cast(),
+            4,
+        )
+    };
+    std::io::Write::write_all(&mut a, b"c").unwrap();
+    assert_eq!(inq_messages(b.as_fd()), 1);
+}

@@ -29,7 +29,12 @@ const CONTROL: usize = 256;
 /// `setsockopt(SOL_SOCKET, SO_INQ, 1)`: whether the kernel has it (older ones refuse it with
 /// `ENOPROTOOPT`; nothing changes then).
 pub(crate) fn enable(fd: BorrowedFd<'_>) -> bool {
-    let on: libc::c_int = 1;
+    set(fd, true)
+}
+
+/// `setsockopt(SOL_SOCKET, SO_INQ, on)`: whether it succeeded.
+pub(crate) fn set(fd: BorrowedFd<'_>, on: bool) -> bool {
+    let on = libc::c_int::from(on);
     // SAFETY: `on` is a valid int for the duration of the call, its size given.
     let r = unsafe {
         libc::setsockopt(

@@ -197,6 +197,7 @@ impl Stream {
         drop(self.writer);
         let std = self.sock.into_inner();
         std.set_nonblocking(false)?;
+        give_up_inq(std.as_fd());
         Ok(super::Stream::from_std(std))
     }
 
@@ -208,7 +209,9 @@ impl Stream {
     /// Deregisters (`epoll_ctl`/`kevent`) and gives up the descriptor, still nonblocking.
     pub(crate) fn into_fd(self) -> OwnedFd {
         drop(self.writer);
-        self.sock.into_inner().into()
+        let sock = self.sock.into_inner();
+        give_up_inq(sock.as_fd());
+        sock.into()
     }
 
     /// Nonblocking `socket` + `connect`, waiting for writability if in progress; with a
@@ -380,6 +383,14 @@ pub(crate) fn poll_read_fd<T: AsRawFd + AsFd>(
             Err(_would_block) => continue,
         }
     }
+}
+
+/// Turns `SO_INQ` off again for a socket that leaves this type (`setsockopt`; Linux, Android):
+/// whoever gets it next reads as from any socket, and a `recvmsg` with a control buffer sized
+/// exactly for what it expects does not find the count cut off (`MSG_CTRUNC`).
+fn give_up_inq(_fd: BorrowedFd<'_>) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    super::inq::set(_fd, false);
 }
 
 /// [`inq::recv`](super::inq::recv) into the unfilled part of `buf` when tokio reports the
