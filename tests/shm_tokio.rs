@@ -208,6 +208,41 @@ fn reader_and_writer_tasks_share_the_doorbells() {
     });
 }
 
+/// A peer that connects and never answers: `create` gives up after `HANDSHAKE_TIMEOUT`
+/// (10 s) with an error, on a current-thread runtime (Windows: the `tokio::time::timeout`
+/// around each call of the handshake, driven from the blocking pool, fires while the
+/// runtime's own `block_on` drives the timer), and the runtime stays usable.
+#[test]
+fn create_gives_up_on_a_silent_peer() {
+    bounded(LIMIT, || {
+        let n = name("shmt-silent");
+        let listener = LocalSocketListener::bind(n.as_str()).unwrap();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let silent = std::thread::spawn(move || {
+            let conn = listener.accept().unwrap();
+            let _ = done_rx.recv_timeout(LIMIT); // held open, silent, until create gave up
+            drop(conn);
+        });
+        runtime().block_on(async {
+            let conn = AsyncStream::connect(n.as_str()).await.unwrap();
+            let t = Instant::now();
+            let e = ShmStream::create(conn, &small()).await.unwrap_err();
+            let took = t.elapsed();
+            assert!(
+                matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock),
+                "{e:?}"
+            );
+            assert!(
+                took >= Duration::from_secs(9),
+                "gave up after {took:?}: {e}"
+            );
+            eprintln!("create gave up after {took:?}: {e}");
+            done_tx.send(()).unwrap();
+        });
+        silent.join().unwrap();
+    });
+}
+
 /// Child roles: a sync peer that joins, writes 6,000 bytes and then nothing; or one that
 /// joins and never reads.
 fn run_role() -> bool {
