@@ -63,6 +63,9 @@ pub struct ShmStream {
     write_timeout: Timeout,
     tx_capacity: u32,
     rx_capacity: u32,
+    /// After the handshake never read: only written (doorbells), peeked (`peer_gone`) and
+    /// asked for credentials. The Windows tokio twin relies on it: its `conn` is a
+    /// duplicate of the tokio pipe's handle, on which mio always has a read in flight.
     conn: LocalSocketStream,
     tx_bells: RingBells,
     rx_bells: RingBells,

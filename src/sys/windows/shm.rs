@@ -408,8 +408,10 @@ pub(crate) fn ring_doorbell(stream: &super::Stream) {
 /// Whether the peer's end of the connection is gone (closed, or its process dead):
 /// `PeekNamedPipe` fails with `ERROR_BROKEN_PIPE`, `ERROR_PIPE_NOT_CONNECTED` or
 /// `ERROR_NO_DATA` (being closed). `PeekNamedPipe` succeeds while unread bytes are in the
-/// pipe, even after the peer closed its end; `shm` sends nothing on the socket after the
-/// handshake, so such bytes are a hostile peer's noise, and then the pipe's state is asked
+/// pipe, even after the peer closed its end; after the handshake `shm` sends nothing on the
+/// socket but doorbells, and those only to a peer whose wake flag asks for them (a tokio
+/// task, which reads them, and which never calls this), so such bytes are a hostile peer's
+/// noise, and then the pipe's state is asked
 /// (`NtQueryInformationFile(FilePipeLocalInformation)`: `FILE_PIPE_CLOSING_STATE` once the
 /// other end is closed), so that noise left behind cannot hide the peer's death. Does not
 /// block and reads nothing.
