@@ -1,7 +1,13 @@
 //! `localipc::shm::tokio`: echo through rings small enough to fill, async against sync in both
 //! directions (the doorbell), the peer killed mid-transfer, cancelled reads and writes losing
-//! nothing, and 1,000 connections open at once.
-#![cfg(all(any(target_os = "linux", target_os = "android"), feature = "tokio"))]
+//! nothing, 1,000 connections open at once, and a peer flooding the socket. Linux, Android and
+//! Windows (under Wine in CI): there the doorbells are bytes on the named pipe, written by a
+//! sync or tokio peer with a nonblocking `WriteFile`, and the peer is killed with
+//! `TerminateProcess` (`Child::kill`) rather than `SIGKILL`.
+#![cfg(all(
+    any(target_os = "linux", target_os = "android", windows),
+    feature = "tokio"
+))]
 
 mod util;
 
@@ -17,7 +23,7 @@ use util::shm::{fnv, Rng, FNV0};
 use util::{bounded, namespaced, peer_role, Peer, LIMIT};
 
 fn name(tag: &str) -> String {
-    namespaced(tag).expect("Linux has the abstract namespace")
+    namespaced(tag).expect("Linux and Windows have namespaced names")
 }
 
 fn small() -> ShmOptions {
@@ -28,6 +34,14 @@ fn small() -> ShmOptions {
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .unwrap()
@@ -75,41 +89,52 @@ async fn recv_all(s: &ShmStream) -> (usize, u64) {
     }
 }
 
+/// Both flavours: the handshake of either end (on Windows driven from the blocking pool with
+/// `Handle::block_on`, which on a current-thread runtime relies on the runtime's own
+/// `block_on` driving the reactor meanwhile) and the doorbells between two tokio ends.
 #[test]
 fn echo_1_mib_both_ways_through_full_rings() {
-    bounded(LIMIT, || {
-        runtime().block_on(async {
-            let (a, b) = async_pair(&name("shmt-echo"), &small()).await;
-            const TOTAL: usize = 1 << 20;
-            // a sends to b, b echoes back everything, a checks what comes back.
-            let echo = async {
-                let mut buf = vec![0; 5000];
-                let mut back = 0;
-                loop {
-                    let n = (&b).read(&mut buf).await.unwrap();
-                    if n == 0 {
-                        break;
-                    }
-                    (&b).write_all(&buf[..n]).await.unwrap();
-                    back += n;
+    bounded(LIMIT, || echo_1_mib(&runtime()));
+}
+
+#[test]
+fn echo_1_mib_both_ways_through_full_rings_multi_thread() {
+    bounded(LIMIT, || echo_1_mib(&multi_thread()));
+}
+
+fn echo_1_mib(rt: &tokio::runtime::Runtime) {
+    rt.block_on(async {
+        let (a, b) = async_pair(&name("shmt-echo"), &small()).await;
+        const TOTAL: usize = 1 << 20;
+        // a sends to b, b echoes back everything, a checks what comes back.
+        let echo = async {
+            let mut buf = vec![0; 5000];
+            let mut back = 0;
+            loop {
+                let n = (&b).read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break;
                 }
-                b.shutdown(std::net::Shutdown::Write).unwrap();
-                back
-            };
-            let send = async {
-                let sum = send_random(&a, 42, TOTAL).await;
-                a.shutdown(std::net::Shutdown::Write).unwrap();
-                sum
-            };
-            let (sent_sum, echoed, (got, got_sum)) = tokio::join!(send, echo, recv_all(&a));
-            assert_eq!((echoed, got), (TOTAL, TOTAL));
-            assert_eq!(got_sum, sent_sum);
-        });
+                (&b).write_all(&buf[..n]).await.unwrap();
+                back += n;
+            }
+            b.shutdown(std::net::Shutdown::Write).unwrap();
+            back
+        };
+        let send = async {
+            let sum = send_random(&a, 42, TOTAL).await;
+            a.shutdown(std::net::Shutdown::Write).unwrap();
+            sum
+        };
+        let (sent_sum, echoed, (got, got_sum)) = tokio::join!(send, echo, recv_all(&a));
+        assert_eq!((echoed, got), (TOTAL, TOTAL));
+        assert_eq!(got_sum, sent_sum);
     });
 }
 
 /// The async side waits on the socket; the sync side must ring its doorbell rather than wake
-/// a futex nobody sleeps on. Both directions, with rings small enough to fill constantly.
+/// a futex (Windows: set an event) nobody sleeps on. Both directions, with rings small
+/// enough to fill constantly.
 #[test]
 fn async_and_sync_ends_wake_each_other() {
     bounded(LIMIT, || {
@@ -163,12 +188,7 @@ fn reader_and_writer_tasks_share_the_doorbells() {
             }
             s.shutdown(std::net::Shutdown::Write).unwrap();
         });
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        multi_thread().block_on(async {
             let conn = AsyncStream::connect(n.as_str()).await.unwrap();
             let a = std::sync::Arc::new(ShmStream::create(conn, &small()).await.unwrap());
             const TOTAL: usize = 4 << 20;
@@ -185,6 +205,41 @@ fn reader_and_writer_tasks_share_the_doorbells() {
             assert_eq!((got, got_sum), (TOTAL, sent_sum));
         });
         sync_side.join().unwrap();
+    });
+}
+
+/// A peer that connects and never answers: `create` gives up after `HANDSHAKE_TIMEOUT`
+/// (10 s) with an error, on a current-thread runtime (Windows: the `tokio::time::timeout`
+/// around each call of the handshake, driven from the blocking pool, fires while the
+/// runtime's own `block_on` drives the timer), and the runtime stays usable.
+#[test]
+fn create_gives_up_on_a_silent_peer() {
+    bounded(LIMIT, || {
+        let n = name("shmt-silent");
+        let listener = LocalSocketListener::bind(n.as_str()).unwrap();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let silent = std::thread::spawn(move || {
+            let conn = listener.accept().unwrap();
+            let _ = done_rx.recv_timeout(LIMIT); // held open, silent, until create gave up
+            drop(conn);
+        });
+        runtime().block_on(async {
+            let conn = AsyncStream::connect(n.as_str()).await.unwrap();
+            let t = Instant::now();
+            let e = ShmStream::create(conn, &small()).await.unwrap_err();
+            let took = t.elapsed();
+            assert!(
+                matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock),
+                "{e:?}"
+            );
+            assert!(
+                took >= Duration::from_secs(9),
+                "gave up after {took:?}: {e}"
+            );
+            eprintln!("create gave up after {took:?}: {e}");
+            done_tx.send(()).unwrap();
+        });
+        silent.join().unwrap();
     });
 }
 
@@ -284,7 +339,7 @@ fn peer_killed_async_writer_gets_broken_pipe() {
             let (kind, at) = writer.await.unwrap();
             assert_eq!(kind, ErrorKind::BrokenPipe);
             eprintln!(
-                "blocked async writer: BrokenPipe {:?} after SIGKILL",
+                "blocked async writer: BrokenPipe {:?} after the kill",
                 at.saturating_duration_since(killed)
             );
         });
@@ -412,12 +467,16 @@ fn a_thousand_connections_at_once() {
 /// A peer that floods the socket with junk (doorbells are bytes on it) can neither starve the
 /// other tasks nor pass its junk off as data: a task drains at most a budget of reads per
 /// turn, then yields, and data comes from the ring only. The peer fills its socket buffer with
-/// junk; a second task of the same runtime counts its turns while junk is still queued
-/// (`FIONREAD` on a clone of the reader's socket). Fails without the budget: the first drain
-/// takes all the junk in one poll, and the other task never runs while any is left.
+/// junk (a clone of its sync stream writing, nonblocking); a second task of the same runtime
+/// counts its turns while junk is still queued (Linux `FIONREAD`, Windows `PeekNamedPipe`,
+/// on a clone of the reader's socket). Fails without the budget on Linux: the first drain
+/// takes all the junk in one poll, and the other task never runs while any is left. On
+/// Windows mio's one read in flight already bounds a drain to what that read brought in
+/// (4 KiB; the next `ReadFile` completes through the reactor), so without the budget the
+/// other task still runs about 16 times over 64 KiB of junk (under Wine), against about 64
+/// with it (1 KiB a turn): the test fails there too, by its threshold, not by starvation.
 #[test]
 fn a_peer_flooding_the_socket_starves_nothing() {
-    use std::os::fd::{AsFd, AsRawFd};
     bounded(LIMIT, || {
         let n = name("shmt-flood");
         let listener = LocalSocketListener::bind(n.as_str()).unwrap();
@@ -427,23 +486,7 @@ fn a_peer_flooding_the_socket_starves_nothing() {
             let conn = listener.accept().unwrap();
             let flood = conn.try_clone().unwrap();
             let s = SyncShm::join(conn).unwrap();
-            let junk = [0xab; 64 * 1024];
-            let mut total = 0;
-            loop {
-                // SAFETY: `junk` is valid for reads of its length; the socket is open.
-                let k = unsafe {
-                    libc::send(
-                        flood.as_fd().as_raw_fd(),
-                        junk.as_ptr().cast(),
-                        junk.len(),
-                        libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-                    )
-                };
-                if k <= 0 {
-                    break;
-                }
-                total += k.unsigned_abs();
-            }
+            let total = flood_junk(&flood);
             filled_tx.send(total).unwrap();
             go_rx.recv().unwrap();
             (&s).write_all(b"hello").unwrap();
@@ -453,23 +496,16 @@ fn a_peer_flooding_the_socket_starves_nothing() {
         });
         let sync_conn = LocalSocketStream::connect(n.as_str()).unwrap();
         let watch = sync_conn.try_clone().unwrap();
-        let queued = move || {
-            let mut k: libc::c_int = 0;
-            // SAFETY: FIONREAD writes one int, the bytes queued, into `k`.
-            let r = unsafe { libc::ioctl(watch.as_fd().as_raw_fd(), libc::FIONREAD, &mut k) };
-            assert_eq!(r, 0);
-            k
-        };
         runtime().block_on(async {
             let conn = AsyncStream::try_from(sync_conn).unwrap();
             let a = ShmStream::create(conn, &small()).await.unwrap();
             let junk = filled_rx.recv_timeout(LIMIT).unwrap();
-            assert!(junk >= 64 * 1024, "only {junk} bytes of junk queued");
+            assert!(junk >= 16 * 1024, "only {junk} bytes of junk queued");
             let mut buf = [0u8; 16];
             let mut r = &a;
             let turns_with_junk_left = async {
                 let mut turns = 0u32;
-                while queued() > 0 {
+                while queued(&watch) > 0 {
                     turns += 1;
                     tokio::task::yield_now().await;
                 }
@@ -479,6 +515,7 @@ fn a_peer_flooding_the_socket_starves_nothing() {
             let (n, turns) = tokio::join!(r.read(&mut buf), turns_with_junk_left);
             let n = n.unwrap();
             assert_eq!(&buf[..n], b"hello", "the junk on the socket is not data");
+            eprintln!("{junk} bytes of junk drained while another task ran {turns} times");
             assert!(
                 turns >= 20,
                 "another task ran {turns} times while {junk} bytes of junk were drained"
@@ -486,4 +523,126 @@ fn a_peer_flooding_the_socket_starves_nothing() {
         });
         peer.join().unwrap();
     });
+}
+
+/// A doorbell that finds the peer's socket full is dropped, never waited for: the sync peer
+/// fills the reader's socket with junk while the reader's runtime thread is blocked (so
+/// nothing drains it: on Windows mio cannot even issue its next `ReadFile`), then writes
+/// "hello" to the armed reader, whose doorbell cannot go through. Had the doorbell waited for
+/// room, the peer would never report back and the test would hang (bounded). The lost
+/// doorbell costs nothing: the junk makes the socket readable, the reader drains it and
+/// re-checks the ring. Fails with `ring_doorbell` waiting for its write (Windows
+/// `overlapped::Wait::Forever`).
+#[test]
+fn a_doorbell_to_a_full_socket_is_dropped_and_costs_nothing() {
+    bounded(LIMIT, || {
+        let n = name("shmt-full");
+        let listener = LocalSocketListener::bind(n.as_str()).unwrap();
+        let (armed_tx, armed_rx) = std::sync::mpsc::channel::<()>();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<usize>();
+        let peer = std::thread::spawn(move || {
+            let conn = listener.accept().unwrap();
+            let flood = conn.try_clone().unwrap();
+            let s = SyncShm::join(conn).unwrap();
+            armed_rx.recv().unwrap();
+            let junk = flood_junk(&flood);
+            (&s).write_all(b"hello").unwrap(); // the reader is armed: a doorbell, lost
+            done_tx.send(junk).unwrap();
+            let mut rest = Vec::new();
+            let _ = (&s).read_to_end(&mut rest);
+        });
+        runtime().block_on(async {
+            let conn = AsyncStream::connect(n.as_str()).await.unwrap();
+            let a = ShmStream::create(conn, &small()).await.unwrap();
+            let mut buf = [0u8; 16];
+            // One poll: the ring is empty, the flag is armed and stays so (cancel-safe).
+            assert!(
+                tokio::time::timeout(Duration::ZERO, (&a).read(&mut buf))
+                    .await
+                    .is_err(),
+                "nothing to read yet"
+            );
+            armed_tx.send(()).unwrap();
+            // Blocks this runtime's only thread: nothing drains the socket meanwhile.
+            let junk = done_rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the peer's write waited for its doorbell to fit");
+            let n = (&a).read(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"hello");
+            eprintln!("hello read after {junk} bytes of junk");
+        });
+        peer.join().unwrap();
+    });
+}
+
+/// Writes junk on `flood` without waiting until the socket is full; the bytes written.
+#[cfg(unix)]
+fn flood_junk(flood: &LocalSocketStream) -> usize {
+    use std::os::fd::{AsFd, AsRawFd};
+    let junk = [0xab; 64 * 1024];
+    let mut total = 0;
+    loop {
+        // SAFETY: `junk` is valid for reads of its length; the socket is open.
+        let k = unsafe {
+            libc::send(
+                flood.as_fd().as_raw_fd(),
+                junk.as_ptr().cast(),
+                junk.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        if k <= 0 {
+            return total;
+        }
+        total += k.unsigned_abs();
+    }
+}
+
+/// Writes junk on `flood` without waiting until the pipe is full (nonblocking writes: a
+/// `WriteFile` that cannot complete at once is cancelled); the bytes written. Nonblocking
+/// mode is shared with the sync shared-memory stream's connection, which makes no call it
+/// affects (its doorbells and liveness checks never wait anyway).
+#[cfg(windows)]
+fn flood_junk(flood: &LocalSocketStream) -> usize {
+    flood.set_nonblocking(true).unwrap();
+    let junk = [0xab; 4 * 1024];
+    let mut total = 0;
+    loop {
+        match (&*flood).write(&junk) {
+            Ok(k) if k > 0 => total += k,
+            _ => return total,
+        }
+    }
+}
+
+/// The bytes queued on `s`'s socket, unread (`FIONREAD`).
+#[cfg(unix)]
+fn queued(s: &LocalSocketStream) -> usize {
+    use std::os::fd::{AsFd, AsRawFd};
+    let mut k: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int, the bytes queued, into `k`.
+    let r = unsafe { libc::ioctl(s.as_fd().as_raw_fd(), libc::FIONREAD, &mut k) };
+    assert_eq!(r, 0);
+    usize::try_from(k).unwrap()
+}
+
+/// The bytes queued in `s`'s pipe, unread (`PeekNamedPipe`: what mio's read in flight has
+/// not taken yet).
+#[cfg(windows)]
+fn queued(s: &LocalSocketStream) -> usize {
+    use std::os::windows::io::{AsHandle, AsRawHandle};
+    let mut avail = 0u32;
+    // SAFETY: the handle is open; no buffer (0 bytes); `avail` is valid for writes.
+    let ok = unsafe {
+        windows_sys::Win32::System::Pipes::PeekNamedPipe(
+            s.as_handle().as_raw_handle(),
+            std::ptr::null_mut(),
+            0,
+            std::ptr::null_mut(),
+            &mut avail,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_ne!(ok, 0, "PeekNamedPipe: {}", std::io::Error::last_os_error());
+    usize::try_from(avail).unwrap()
 }

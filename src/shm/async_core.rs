@@ -2,25 +2,29 @@
 //! the fan-out of the socket's one readiness to the reading and the writing task, the drain
 //! of doorbells with its budget, and the `poll_read`/`poll_write` loops around the sync
 //! stream's `read_or_arm`/`write_or_arm` (see `ring`, "Async sleepers"). A twin gives the
-//! reactor's side as a [`Doorbells`]: `shm::tokio` with tokio's `AsyncFd`, `shm::async_io`
-//! with async-io's `Async`.
+//! reactor's side as a [`Doorbells`]: `shm::tokio` with tokio's `AsyncFd` (Unix) or the
+//! tokio named pipe of the connection (Windows), `shm::async_io` with async-io's `Async`.
 
+#[cfg(unix)]
 use crate::sys;
 use std::io;
+#[cfg(unix)]
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{ready, Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 /// The longest a twin's `create`/`join` waits for the peer's half of the handshake (the
-/// sync stream's read timeout during it).
+/// sync stream's read timeout during it; Windows: a `tokio::time::timeout` around each
+/// call of the handshake).
 pub(super) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Socket reads per poll before a task yields (a peer flooding the socket with noise cannot
 /// hold the task).
 pub(super) const DRAIN_BUDGET: usize = 16;
 
-/// The reactor's side of the stream's socket (a duplicate of its descriptor, registered).
+/// The reactor's side of the stream's socket (Unix: a duplicate of its descriptor,
+/// registered; Windows: the tokio named pipe itself, on which mio keeps a read in flight).
 pub(super) trait Doorbells {
     /// Polls the socket for readability with `cx` (always the fan-out waker), after a
     /// [`try_recv`](Self::try_recv) found it empty. `Ready` may be stale (the bytes taken
@@ -99,6 +103,7 @@ impl<D: Doorbells> AsyncShm<D> {
     /// Makes the socket of a set-up sync stream nonblocking (only `MSG_DONTWAIT` calls are
     /// made on it afterwards; the handshake's read timeout removed) and gives a duplicate of
     /// its descriptor (`fcntl(F_DUPFD_CLOEXEC)`) to `register`.
+    #[cfg(unix)]
     pub(super) fn new(
         inner: super::ShmStream,
         register: impl FnOnce(OwnedFd) -> io::Result<D>,
@@ -107,13 +112,18 @@ impl<D: Doorbells> AsyncShm<D> {
         sock.set_read_timeout(None)?;
         sock.set_nonblocking(true)?;
         let ready = register(sock.as_fd().try_clone_to_owned()?)?;
+        Ok(Self::with_doorbells(inner, ready))
+    }
+
+    /// A set-up sync stream with the reactor's side of its connection, ready as it is.
+    pub(super) fn with_doorbells(inner: super::ShmStream, ready: D) -> Self {
         let fanout = Arc::new(Fanout::default());
-        Ok(AsyncShm {
+        AsyncShm {
             ready,
             fanout_waker: Waker::from(Arc::clone(&fanout)),
             fanout,
             inner,
-        })
+        }
     }
 
     /// The sync stream (capacities, shutdown, credentials).
@@ -220,6 +230,7 @@ impl<D: Doorbells> AsyncShm<D> {
 }
 
 /// One `recv(MSG_DONTWAIT)` of doorbells on `fd` (`sys::shm::recv_doorbells`).
+#[cfg(unix)]
 pub(super) fn recv_doorbells(fd: &impl AsFd, scratch: &mut [u8]) -> io::Result<usize> {
     sys::shm::recv_doorbells(fd.as_fd(), scratch)
 }

@@ -18,6 +18,9 @@
 //! The region holds the creator → joiner ring at offset 0, then the other, each
 //! `HEADER_LEN + capacity` rounded up to the page size. The acknowledgement is `b"lipc-ack"`,
 //! the version, and 0.
+//!
+//! Both sides run over a [`Channel`]: the sync [`LocalSocketStream`] itself, or (Windows,
+//! `shm::tokio`) a tokio stream driven from a blocking thread, so there is one handshake.
 
 use super::options::valid_capacity;
 use super::ring::{self, Consumer, Producer, HEADER_LEN};
@@ -33,6 +36,35 @@ const HELLO_LEN: usize = 40;
 const ACK_LEN: usize = 16;
 /// The most wake handles per ring any backend uses, with room to spare.
 const MAX_BELLS: usize = 4;
+
+/// The four calls the handshake makes on its connection, each blocking until done (or the
+/// channel's timeout).
+pub(crate) trait Channel {
+    /// As [`LocalSocketStream::send_with_handles`]: the bytes sent (maybe fewer than `data`).
+    fn send_with_handles(&self, data: &[u8], handles: &[BorrowedHandle<'_>]) -> io::Result<usize>;
+    /// All of `buf`.
+    fn write_all(&self, buf: &[u8]) -> io::Result<()>;
+    /// All of `buf`; `UnexpectedEof` if the connection ends first.
+    fn read_exact(&self, buf: &mut [u8]) -> io::Result<()>;
+    /// As [`LocalSocketStream::recv_with_handles`]: bytes into `buf`, handles appended to `out`.
+    fn recv_with_handles(&self, buf: &mut [u8], out: &mut Vec<OwnedHandle>) -> io::Result<usize>;
+}
+
+/// The sync stream: its own calls (`read_exact`/`write_all` through `&LocalSocketStream`).
+impl Channel for LocalSocketStream {
+    fn send_with_handles(&self, data: &[u8], handles: &[BorrowedHandle<'_>]) -> io::Result<usize> {
+        LocalSocketStream::send_with_handles(self, data, handles)
+    }
+    fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        Write::write_all(&mut &*self, buf)
+    }
+    fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+        Read::read_exact(&mut &*self, buf)
+    }
+    fn recv_with_handles(&self, buf: &mut [u8], out: &mut Vec<OwnedHandle>) -> io::Result<usize> {
+        LocalSocketStream::recv_with_handles(self, buf, out)
+    }
+}
 
 /// Everything a connected end holds, the mapping last so that it outlives the ring ends
 /// (which point into it) when dropped in field order.
@@ -91,7 +123,7 @@ fn ends(
 }
 
 /// The creating side: makes the region and the bells, sends them, waits for the ack.
-pub(crate) fn create(conn: &LocalSocketStream, capacity: u32) -> io::Result<Parts> {
+pub(crate) fn create(conn: &impl Channel, capacity: u32) -> io::Result<Parts> {
     let page = sys_shm::page_size();
     let page32 = u32::try_from(page).map_err(|_| io::Error::other("page size over 4 GiB"))?;
     let (a, b) = layout(capacity, capacity, page).ok_or_else(|| {
@@ -129,10 +161,10 @@ pub(crate) fn create(conn: &LocalSocketStream, capacity: u32) -> io::Result<Part
     handles.extend(rx_h);
     let sent = conn.send_with_handles(&hello, &handles)?;
     drop(handles);
-    (&*conn).write_all(&hello[sent..])?;
+    conn.write_all(&hello[sent..])?;
     drop(fd); // the peer has its own; the mapping keeps the memory
     let mut ack = [0u8; ACK_LEN];
-    (&*conn).read_exact(&mut ack).map_err(|e| {
+    conn.read_exact(&mut ack).map_err(|e| {
         if e.kind() == io::ErrorKind::UnexpectedEof {
             io::Error::new(
                 e.kind(),
@@ -169,7 +201,7 @@ fn u32_at(b: &[u8; HELLO_LEN], at: usize) -> u32 {
 }
 
 /// The joining side: receives and checks the hello, maps the region, sends the ack.
-pub(crate) fn join(conn: &LocalSocketStream) -> io::Result<Parts> {
+pub(crate) fn join(conn: &impl Channel) -> io::Result<Parts> {
     let mut hello = [0u8; HELLO_LEN];
     let mut handles: Vec<OwnedHandle> = Vec::with_capacity(1 + 2 * MAX_BELLS);
     let n = conn.recv_with_handles(&mut hello, &mut handles)?;
@@ -179,7 +211,7 @@ pub(crate) fn join(conn: &LocalSocketStream) -> io::Result<Parts> {
             "shared memory handshake: the peer closed the connection before its hello",
         ));
     }
-    (&*conn).read_exact(&mut hello[n..]).map_err(|e| {
+    conn.read_exact(&mut hello[n..]).map_err(|e| {
         if e.kind() == io::ErrorKind::UnexpectedEof {
             invalid("the peer's hello is cut short")
         } else {
@@ -233,7 +265,7 @@ pub(crate) fn join(conn: &LocalSocketStream) -> io::Result<Parts> {
     let mut ack = [0u8; ACK_LEN];
     ack[0..8].copy_from_slice(&ACK);
     ack[8..12].copy_from_slice(&VERSION.to_le_bytes());
-    (&*conn).write_all(&ack)?;
+    conn.write_all(&ack)?;
     Ok(Parts {
         tx,
         rx,

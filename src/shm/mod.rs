@@ -77,29 +77,33 @@
 //!   sleeps. With only one CPU to run on (the process's affinity), the spin budget is spent
 //!   yielding the CPU (`sched_yield`) instead, so a runnable peer runs at once. An idle
 //!   blocked pair costs a few system calls every 25 ms.
-//! - **Async.** `shm::tokio::ShmStream` (feature `tokio`, Unix) and
+//! - **Async.** `shm::tokio::ShmStream` (feature `tokio`; Unix and Windows) and
 //!   `shm::async_io::ShmStream` (feature `async-io`, Unix: smol, async-std or any executor,
 //!   no tokio) are the async twins: where a thread would sleep, a task marks the ring's wake
 //!   flag "async" and waits on the socket; the peer, sync or async, then sends a one-byte
-//!   doorbell there instead of a futex wake. Sync, tokio and async-io ends mix freely. The peer's death is seen at once (end of file on the
-//!   socket). Reads and writes are cancel-safe.
+//!   doorbell there instead of a futex wake (Windows: instead of `SetEvent`, a `WriteFile`
+//!   on the named pipe that never waits). Sync, tokio and async-io ends mix freely. The
+//!   peer's death is seen at once (end of file on the socket). Reads and writes are
+//!   cancel-safe.
 //!
 //! Platforms: Linux and Android (built and tested), Windows (built and tested under Wine),
 //! macOS and FreeBSD (type-checked only).
 
-#[cfg(all(unix, any(feature = "tokio", feature = "async-io")))]
+#[cfg(any(feature = "tokio", all(unix, feature = "async-io")))]
 mod async_core;
 #[cfg(all(unix, feature = "async-io"))]
 #[cfg_attr(docsrs, doc(cfg(all(unix, feature = "async-io"))))]
 pub mod async_io;
 mod bell;
+#[cfg(all(windows, feature = "tokio"))]
+mod block_on;
 mod grant;
 mod handshake;
 mod options;
 pub(crate) mod ring;
 mod stream;
-#[cfg(all(unix, feature = "tokio"))]
-#[cfg_attr(docsrs, doc(cfg(all(unix, feature = "tokio"))))]
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 mod wait;
 

@@ -311,7 +311,7 @@ impl WakeState {
         result
     }
 
-    #[cfg(any(test, all(unix, any(feature = "tokio", feature = "async-io"))))]
+    #[cfg(any(test, feature = "tokio", all(unix, feature = "async-io")))]
     /// Arms an async wait (module docs, "Async sleepers"): stores our flag naming `seen` in a
     /// new episode with [`ASYNC`] set, then re-checks with `still`. `Ok(true)`: still
     /// unchanged, the flag stays set until [`disarm`](Self::disarm); `Ok(false)` or an
@@ -336,7 +336,7 @@ impl WakeState {
         armed
     }
 
-    #[cfg(any(test, all(unix, any(feature = "tokio", feature = "async-io"))))]
+    #[cfg(any(test, feature = "tokio", all(unix, feature = "async-io")))]
     /// Clears our flag (no more doorbells wanted).
     fn disarm(r: Region, my_flag: usize) {
         r.word64(my_flag).store(0, Ordering::SeqCst);
@@ -515,7 +515,7 @@ impl Producer {
     }
 }
 
-#[cfg(any(test, all(unix, any(feature = "tokio", feature = "async-io"))))]
+#[cfg(any(test, feature = "tokio", all(unix, feature = "async-io")))]
 impl Producer {
     /// Arms an async wait for `want` free bytes (module docs, "Async sleepers"). `Ok(true)`:
     /// armed, the flag set until [`disarm`](Self::disarm); `Ok(false)`: the room is there or
@@ -691,7 +691,7 @@ impl Consumer {
     }
 }
 
-#[cfg(any(test, all(unix, any(feature = "tokio", feature = "async-io"))))]
+#[cfg(any(test, feature = "tokio", all(unix, feature = "async-io")))]
 impl Consumer {
     /// Arms an async wait for bytes (module docs, "Async sleepers"). `Ok(true)`: armed, the
     /// flag set until [`disarm`](Self::disarm); `Ok(false)`: bytes are there or the producer

@@ -25,7 +25,7 @@ pub(crate) struct TxEnd {
     gone: bool,
     /// An async task armed the ring's flag (`ring`, "Async sleepers").
     #[cfg_attr(
-        not(all(unix, any(feature = "tokio", feature = "async-io"))),
+        not(any(feature = "tokio", all(unix, feature = "async-io"))),
         allow(dead_code)
     )]
     armed: bool,
@@ -38,7 +38,7 @@ pub(crate) struct RxEnd {
     spin: Spin,
     gone: bool,
     #[cfg_attr(
-        not(all(unix, any(feature = "tokio", feature = "async-io"))),
+        not(any(feature = "tokio", all(unix, feature = "async-io"))),
         allow(dead_code)
     )]
     armed: bool,
@@ -63,6 +63,9 @@ pub struct ShmStream {
     write_timeout: Timeout,
     tx_capacity: u32,
     rx_capacity: u32,
+    /// After the handshake never read: only written (doorbells), peeked (`peer_gone`) and
+    /// asked for credentials. The Windows tokio twin relies on it: its `conn` is a
+    /// duplicate of the tokio pipe's handle, on which mio always has a read in flight.
     conn: LocalSocketStream,
     tx_bells: RingBells,
     rx_bells: RingBells,
@@ -135,7 +138,9 @@ impl ShmStream {
         Ok(Self::from_parts(conn, parts, options.spin))
     }
 
-    fn from_parts(conn: LocalSocketStream, p: Parts, spin: Duration) -> ShmStream {
+    /// The stream over `conn` once the handshake gave `p` (also the Windows tokio twin's,
+    /// whose handshake runs over its tokio stream and whose `conn` is a duplicate of it).
+    pub(super) fn from_parts(conn: LocalSocketStream, p: Parts, spin: Duration) -> ShmStream {
         // Only to choose between spinning and yielding; an unknown peer is fine.
         let yields = wait::one_shared_cpu(|| conn.peer_creds().ok().and_then(|c| c.pid()));
         ShmStream {
@@ -288,7 +293,7 @@ impl ShmStream {
     /// A read for an async task: like a nonblocking read, but where it would wait it arms
     /// the ring's flag for a doorbell on the socket and returns `None` (the task then waits
     /// for the socket to be readable). No OS call.
-    #[cfg(all(unix, any(feature = "tokio", feature = "async-io")))]
+    #[cfg(any(feature = "tokio", all(unix, feature = "async-io")))]
     /// `before_arm` runs (under the read lock) just before the flag is armed: the caller
     /// registers its waker there, so that whoever takes the doorbell can wake it.
     pub(super) fn read_or_arm(
@@ -322,7 +327,7 @@ impl ShmStream {
     }
 
     /// A write for an async task, as [`read_or_arm`](Self::read_or_arm) is a read.
-    #[cfg(all(unix, any(feature = "tokio", feature = "async-io")))]
+    #[cfg(any(feature = "tokio", all(unix, feature = "async-io")))]
     pub(super) fn write_or_arm(
         &self,
         buf: &[u8],
@@ -353,7 +358,7 @@ impl ShmStream {
 
     /// The socket said the peer is gone (end of file or reset): reads end after what was
     /// published, writes fail with `BrokenPipe`.
-    #[cfg(all(unix, any(feature = "tokio", feature = "async-io")))]
+    #[cfg(any(feature = "tokio", all(unix, feature = "async-io")))]
     pub(super) fn set_peer_gone(&self) {
         lock(&self.rx).gone = true;
         lock(&self.tx).gone = true;

@@ -1,15 +1,20 @@
-//! The async twin of [`ShmStream`](super::ShmStream) on tokio (feature `tokio`, Unix).
+//! The async twin of [`ShmStream`](super::ShmStream) on tokio (feature `tokio`; Unix and
+//! Windows).
 //!
 //! A task cannot sleep on the ring's index word as a thread does, so an async stream waits on
 //! its socket instead: where a sync call would sleep, it marks the ring's wake flag "async"
 //! and returns `Pending`, and the peer, sync or async, then sends one byte on the socket
-//! instead of a futex wake (the *doorbell*, only when the flag asks for it). The same socket
-//! tells of the peer's death at once (end of file), with no wait slices. The data path is the
+//! instead of a futex wake or `SetEvent` (the *doorbell*, only when the flag asks for it).
+//! The same socket tells of the peer's death at once (end of file), with no wait slices.
+//! Windows: the socket is the named pipe, read through tokio (mio keeps an overlapped
+//! `ReadFile` in flight on it, so a doorbell makes it readable); a sync or tokio peer sends
+//! its doorbells with a nonblocking 1-byte `WriteFile`. The data path is the
 //! same as the sync stream's: copies into and out of the shared rings, no system call while
 //! bytes or room are there. What does not depend on the runtime (the fan-out of the
 //! socket's readiness to the reading and the writing task, the drain of doorbells with its
 //! budget, the read and write loops) is shared with `shm::async_io`
-//! (feature `async-io`); this module gives it tokio's `AsyncFd`.
+//! (feature `async-io`, Unix); this module gives it tokio's `AsyncFd` (Unix) or the tokio
+//! named pipe (Windows).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -46,11 +51,13 @@ use super::async_core::{self, AsyncShm, Doorbells};
 use super::ShmOptions;
 use crate::local_socket::{self, PeerCreds};
 use crate::sys;
-use ::tokio::io::unix::AsyncFd;
-use ::tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
+#[cfg(unix)]
+use ::tokio::io::{unix::AsyncFd, Interest};
+use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
+#[cfg(unix)]
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -74,13 +81,21 @@ pub const HANDSHAKE_TIMEOUT: Duration = async_core::HANDSHAKE_TIMEOUT;
 /// `read_exact` and `write_all` are not (as for any tokio stream): a dropped one may have
 /// moved part of its buffer.
 pub struct ShmStream {
-    /// The stream with its socket's readiness (a duplicate of its descriptor, registered
-    /// with the reactor) and the fan-out of that readiness to the reading and writing task.
-    core: AsyncShm<AsyncFd<OwnedFd>>,
+    /// The stream with its socket's readiness (Unix: a duplicate of its descriptor,
+    /// registered with the reactor; Windows: the tokio pipe) and the fan-out of that
+    /// readiness to the reading and writing task.
+    core: AsyncShm<Ready>,
 }
+
+/// The reactor's side of the connection.
+#[cfg(unix)]
+type Ready = AsyncFd<OwnedFd>;
+#[cfg(windows)]
+type Ready = sys::tokio::Stream;
 
 /// tokio's side of the doorbells: readiness kept by the registration until a `recv` fails
 /// with `EAGAIN` (`AsyncFd::try_io` clears it then, unless a newer event came).
+#[cfg(unix)]
 impl Doorbells for AsyncFd<OwnedFd> {
     fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         // The guard is dropped without clearing: the readiness stays until `try_recv`.
@@ -95,6 +110,26 @@ impl Doorbells for AsyncFd<OwnedFd> {
     }
 }
 
+/// tokio's named pipe: readable once mio's overlapped `ReadFile` completed; `try_read`
+/// takes what it brought in (`WouldBlock`, readiness cleared, when nothing is left, and mio
+/// issues the next `ReadFile`). End of file or a broken pipe is 0: the peer is gone.
+#[cfg(windows)]
+impl Doorbells for sys::tokio::Stream {
+    fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_doorbells_ready(cx)
+    }
+
+    fn try_recv(&self, scratch: &mut [u8]) -> io::Result<usize> {
+        self.try_read_doorbells(scratch)
+    }
+}
+
+/// Which half of the handshake this side runs, with its options.
+enum Side {
+    Create(ShmOptions),
+    Join(ShmOptions),
+}
+
 impl ShmStream {
     /// Sets up shared memory over `conn` (consumed) for the peer, which calls
     /// [`join`](Self::join) (or the sync [`ShmStream::join`](super::ShmStream::join)) on its
@@ -104,6 +139,16 @@ impl ShmStream {
     /// the reactor twice (`fcntl(F_DUPFD_CLOEXEC)`, `epoll_ctl`/`kevent`). Errors as for the
     /// sync `create`; must be called within a tokio runtime.
     ///
+    /// Windows: the same handshake (`CreateFileMappingW`, `CreateEventW`, the section and
+    /// events sent with the tokio stream's
+    /// [`send_with_handles`](local_socket::tokio::LocalSocketStream::send_with_handles), the
+    /// acknowledgement read through tokio) on a blocking-pool thread that drives each call
+    /// of the tokio stream with `Handle::block_on`, under a `tokio::time::timeout` of
+    /// [`HANDSHAKE_TIMEOUT`] each (the runtime needs its time driver, as `enable_all` gives);
+    /// the stream keeps the tokio pipe for its doorbells and a duplicate of its handle
+    /// (`DuplicateHandle`) for the peer's liveness (`PeekNamedPipe`), its own doorbells
+    /// (`WriteFile`) and credentials, never for reading.
+    ///
     /// Not cancel-safe: `conn` is consumed at the first poll, and dropping the future then
     /// loses it (the handshake finishes on the blocking pool and its result is dropped:
     /// memory unmapped, socket closed; the peer's `join` fails or reads end of file).
@@ -111,17 +156,17 @@ impl ShmStream {
         conn: local_socket::tokio::LocalSocketStream,
         options: &ShmOptions,
     ) -> io::Result<ShmStream> {
-        let options = options.clone();
-        Self::set_up(conn, move |c| super::ShmStream::create(c, &options)).await
+        Self::set_up(conn, Side::Create(options.clone())).await
     }
 
     /// Joins the shared memory the peer set up with `create` on its end of `conn`
     /// (consumed), with the default wait policy: the sync
     /// [`join`](super::ShmStream::join) on tokio's blocking pool (the read timeout as for
-    /// [`create`](Self::create)), then registered with the reactor. Not cancel-safe, as
-    /// `create`.
+    /// [`create`](Self::create); Windows: the handshake over the tokio stream as there,
+    /// receiving with [`recv_with_handles`](local_socket::tokio::LocalSocketStream::recv_with_handles)),
+    /// then registered with the reactor. Not cancel-safe, as `create`.
     pub async fn join(conn: local_socket::tokio::LocalSocketStream) -> io::Result<ShmStream> {
-        Self::set_up(conn, super::ShmStream::join).await
+        Self::set_up(conn, Side::Join(ShmOptions::new())).await
     }
 
     /// As [`join`](Self::join), with this side's own options (the capacities are the
@@ -131,30 +176,62 @@ impl ShmStream {
         conn: local_socket::tokio::LocalSocketStream,
         options: &ShmOptions,
     ) -> io::Result<ShmStream> {
-        let options = options.clone();
-        Self::set_up(conn, move |c| super::ShmStream::join_with(c, &options)).await
+        Self::set_up(conn, Side::Join(options.clone())).await
     }
 
+    /// Unix: the sync stream's handshake on the blocking pool, then its socket registered.
+    #[cfg(unix)]
     async fn set_up(
         conn: local_socket::tokio::LocalSocketStream,
-        handshake: impl FnOnce(local_socket::LocalSocketStream) -> io::Result<super::ShmStream>
-            + Send
-            + 'static,
+        side: Side,
     ) -> io::Result<ShmStream> {
         sys::in_runtime("localipc::shm::tokio::ShmStream::create/join")?;
         let conn = local_socket::LocalSocketStream::try_from(conn)?;
         conn.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
-        let inner = ::tokio::task::spawn_blocking(move || handshake(conn))
-            .await
-            .map_err(|e| io::Error::other(format!("shared memory handshake task: {e}")))??;
-        Self::from_sync(inner)
-    }
-
-    /// Registers a set-up sync stream (its socket made nonblocking: only `MSG_DONTWAIT`
-    /// calls are made on it afterwards).
-    fn from_sync(inner: super::ShmStream) -> io::Result<ShmStream> {
+        let inner = ::tokio::task::spawn_blocking(move || match side {
+            Side::Create(o) => super::ShmStream::create(conn, &o),
+            Side::Join(o) => super::ShmStream::join_with(conn, &o),
+        })
+        .await
+        .map_err(handshake_task)??;
+        // Its socket made nonblocking: only `MSG_DONTWAIT` calls are made on it afterwards.
         let core = AsyncShm::new(inner, |fd| sys::tokio::register(fd, Interest::READABLE))?;
         Ok(ShmStream { core })
+    }
+
+    /// Windows: the one handshake over the tokio stream, driven from the blocking pool
+    /// (`shm::block_on`); the sync stream inside gets a duplicate of the pipe handle, which
+    /// is never read through (see `sys::windows::tokio::Stream::duplicate`).
+    #[cfg(windows)]
+    async fn set_up(
+        conn: local_socket::tokio::LocalSocketStream,
+        side: Side,
+    ) -> io::Result<ShmStream> {
+        use super::{block_on::BlockOn, handshake};
+        let runtime = sys::in_runtime("localipc::shm::tokio::ShmStream::create/join")?;
+        let dup = local_socket::LocalSocketStream {
+            inner: conn.inner.duplicate()?,
+        };
+        let (conn, inner) = ::tokio::task::spawn_blocking(move || {
+            let chan = BlockOn {
+                conn: &conn,
+                runtime,
+            };
+            let inner = match side {
+                Side::Create(o) => o.checked_capacity().and_then(|cap| {
+                    let parts = handshake::create(&chan, cap)?;
+                    Ok(super::ShmStream::from_parts(dup, parts, o.spin))
+                }),
+                Side::Join(o) => handshake::join(&chan)
+                    .map(|parts| super::ShmStream::from_parts(dup, parts, o.spin)),
+            };
+            (conn, inner)
+        })
+        .await
+        .map_err(handshake_task)?;
+        Ok(ShmStream {
+            core: AsyncShm::with_doorbells(inner?, conn.inner),
+        })
     }
 
     /// The capacity of the outgoing ring in bytes. No OS call.
@@ -193,6 +270,11 @@ impl ShmStream {
     }
 }
 
+/// The error of a handshake task that panicked or was cancelled (runtime shutting down).
+fn handshake_task(e: ::tokio::task::JoinError) -> io::Error {
+    io::Error::other(format!("shared memory handshake task: {e}"))
+}
+
 impl fmt::Debug for ShmStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShmStream")
@@ -202,8 +284,8 @@ impl fmt::Debug for ShmStream {
 }
 
 /// Copies out of the incoming ring; where it is empty, arms the ring's flag and waits for the
-/// socket to be readable (`epoll`/`kqueue` through tokio): a doorbell, or end of file once
-/// the peer is gone. End of file after everything published was read, as for the sync
+/// socket to be readable (`epoll`/`kqueue` through tokio; Windows: mio's overlapped
+/// `ReadFile` on the pipe): a doorbell, or end of file once the peer is gone. End of file after everything published was read, as for the sync
 /// stream. Cancel-safe.
 impl AsyncRead for &ShmStream {
     fn poll_read(
@@ -227,7 +309,7 @@ impl AsyncRead for ShmStream {
 }
 
 /// Copies into the outgoing ring (as much as fits) and wakes the peer if it waits (futex
-/// wake or doorbell); a full ring waits as a read does. `BrokenPipe` once the peer shut down
+/// wake, Windows `SetEvent`, or a doorbell); a full ring waits as a read does. `BrokenPipe` once the peer shut down
 /// its reading side or is gone. Nothing to flush; `poll_shutdown` is
 /// [`shutdown(Write)`](ShmStream::shutdown). Cancel-safe.
 impl AsyncWrite for &ShmStream {

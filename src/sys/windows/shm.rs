@@ -12,6 +12,7 @@
 //! side sleeps on one event of each ring. Nothing is named: no other process can open them,
 //! and they go away with the last handle, after a crash too.
 
+use super::overlapped;
 use crate::shm::ring::Waiter;
 use std::io;
 use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, FromRawHandle, OwnedHandle};
@@ -27,6 +28,7 @@ use windows_sys::Win32::Foundation::{
     ERROR_INVALID_HANDLE, ERROR_INVALID_PARAMETER, ERROR_NO_DATA, ERROR_PIPE_NOT_CONNECTED,
     INVALID_HANDLE_VALUE, WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT,
 };
+use windows_sys::Win32::Storage::FileSystem::WriteFile;
 use windows_sys::Win32::System::Memory::{
     CreateFileMappingW, MapViewOfFile, UnmapViewOfFile, VirtualQuery, FILE_MAP_READ,
     FILE_MAP_WRITE, MEMORY_BASIC_INFORMATION, MEMORY_MAPPED_VIEW_ADDRESS, MEM_COMMIT, MEM_MAPPED,
@@ -377,17 +379,39 @@ pub(crate) fn cpus(_pid: Option<u32>) -> Option<Vec<usize>> {
     None
 }
 
-/// Rings the doorbell of a peer task that waits on the socket (see `shm::ring`, "Async
-/// sleepers"): nothing to do on Windows, where no stream waits that way (the async twin,
-/// `shm::tokio`, is Unix-only), so only a peer that lies in its wake flag asks for one. It
-/// gains nothing: its own waits are bounded by their slices.
-pub(crate) fn ring_doorbell(_stream: &super::Stream) {}
+/// Rings the doorbell of a peer task that waits on the pipe (see `shm::ring`, "Async
+/// sleepers"; the peer is a `shm::tokio` stream): one byte, written without ever waiting
+/// for room. An overlapped `WriteFile` of 1 byte (the crate's `overlapped::run` with
+/// [`Wait::No`](super::overlapped::Wait): the thread's event, tagged so that no completion
+/// packet reaches the completion port tokio may have associated the pipe with); if it does
+/// not complete at once (the pipe's buffer is full), it is cancelled (`CancelIoEx` on that
+/// OVERLAPPED only) and waited for, which a cancelled pipe write does at once.
+///
+/// Failures are ignored. A doorbell lost to a full pipe is harmless: the peer then has
+/// unread bytes (mio's read in flight completes with some of them), so its pipe is readable
+/// and it wakes and re-checks the ring anyway. A broken pipe means the peer is gone, which
+/// its own side sees. The byte is written through the stream's handle, which for a tokio
+/// twin is a duplicate of the pipe tokio holds (see `sys::windows::tokio::Stream::duplicate`):
+/// writes through it are ordered with tokio's on the same pipe end.
+pub(crate) fn ring_doorbell(stream: &super::Stream) {
+    let h = stream.as_handle().as_raw_handle();
+    let byte = [1u8];
+    let ptr = byte.as_ptr();
+    let _ = overlapped::run(h, overlapped::Wait::No, |ov| {
+        // SAFETY: `h` is open (borrowed from `stream`); `ptr` is valid for reads of 1 byte
+        // until `run` returns, and `run` returns only once the write has ended (completed or
+        // cancelled and waited for).
+        unsafe { WriteFile(h, ptr, 1, ptr::null_mut(), ov) }
+    });
+}
 
 /// Whether the peer's end of the connection is gone (closed, or its process dead):
 /// `PeekNamedPipe` fails with `ERROR_BROKEN_PIPE`, `ERROR_PIPE_NOT_CONNECTED` or
 /// `ERROR_NO_DATA` (being closed). `PeekNamedPipe` succeeds while unread bytes are in the
-/// pipe, even after the peer closed its end; `shm` sends nothing on the socket after the
-/// handshake, so such bytes are a hostile peer's noise, and then the pipe's state is asked
+/// pipe, even after the peer closed its end; after the handshake `shm` sends nothing on the
+/// socket but doorbells, and those only to a peer whose wake flag asks for them (a tokio
+/// task, which reads them, and which never calls this), so such bytes are a hostile peer's
+/// noise, and then the pipe's state is asked
 /// (`NtQueryInformationFile(FilePipeLocalInformation)`: `FILE_PIPE_CLOSING_STATE` once the
 /// other end is closed), so that noise left behind cannot hide the peer's death. Does not
 /// block and reads nothing.

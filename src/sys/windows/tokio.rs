@@ -162,6 +162,7 @@ macro_rules! on_pipe {
 }
 
 mod handles;
+mod shm;
 
 /// A connected pipe registered with tokio's reactor.
 #[derive(Debug)]
