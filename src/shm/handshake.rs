@@ -59,11 +59,26 @@ impl Channel for LocalSocketStream {
         Write::write_all(&mut &*self, buf)
     }
     fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
-        Read::read_exact(&mut &*self, buf)
+        Read::read_exact(&mut &*self, buf).map_err(timed_out)
     }
     fn recv_with_handles(&self, buf: &mut [u8], out: &mut Vec<OwnedHandle>) -> io::Result<usize> {
-        LocalSocketStream::recv_with_handles(self, buf, out)
+        LocalSocketStream::recv_with_handles(self, buf, out).map_err(timed_out)
     }
+}
+
+/// A read that ran out of time is `TimedOut`, on every platform: Unix reports a socket's read
+/// timeout as `EAGAIN` (`WouldBlock`), Windows as `TimedOut` already.
+fn timed_out(e: io::Error) -> io::Error {
+    if e.kind() != io::ErrorKind::WouldBlock {
+        return e;
+    }
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!(
+            "shared memory handshake: the peer did not answer before the connection's read \
+             timeout (or the connection is nonblocking): {e}"
+        ),
+    )
 }
 
 /// Everything a connected end holds, the mapping last so that it outlives the ring ends
