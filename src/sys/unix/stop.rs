@@ -93,6 +93,8 @@ impl StopState {
         if self.nonblocking.load(Ordering::SeqCst) {
             return sock.accept();
         }
+        #[cfg(test)]
+        tests::PAUSE.with(|p| std::thread::sleep(p.get()));
         let (_, rx) = self.prepare(sock)?;
         loop {
             match sock.accept() {
@@ -147,4 +149,48 @@ fn poll2(sock: &UnixListener, wake: &UnixStream) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::time::Duration;
+
+    thread_local! {
+        /// A pause this thread's `accept` makes after its first look at the flag and before
+        /// `prepare`: the window in which a `stop` finds no wake-up pair to shut down.
+        pub(super) static PAUSE: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+    }
+
+    /// A `stop` between an accept's first look at the flag and the making of the wake-up
+    /// pair (no pair to shut down yet) still ends that accept: `prepare` looks again under
+    /// the lock `stop` takes. Without that second look the accept polls for ever (this
+    /// test's bound fails it); the race tests of `tests/stop_accept.rs` hit the window too
+    /// rarely to tell.
+    #[test]
+    fn a_stop_before_the_wake_up_pair_exists_still_ends_the_accept() {
+        let dir = std::env::temp_dir().join(format!("localipc-stop-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s");
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).unwrap();
+        let state = StopState::new();
+        let stopper = state.stopper();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            PAUSE.with(|p| p.set(Duration::from_millis(200)));
+            let r = state.accept(&listener).map(drop);
+            let _ = tx.send(r);
+        });
+        std::thread::sleep(Duration::from_millis(50)); // inside the pause
+        stopper.stop();
+        let r = rx.recv_timeout(Duration::from_secs(5));
+        let _ = std::fs::remove_dir_all(&dir);
+        let err = r.expect("the accept never ended").unwrap_err();
+        assert!(
+            crate::local_socket::AcceptStopper::is_stop_error(&err),
+            "{err}"
+        );
+    }
 }
