@@ -20,7 +20,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use util::race::race_aio;
-use util::shm::{fnv, Rng, FNV0};
+use util::shm::{fnv, sync_echo_peer, Rng, FNV0};
 use util::{bounded, namespaced, peer_role, Peer, LIMIT};
 
 fn name(tag: &str) -> String {
@@ -152,22 +152,6 @@ fn echo_1_mib_both_ways_on_block_on() {
             assert_no_tokio();
         });
     });
-}
-
-/// A sync peer on a thread: joins, echoes everything with reads of `chunk`, shuts down.
-fn sync_echo_peer(listener: LocalSocketListener, chunk: usize) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let s = SyncShm::join(listener.accept().unwrap()).unwrap();
-        let mut buf = vec![0; chunk];
-        loop {
-            let k = (&s).read(&mut buf).unwrap();
-            if k == 0 {
-                break;
-            }
-            (&s).write_all(&buf[..k]).unwrap();
-        }
-        s.shutdown(std::net::Shutdown::Write).unwrap();
-    })
 }
 
 /// The async side waits on the socket; the sync side must ring its doorbell rather than wake

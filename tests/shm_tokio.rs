@@ -19,7 +19,7 @@ use localipc::shm::{tokio::ShmStream, ShmOptions, ShmStream as SyncShm};
 use std::io::{ErrorKind, Read, Write};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use util::shm::{fnv, Rng, FNV0};
+use util::shm::{fnv, sync_echo_peer, Rng, FNV0};
 use util::{bounded, namespaced, peer_role, Peer, LIMIT};
 
 fn name(tag: &str) -> String {
@@ -139,20 +139,7 @@ fn echo_1_mib(rt: &tokio::runtime::Runtime) {
 fn async_and_sync_ends_wake_each_other() {
     bounded(LIMIT, || {
         let n = name("shmt-mixed");
-        let listener = LocalSocketListener::bind(n.as_str()).unwrap();
-        let sync_side = std::thread::spawn(move || {
-            let s = SyncShm::join(listener.accept().unwrap()).unwrap();
-            // Echo everything with small reads, then shut down.
-            let mut buf = [0; 3000];
-            loop {
-                let k = (&s).read(&mut buf).unwrap();
-                if k == 0 {
-                    break;
-                }
-                (&s).write_all(&buf[..k]).unwrap();
-            }
-            s.shutdown(std::net::Shutdown::Write).unwrap();
-        });
+        let sync_side = sync_echo_peer(LocalSocketListener::bind(n.as_str()).unwrap(), 3000);
         runtime().block_on(async {
             let conn = AsyncStream::connect(n.as_str()).await.unwrap();
             let a = ShmStream::create(conn, &small()).await.unwrap();
@@ -175,19 +162,7 @@ fn async_and_sync_ends_wake_each_other() {
 fn reader_and_writer_tasks_share_the_doorbells() {
     bounded(LIMIT, || {
         let n = name("shmt-tasks");
-        let listener = LocalSocketListener::bind(n.as_str()).unwrap();
-        let sync_side = std::thread::spawn(move || {
-            let s = SyncShm::join(listener.accept().unwrap()).unwrap();
-            let mut buf = [0; 1500];
-            loop {
-                let k = (&s).read(&mut buf).unwrap();
-                if k == 0 {
-                    break;
-                }
-                (&s).write_all(&buf[..k]).unwrap();
-            }
-            s.shutdown(std::net::Shutdown::Write).unwrap();
-        });
+        let sync_side = sync_echo_peer(LocalSocketListener::bind(n.as_str()).unwrap(), 1500);
         multi_thread().block_on(async {
             let conn = AsyncStream::connect(n.as_str()).await.unwrap();
             let a = std::sync::Arc::new(ShmStream::create(conn, &small()).await.unwrap());

@@ -446,19 +446,7 @@ async fn so_inq_is_off_again_after_conversion_to_sync() {
         }
         count
     };
-    let (probe, _other) = std::os::unix::net::UnixStream::pair().unwrap();
-    let on: libc::c_int = 1;
-    // SAFETY: `on` is a valid int for the call, its size given; 84 = SO_INQ.
-    let has_inq = unsafe {
-        libc::setsockopt(
-            probe.as_raw_fd(),
-            libc::SOL_SOCKET,
-            84,
-            (&raw const on).cast(),
-            4,
-        )
-    } == 0;
-    if !has_inq {
+    if !util::kernel_has_so_inq() {
         return eprintln!("this kernel has no SO_INQ (before Linux 6.17): nothing to check");
     }
     let dir = TestDir::new("tokio-inq-off");
@@ -472,16 +460,7 @@ async fn so_inq_is_off_again_after_conversion_to_sync() {
     assert_eq!(inq_messages(sync.as_fd()), 0, "SO_INQ was left on");
     // Against the fix being vacuous: a socket with SO_INQ on does bring one.
     let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-    // SAFETY: as above.
-    unsafe {
-        libc::setsockopt(
-            b.as_raw_fd(),
-            libc::SOL_SOCKET,
-            84,
-            (&raw const on).cast(),
-            4,
-        )
-    };
+    assert!(util::set_so_inq(b.as_fd()));
     std::io::Write::write_all(&mut a, b"c").unwrap();
     assert_eq!(inq_messages(b.as_fd()), 1);
 }

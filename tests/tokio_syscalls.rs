@@ -8,10 +8,9 @@
 mod util;
 
 use localipc::local_socket::tokio::{LocalSocketListener, LocalSocketStream};
-use std::os::fd::AsRawFd;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use util::syscalls::{counters, total};
-use util::{any_name, TestDir};
+use util::{any_name, kernel_has_so_inq, TestDir};
 
 const ROUND_TRIPS: usize = 5_000;
 
@@ -36,23 +35,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// Whether this kernel has `SO_INQ` for Unix stream sockets (Linux 6.17 and later).
-fn kernel_has_so_inq() -> bool {
-    let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
-    let on: libc::c_int = 1;
-    // SAFETY: `on` is a valid int for the call, its size given; 84 is SO_INQ on x86 and arm.
-    let r = unsafe {
-        libc::setsockopt(
-            a.as_raw_fd(),
-            libc::SOL_SOCKET,
-            84,
-            (&raw const on).cast(),
-            4,
-        )
-    };
-    r == 0
 }
 
 /// Before: 8.0 per round trip (as tokio's own `UnixStream`): per side a `send`, a read, a

@@ -245,3 +245,30 @@ impl Drop for Watchdog {
         self.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
+
+/// `setsockopt(SOL_SOCKET, SO_INQ, 1)` on `fd` (84 on x86 and arm; Linux 6.17 and later give
+/// Unix stream sockets the count of bytes left with each `recvmsg`): whether it was taken.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn set_so_inq(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: `on` is a valid int for the call, its size given.
+    let r = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            84,
+            (&raw const on).cast(),
+            4,
+        )
+    };
+    r == 0
+}
+
+/// Whether this kernel has `SO_INQ` for Unix stream sockets (Linux 6.17 and later).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn kernel_has_so_inq() -> bool {
+    use std::os::fd::AsFd;
+    let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    set_so_inq(a.as_fd())
+}

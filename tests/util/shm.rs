@@ -136,3 +136,24 @@ pub(crate) fn shm_map_count() -> usize {
         .filter(|l| l.contains("memfd:localipc-shm"))
         .count()
 }
+
+/// A sync peer on a thread: joins the shared memory set up on the next connection to
+/// `listener`, echoes everything with reads of `chunk`, then shuts down its writing.
+pub(crate) fn sync_echo_peer(
+    listener: LocalSocketListener,
+    chunk: usize,
+) -> std::thread::JoinHandle<()> {
+    use std::io::{Read, Write};
+    std::thread::spawn(move || {
+        let s = ShmStream::join(listener.accept().unwrap()).unwrap();
+        let mut buf = vec![0; chunk];
+        loop {
+            let k = (&s).read(&mut buf).unwrap();
+            if k == 0 {
+                break;
+            }
+            (&s).write_all(&buf[..k]).unwrap();
+        }
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+    })
+}
