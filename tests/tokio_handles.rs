@@ -121,11 +121,23 @@ fn open_handles() -> usize {
     0
 }
 
-/// This thread's open handles, once the per-thread ones that the checks make on first use
-/// exist (Windows: the event of the unnamed pipe's overlapped write, `tagged`).
+/// This process's open handles, once the per-thread ones that the checks make on first use
+/// exist (Windows: the event of the unnamed pipe's overlapped write, `tagged`), and once the
+/// count has settled: the test harness starts the thread of the next test (which then waits
+/// for `SERIAL`) as this one starts, and on Windows that thread's handle is counted too. So
+/// the count is taken once it has stayed the same for 100 ms (at most 2 s).
 fn handles_before() -> usize {
     assert_eq!(tag(tagged(0)), 0);
-    open_handles()
+    let mut count = open_handles();
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = open_handles();
+        if now == count {
+            break;
+        }
+        count = now;
+    }
+    count
 }
 
 /// Asserts that as many handles are open as `before`, after letting the runtime close what
